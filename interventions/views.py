@@ -1,0 +1,724 @@
+"""Views of studies, members and the corpus.
+
+Each view: fetch through an access helper (404 outsiders, 403 missing right), validate with a
+form, call one service, render. A refused request answers 400 with the message and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+from django_htmx.middleware import HtmxDetails
+
+from interventions import metadata, services
+from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
+from interventions.forms import (
+    AttributeDefinitionForm,
+    InterventionForm,
+    MemberAddForm,
+    MetadataUploadForm,
+    RoleForm,
+    SectionAddForm,
+    StudyEditForm,
+    StudyForm,
+    UploadForm,
+)
+from interventions.models import (
+    AttributeDefinition,
+    AttributeValue,
+    ImportJob,
+    Intervention,
+    Invitation,
+    Membership,
+    Role,
+)
+from interventions.textimport import TextImportError, extract_text
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _refused(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    return render(request, template, context, status=400)
+
+
+# Studies -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("study")
+        .annotate(n_interventions=Count("study__interventions"))
+        .order_by("study__name")
+    )
+    return render(
+        request, "interventions/home.html", {"memberships": memberships, "form": StudyForm()}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_create(request: HtmxHttpRequest) -> HttpResponse:
+    form = StudyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = services.study_create(owner=request.user, **form.cleaned_data)
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Study “%(name)s” created.") % {"name": study.name})
+            return redirect("study_detail", slug=study.slug)
+        return _refused(request, "interventions/study_form.html", {"form": form})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "interventions/study_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def study_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug)
+    study = access.study
+    members = study.memberships.select_related("user")
+    context = {
+        "access": access,
+        "study": study,
+        "members": members,
+        "n_interventions": study.interventions.count(),
+        "attributes": study.attributes.all(),
+        "recent": study.interventions.order_by("-updated_at")[:8],
+    }
+    return render(request, "interventions/study_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    study = access.study
+    initial = {"name": study.name, "description": study.description, "language": study.language}
+    form = StudyEditForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.study_update(study=study, **form.cleaned_data)
+            except services.ServiceError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Study saved."))
+                return redirect("study_detail", slug=study.slug)
+        return _refused(
+            request,
+            "interventions/study_edit.html",
+            {"form": form, "access": access, "study": study},
+        )
+    return render(
+        request, "interventions/study_edit.html", {"form": form, "access": access, "study": study}
+    )
+
+
+# Members -----------------------------------------------------------------------------------
+
+
+def _members_context(access: StudyAccess, request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    study = access.study
+    invitations = [i for i in study.invitations.select_related("created_by") if i.is_open]
+    return {
+        "access": access,
+        "study": study,
+        "members": study.memberships.select_related("user"),
+        "invitations": invitations,
+        "invite_urls": {
+            i.token: request.build_absolute_uri(reverse("invitation_accept", args=[i.token]))
+            for i in invitations
+        },
+        "add_form": extra.pop("add_form", MemberAddForm()),
+        "roles": Role.choices,
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def members(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=request.method == "POST")
+    template = "interventions/members.html"
+    if request.method == "POST":
+        form = MemberAddForm(request.POST)
+        if form.is_valid():
+            try:
+                services.membership_add_by_username(study=access.study, **form.cleaned_data)
+            except services.ServiceError as error:
+                form.add_error("username", str(error))
+            else:
+                messages.success(request, _("Member added."))
+                return redirect("members", slug=slug)
+        return _refused(request, template, _members_context(access, request, add_form=form))
+    return render(request, template, _members_context(access, request))
+
+
+def _membership(access: StudyAccess, membership_id: int) -> Membership:
+    return get_object_or_404(Membership, study=access.study, pk=membership_id)
+
+
+@login_required
+@require_POST
+def member_set_role(request: HtmxHttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    membership = _membership(access, membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a role."))
+        return _refused(request, "interventions/members.html", _members_context(access, request))
+    try:
+        services.membership_set_role(membership=membership, role=form.cleaned_data["role"])
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+        return _refused(request, "interventions/members.html", _members_context(access, request))
+    messages.success(request, _("Role changed."))
+    return redirect("members", slug=slug)
+
+
+@login_required
+@require_POST
+def member_remove(request: HtmxHttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    membership = _membership(access, membership_id)
+    try:
+        services.membership_remove(membership=membership)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+        return _refused(request, "interventions/members.html", _members_context(access, request))
+    messages.success(request, _("Member removed."))
+    return redirect("members", slug=slug)
+
+
+@login_required
+@require_POST
+def invitation_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a role for the invitation."))
+        return _refused(request, "interventions/members.html", _members_context(access, request))
+    services.invitation_create(
+        study=access.study, role=form.cleaned_data["role"], created_by=request.user
+    )
+    messages.success(request, _("Invitation link made: copy it and send it yourself."))
+    return redirect("members", slug=slug)
+
+
+@login_required
+@require_POST
+def invitation_revoke(request: HtmxHttpRequest, slug: str, token: UUID) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    invitation = get_object_or_404(Invitation, study=access.study, token=token)
+    services.invitation_revoke(invitation=invitation)
+    messages.success(request, _("Invitation withdrawn."))
+    return redirect("members", slug=slug)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HtmxHttpRequest, token: UUID) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.select_related("study"), token=token)
+    if not invitation.is_open:
+        return render(
+            request,
+            "interventions/invitation.html",
+            {"invitation": invitation, "closed": True},
+            status=410,
+        )
+    if request.method == "POST":
+        try:
+            services.invitation_accept(invitation=invitation, user=request.user)
+        except services.ServiceError as error:
+            messages.error(request, str(error))
+            return redirect("home")
+        messages.success(request, _("You joined “%(name)s”.") % {"name": invitation.study.name})
+        return redirect("study_detail", slug=invitation.study.slug)
+    return render(request, "interventions/invitation.html", {"invitation": invitation})
+
+
+# Interventions -----------------------------------------------------------------------------
+
+
+def _attribute_filters(
+    request: HttpRequest, definitions: list[AttributeDefinition]
+) -> dict[int, str]:
+    chosen: dict[int, str] = {}
+    for definition in definitions:
+        value = request.GET.get(f"a{definition.pk}", "").strip()
+        if value:
+            chosen[definition.pk] = value
+    return chosen
+
+
+@login_required
+@require_GET
+def intervention_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug)
+    study = access.study
+    definitions = list(study.attributes.all())
+    query = request.GET.get("q", "").strip()
+    chosen = _attribute_filters(request, definitions)
+    interventions = study.interventions.all()
+    if query:
+        interventions = interventions.filter(
+            Q(title__icontains=query) | Q(source__icontains=query) | Q(text__icontains=query)
+        )
+    for definition_id, value in chosen.items():
+        interventions = interventions.filter(
+            attribute_values__definition_id=definition_id, attribute_values__value=value
+        )
+    interventions = interventions.defer("text").prefetch_related(
+        Prefetch(
+            "attribute_values",
+            queryset=AttributeValue.objects.only("intervention_id", "definition_id", "value"),
+        )
+    )
+    options: dict[int, list[str]] = {d.pk: [] for d in definitions}
+    for definition_id, value in (
+        AttributeValue.objects.filter(definition__study=study)
+        .values_list("definition_id", "value")
+        .distinct()
+        .order_by("value")
+    ):
+        options[definition_id].append(value)
+    filterable = [d for d in definitions if 0 < len(options[d.pk]) <= 40]
+    rows = []
+    for intervention in interventions:
+        by_definition = {v.definition_id: v.value for v in intervention.attribute_values.all()}
+        rows.append((intervention, [by_definition.get(d.pk, "") for d in definitions]))
+    context = {
+        "access": access,
+        "study": study,
+        "definitions": definitions,
+        "filterable": [(d, options[d.pk], chosen.get(d.pk, "")) for d in filterable],
+        "rows": rows,
+        "query": query,
+        "n_total": study.interventions.count(),
+    }
+    template = "interventions/intervention_list.html"
+    if request.htmx and request.htmx.target == "intervention-table":
+        template += "#intervention-table"
+    return render(request, template, context)
+
+
+def _read_upload(upload: Any) -> tuple[str, bytes]:
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise TextImportError(
+            _("“%(name)s” is %(size)s MB; the limit is %(limit)s MB.")
+            % {
+                "name": upload.name,
+                "size": round(upload.size / 1_048_576, 1),
+                "limit": settings.UPLOAD_MAX_BYTES // 1_048_576,
+            }
+        )
+    return upload.name, upload.read()
+
+
+def _title_from_filename(filename: str) -> str:
+    stem = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    return stem.rsplit(".", 1)[0] if "." in stem else stem
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    form = InterventionForm(request.POST or None, request.FILES or None)
+    context = {"access": access, "study": access.study, "form": form}
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            text, filename, title = data["text"], "", data["title"]
+            try:
+                if data["file"]:
+                    filename, raw = _read_upload(data["file"])
+                    text = extract_text(filename, raw)
+                    title = title or _title_from_filename(filename)
+                intervention = services.intervention_create(
+                    study=access.study,
+                    title=title,
+                    text=text,
+                    source=data["source"],
+                    url=data["url"],
+                    source_filename=filename,
+                )
+            except (TextImportError, services.ServiceError) as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("“%(title)s” added.") % {"title": intervention.title})
+                return redirect("intervention_detail", slug=slug, uuid=intervention.uuid)
+        return _refused(request, "interventions/intervention_form.html", context)
+    return render(request, "interventions/intervention_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def intervention_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Several files at once: all are read first, and nothing is stored unless all are good."""
+    access = get_study_for_user(request.user, slug, manage=True)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    context = {"access": access, "study": access.study, "form": form}
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                texts = []
+                for upload in form.cleaned_data["files"]:
+                    filename, raw = _read_upload(upload)
+                    texts.append((filename, extract_text(filename, raw)))
+                report = metadata.interventions_from_texts(
+                    study=access.study, texts=texts, source=form.cleaned_data["source"]
+                )
+            except (TextImportError, services.ServiceError, metadata.MetadataError) as error:
+                form.add_error("files", str(error))
+            else:
+                messages.success(
+                    request,
+                    _("%(added)s added, %(updated)s updated.")
+                    % {"added": report.added, "updated": report.updated},
+                )
+                return redirect("intervention_list", slug=slug)
+        return _refused(request, "interventions/intervention_upload.html", context)
+    return render(request, "interventions/intervention_upload.html", context)
+
+
+def _detail_context(access: StudyAccess, intervention: Intervention) -> dict[str, Any]:
+    sections = list(intervention.sections.all())
+    values = {v.definition_id: v.value for v in intervention.attribute_values.all()}
+    definitions = list(access.study.attributes.all())
+    return {
+        "access": access,
+        "study": access.study,
+        "intervention": intervention,
+        "blocks": _text_blocks(intervention.text, sections),
+        "sections": sections,
+        "attributes": [(d, values.get(d.pk, "")) for d in definitions],
+        "section_form": SectionAddForm(),
+        "has_segments": services.intervention_has_segments(intervention),
+        "versions": intervention.next_versions.all(),
+    }
+
+
+def _text_blocks(text: str, sections: list[Any]) -> list[dict[str, Any]]:
+    """The text cut at section starts, each block carrying its code-point offset."""
+    blocks: list[dict[str, Any]] = []
+    cursor = 0
+    for section in sorted(sections, key=lambda s: s.start):
+        if section.start > cursor:
+            blocks.append({"offset": cursor, "text": text[cursor : section.start], "section": None})
+        blocks.append(
+            {"offset": section.start, "text": text[section.start : section.end], "section": section}
+        )
+        cursor = max(cursor, section.end)
+    if cursor < len(text):
+        blocks.append({"offset": cursor, "text": text[cursor:], "section": None})
+    return blocks
+
+
+@login_required
+@require_GET
+def intervention_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    access, intervention = get_intervention_for_user(request.user, slug, uuid)
+    return render(
+        request, "interventions/intervention_detail.html", _detail_context(access, intervention)
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    initial = {
+        "title": intervention.title,
+        "source": intervention.source,
+        "url": intervention.url,
+        "text": intervention.text,
+    }
+    form = InterventionForm(request.POST or None, request.FILES or None, initial=initial)
+    has_segments = services.intervention_has_segments(intervention)
+    context = {
+        "access": access,
+        "study": access.study,
+        "form": form,
+        "intervention": intervention,
+        "has_segments": has_segments,
+    }
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                text: str | None = data["text"]
+                filename = None
+                if data["file"]:
+                    filename, raw = _read_upload(data["file"])
+                    text = extract_text(filename, raw)
+                services.intervention_update(
+                    intervention=intervention,
+                    title=data["title"] or intervention.title,
+                    source=data["source"],
+                    url=data["url"],
+                    text=text,
+                    source_filename=filename,
+                )
+            except (TextImportError, services.ServiceError) as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("intervention_detail", slug=slug, uuid=uuid)
+        return _refused(request, "interventions/intervention_edit.html", context)
+    return render(request, "interventions/intervention_edit.html", context)
+
+
+@login_required
+@require_POST
+def intervention_new_version(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    try:
+        copy = services.intervention_new_version(intervention=intervention)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+        return redirect("intervention_detail", slug=slug, uuid=uuid)
+    messages.success(
+        request,
+        _("New version “%(title)s” made; its text can be edited.") % {"title": copy.title},
+    )
+    return redirect("intervention_edit", slug=slug, uuid=copy.uuid)
+
+
+@login_required
+@require_POST
+def intervention_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    try:
+        services.intervention_delete(intervention=intervention)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+        return _refused(
+            request,
+            "interventions/intervention_detail.html",
+            _detail_context(access, intervention),
+        )
+    messages.success(request, _("“%(title)s” deleted.") % {"title": intervention.title})
+    return redirect("intervention_list", slug=slug)
+
+
+@login_required
+@require_POST
+def intervention_attributes(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    definitions = list(access.study.attributes.all())
+    values = [
+        (d, request.POST.get(f"a{d.pk}", "")) for d in definitions if f"a{d.pk}" in request.POST
+    ]
+    template = "interventions/intervention_detail.html"
+    try:
+        services.attribute_values_set(intervention=intervention, values=values)
+    except services.ServiceError as error:
+        context = _detail_context(access, intervention)
+        context["attribute_error"] = str(error)
+        context["attributes"] = [
+            (d, request.POST.get(f"a{d.pk}", v)) for d, v in context["attributes"]
+        ]
+        if request.htmx:
+            template += "#attributes"
+        return _refused(request, template, context)
+    if request.htmx:
+        context = _detail_context(access, intervention)
+        context["attributes_saved"] = True
+        return render(request, template + "#attributes", context)
+    messages.success(request, _("Properties saved."))
+    return redirect("intervention_detail", slug=slug, uuid=uuid)
+
+
+@login_required
+@require_POST
+def sections_detect(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    sections = services.sections_detect(intervention=intervention)
+    messages.success(request, _("%(n)s sections found.") % {"n": len(sections)})
+    return redirect("intervention_detail", slug=slug, uuid=uuid)
+
+
+@login_required
+@require_POST
+def section_add(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    form = SectionAddForm(request.POST)
+    if form.is_valid():
+        try:
+            services.section_add(intervention=intervention, heading=form.cleaned_data["heading"])
+        except services.ServiceError as error:
+            form.add_error("heading", str(error))
+        else:
+            messages.success(request, _("Section marked."))
+            return redirect("intervention_detail", slug=slug, uuid=uuid)
+    context = _detail_context(access, intervention)
+    context["section_form"] = form
+    return _refused(request, "interventions/intervention_detail.html", context)
+
+
+@login_required
+@require_POST
+def section_toggle(
+    request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int
+) -> HttpResponse:
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    section = get_object_or_404(intervention.sections, pk=section_id)
+    services.section_set_excluded(section=section, excluded=not section.excluded)
+    if request.htmx:
+        return render(
+            request,
+            "interventions/intervention_detail.html#sections",
+            _detail_context(access, intervention),
+        )
+    return redirect("intervention_detail", slug=slug, uuid=uuid)
+
+
+@login_required
+@require_POST
+def section_delete(
+    request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int
+) -> HttpResponse:
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    section = get_object_or_404(intervention.sections, pk=section_id)
+    services.section_delete(section=section)
+    messages.success(request, _("Section mark removed."))
+    return redirect("intervention_detail", slug=slug, uuid=uuid)
+
+
+# Attributes --------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def attributes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=request.method == "POST")
+    form = AttributeDefinitionForm(request.POST or None)
+    definitions = access.study.attributes.annotate(n_values=Count("values"))
+    context = {"access": access, "study": access.study, "form": form, "definitions": definitions}
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.attribute_define(study=access.study, **form.cleaned_data)
+            except services.ServiceError as error:
+                form.add_error("name", str(error))
+            else:
+                messages.success(request, _("Attribute added."))
+                return redirect("attributes", slug=slug)
+        return _refused(request, "interventions/attributes.html", context)
+    return render(request, "interventions/attributes.html", context)
+
+
+@login_required
+@require_POST
+def attribute_delete(request: HtmxHttpRequest, slug: str, definition_id: int) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    definition = get_object_or_404(AttributeDefinition, study=access.study, pk=definition_id)
+    services.attribute_delete(definition=definition)
+    messages.success(request, _("Attribute “%(name)s” deleted.") % {"name": definition.name})
+    return redirect("attributes", slug=slug)
+
+
+# Metadata import and export ----------------------------------------------------------------
+
+
+def _job(access: StudyAccess, job: UUID) -> ImportJob:
+    return get_object_or_404(ImportJob, study=access.study, uuid=job)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def metadata_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    form = MetadataUploadForm(request.POST or None, request.FILES or None)
+    context = {"access": access, "study": access.study, "form": form}
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                filename, raw = _read_upload(upload)
+                job = metadata.import_job_create(
+                    study=access.study, user=request.user, filename=filename, data=raw
+                )
+            except (TextImportError, metadata.MetadataError) as error:
+                form.add_error("file", str(error))
+            else:
+                return redirect("metadata_preview", slug=slug, job=job.uuid)
+        return _refused(request, "interventions/metadata_import.html", context)
+    return render(request, "interventions/metadata_import.html", context)
+
+
+@login_required
+@require_GET
+def metadata_preview(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    import_job = _job(access, job)
+    preview = metadata.preview_import(study=access.study, table=import_job.table)
+    context = {"access": access, "study": access.study, "job": import_job, "preview": preview}
+    return render(request, "interventions/metadata_preview.html", context)
+
+
+@login_required
+@require_POST
+def metadata_confirm(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponse:
+    access = get_study_for_user(request.user, slug, manage=True)
+    import_job = _job(access, job)
+    try:
+        metadata.import_job_confirm(
+            job=import_job, new_attributes=request.POST.getlist("new_attribute")
+        )
+    except metadata.MetadataError as error:
+        messages.error(request, str(error))
+        preview = metadata.preview_import(study=access.study, table=import_job.table)
+        context = {"access": access, "study": access.study, "job": import_job, "preview": preview}
+        return _refused(request, "interventions/metadata_preview.html", context)
+    return redirect("metadata_preview", slug=slug, job=job)
+
+
+@login_required
+@require_GET
+def metadata_status(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponseBase:
+    access = get_study_for_user(request.user, slug, manage=True)
+    import_job = _job(access, job)
+    context = {"access": access, "study": access.study, "job": import_job}
+    response = render(request, "interventions/metadata_preview.html#job-status", context)
+    if import_job.is_finished:
+        stop = HttpResponseStopPolling(response.content)
+        return stop
+    return response
+
+
+@login_required
+@require_GET
+def metadata_export(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    content = metadata.export_table(study=access.study, fmt=fmt)
+    content_type = {
+        "csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }[fmt]
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{access.study.slug}-interventies.{fmt}"'
+    )
+    return response
