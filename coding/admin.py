@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 from import_export.admin import ImportExportModelAdmin
 
-from coding.models import Code, Segment
+from coding.models import Code, Codebook, CodebookVersion, CodingEvent, ExportJob, Segment
 
 
 @admin.register(Code)
@@ -19,3 +20,40 @@ class SegmentAdmin(ImportExportModelAdmin):
     list_filter = ["code__study", "coder"]
     search_fields = ["quote", "memo"]
     readonly_fields = ["uuid", "created_at", "updated_at"]
+
+
+@admin.register(Codebook)
+class CodebookAdmin(admin.ModelAdmin):
+    list_display = ["study", "coding_started_at", "coding_started_by"]
+
+
+@admin.register(CodingEvent)
+class CodingEventAdmin(admin.ModelAdmin):
+    """The audit trail is append-only, in the admin too."""
+
+    list_display = ["created_at", "study", "actor", "action", "code_name"]
+    list_filter = ["action", "study"]
+    search_fields = ["code_name"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(CodebookVersion)
+class CodebookVersionAdmin(admin.ModelAdmin):
+    list_display = ["study", "number", "label", "created_by", "created_at", "approved_by"]
+    list_filter = ["study"]
+    readonly_fields = ["snapshot"]
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    list_display = ["study", "kind", "format", "status", "created_by", "created_at"]
+    list_filter = ["status", "format"]
+    exclude = ["content"]

@@ -1,8 +1,4 @@
-"""The codebook and coded segments.
-
-Only what the corpus needs now: a code tree per study and segments that point into an
-intervention's text. The codebook editor, workspace and agreement build on these.
-"""
+"""The codebook (a tree of codes with history and named versions) and coded segments."""
 
 from __future__ import annotations
 
@@ -16,7 +12,41 @@ from django.utils.translation import gettext_lazy as _
 from interventions.models import Intervention, Study
 
 
+class Codebook(models.Model):
+    """Per-study codebook state. Created on first use (`Codebook.for_study`)."""
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="codebook")
+    # Once coding has started, every new code is stamped inductive.
+    coding_started_at = models.DateTimeField(null=True, blank=True)
+    coding_started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("codebook")
+        verbose_name_plural = _("codebooks")
+
+    def __str__(self) -> str:
+        return f"Codebook of {self.study}"
+
+    @classmethod
+    def for_study(cls, study: Study) -> Codebook:
+        codebook, _created = cls.objects.get_or_create(study=study)
+        return codebook
+
+
+class CodeQuerySet(models.QuerySet["Code"]):
+    def tree_order(self) -> CodeQuerySet:
+        return self.order_by("parent_id", "position", "pk")
+
+
 class Code(models.Model):
+    """A node of the code tree; a theme is a top-level code.
+
+    `revision` grows with every change and guards concurrent edits (optimistic locking): a change
+    names the revision it saw and is refused when the code moved on meanwhile.
+    """
+
     class Origin(models.TextChoices):
         DEDUCTIVE = "deductive", _("deductive")
         INDUCTIVE = "inductive", _("inductive")
@@ -31,18 +61,34 @@ class Code(models.Model):
     inclusion = models.TextField(_("inclusion criteria"), blank=True)
     exclusion = models.TextField(_("exclusion criteria"), blank=True)
     example = models.TextField(_("example"), blank=True)
+    example_segment = models.ForeignKey(
+        "Segment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("example segment"),
+    )
     color = models.CharField(_("colour"), max_length=7, default="#4c78a8")
     origin = models.CharField(
         _("origin"), max_length=20, choices=Origin.choices, default=Origin.DEDUCTIVE
     )
+    shortcut = models.CharField(_("shortcut key"), max_length=1, blank=True)
     position = models.PositiveIntegerField(default=0)
+    revision = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = CodeQuerySet.as_manager()
+
     class Meta:
         ordering = ["study", "parent_id", "position", "name"]
+        indexes = [
+            # The tree of one study, siblings in order.
+            models.Index(fields=["study", "parent", "position"], name="code_tree_order"),
+        ]
         verbose_name = _("code")
         verbose_name_plural = _("codes")
 
@@ -83,3 +129,104 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.quote[:40]}"
+
+
+class CodingEvent(models.Model):
+    """Append-only audit trail of changes to codes, the codebook and segments.
+
+    `before` and `after` hold the changed fields (or a whole subtree for a deletion), so the
+    history reads as a diff and the last change can be undone.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="coding_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=40)
+    code = models.ForeignKey(
+        Code, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    # Kept when the code itself is deleted, so its history stays readable.
+    code_uuid = models.UUIDField(null=True, blank=True, db_index=True)
+    code_name = models.CharField(max_length=200, blank=True)
+    segment_uuid = models.UUIDField(null=True, blank=True, db_index=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    undone_by = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="undoes"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("coding event")
+        verbose_name_plural = _("coding events")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.code_name} by {self.actor} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CodebookVersion(models.Model):
+    """A named snapshot of the whole tree (our JSON format, with GUIDs)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="codebook_versions")
+    number = models.PositiveIntegerField()
+    label = models.CharField(_("label"), max_length=200)
+    snapshot = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "number"], name="codebook_version_number"),
+        ]
+        verbose_name = _("codebook version")
+        verbose_name_plural = _("codebook versions")
+
+    def __str__(self) -> str:
+        return f"v{self.number} {self.label}"
+
+
+class ExportJob(models.Model):
+    """A codebook export made by a Celery task; the file is kept in the row for download."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="export_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=40, default="codebook")
+    format = models.CharField(max_length=20)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    filename = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=120, blank=True)
+    content = models.BinaryField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.format} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}

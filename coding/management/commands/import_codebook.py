@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from coding import services
+from coding.codebook_reading import read_codebook_file
+from coding.tree import CodebookFormatError
+from interventions.models import Membership, Role, Study
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a codebook (.json, .csv, .xlsx, .qdc): fills an empty codebook or merges by path "
+        "into the existing one."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--study", required=True, help="slug of the study")
+        parser.add_argument("file")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        study = Study.objects.filter(slug=options["study"]).first()
+        if study is None:
+            raise CommandError(f"No study with slug {options['study']!r}.")
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"No file {path}.")
+        if path.stat().st_size > settings.UPLOAD_MAX_BYTES:
+            raise CommandError(f"{path.name} is larger than {settings.UPLOAD_MAX_BYTES} bytes.")
+        owner = (
+            Membership.objects.filter(study=study, role=Role.OWNER).select_related("user").first()
+        )
+        actor = owner.user if owner else None
+        try:
+            nodes, dropped = read_codebook_file(path.name, path.read_bytes())
+            report = services.codebook_import(study=study, actor=actor, nodes=nodes)
+        except (CodebookFormatError, services.CodebookError) as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(f"Imported codebook into {study.slug}: {report.summary()}")
+        for path_text in report.added:
+            self.stdout.write(f"  added   {path_text}")
+        for path_text in report.changed:
+            self.stdout.write(f"  changed {path_text}")
+        for note in dropped:
+            self.stdout.write(f"  dropped {note}")
