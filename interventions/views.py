@@ -45,6 +45,7 @@ from interventions.models import (
     Role,
 )
 from interventions.textimport import TextImportError, extract_text
+from veerkracht.lib.uploads import refused_uploads
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -333,6 +334,18 @@ def _read_upload(upload: Any) -> tuple[str, bytes]:
     return upload.name, upload.read()
 
 
+def _refuse_oversized(request: HttpRequest, form: Any, field: str) -> bool:
+    """Add the size message for files the upload handler skipped; True when there were any."""
+    names = refused_uploads(request)
+    for name in names:
+        form.add_error(
+            field,
+            _("“%(name)s” is larger than %(limit)s MB; nothing was stored.")
+            % {"name": name, "limit": settings.UPLOAD_MAX_BYTES // 1_048_576},
+        )
+    return bool(names)
+
+
 def _title_from_filename(filename: str) -> str:
     stem = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
     return stem.rsplit(".", 1)[0] if "." in stem else stem
@@ -345,6 +358,8 @@ def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = InterventionForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
+        if _refuse_oversized(request, form, "file"):
+            return _refused(request, "interventions/intervention_form.html", context)
         if form.is_valid():
             data = form.cleaned_data
             text, filename, title = data["text"], "", data["title"]
@@ -378,6 +393,8 @@ def intervention_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
+        if _refuse_oversized(request, form, "files"):
+            return _refused(request, "interventions/intervention_upload.html", context)
         if form.is_valid():
             try:
                 texts = []
@@ -462,6 +479,8 @@ def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRe
         "has_segments": has_segments,
     }
     if request.method == "POST":
+        if _refuse_oversized(request, form, "file"):
+            return _refused(request, "interventions/intervention_edit.html", context)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -651,6 +670,8 @@ def metadata_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = MetadataUploadForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
+        if _refuse_oversized(request, form, "file"):
+            return _refused(request, "interventions/metadata_import.html", context)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:

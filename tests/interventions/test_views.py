@@ -187,7 +187,7 @@ def test_a_file_over_the_size_limit_is_refused(cast: Cast, settings: object) -> 
         {"files": [SimpleUploadedFile("groot.txt", b"a" * 2000)]},
     )
     assert response.status_code == 400
-    assert "the limit is" in response.content.decode()
+    assert "“groot.txt” is larger than" in response.content.decode()
     assert Intervention.objects.count() == before
 
 
@@ -382,3 +382,22 @@ def test_the_interface_speaks_dutch_by_default_and_english_on_request(
     assert "Interventies" in client.get(url).content.decode()
     client.post(reverse("set_language"), {"language": "en", "next": url})
     assert "Interventions" in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url_name", "field"),
+    [("intervention_create", "file"), ("metadata_import", "file"), ("intervention_upload", "files")],
+)
+def test_a_50_mb_upload_is_stopped_with_a_message_and_stores_nothing(
+    cast: Cast, url_name: str, field: str
+) -> None:
+    from interventions.models import ImportJob
+
+    big = SimpleUploadedFile("enorm.pdf", b"%PDF-1.7\n" + b"0" * (50 * 1024 * 1024))
+    before = (Intervention.objects.count(), ImportJob.objects.count())
+    response = client_for(cast.owner).post(
+        reverse(url_name, kwargs={"slug": cast.study.slug}), {field: big, "title": ""}
+    )
+    assert response.status_code == 400
+    assert "“enorm.pdf” is larger than 10 MB; nothing was stored." in response.content.decode()
+    assert (Intervention.objects.count(), ImportJob.objects.count()) == before
