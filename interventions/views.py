@@ -337,11 +337,16 @@ def _read_upload(upload: Any) -> tuple[str, bytes]:
 def _refuse_oversized(request: HttpRequest, form: Any, field: str) -> bool:
     """Add the size message for files the upload handler skipped; True when there were any."""
     names = refused_uploads(request)
-    for name in names:
-        form.add_error(
-            field,
-            _("“%(name)s” is larger than %(limit)s MB; nothing was stored.")
-            % {"name": name, "limit": settings.UPLOAD_MAX_BYTES // 1_048_576},
+    if names:
+        # Validate first so the form has its errors; the skipped file's "required" error is
+        # replaced by the reason it is missing.
+        form.is_valid()
+        form.errors[field] = form.error_class(
+            [
+                _("“%(name)s” is larger than %(limit)s MB; nothing was stored.")
+                % {"name": name, "limit": max(1, settings.UPLOAD_MAX_BYTES // 1_048_576)}
+                for name in names
+            ]
         )
     return bool(names)
 
