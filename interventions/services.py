@@ -16,7 +16,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from interventions.headers import TEMPLATE_ATTRIBUTES, fold_header
+from interventions.headers import (
+    SOURCE_HEADERS,
+    TEMPLATE_ATTRIBUTES,
+    TEXT_HEADERS,
+    TITLE_HEADERS,
+    URL_HEADERS,
+    fold_header,
+    matches_any,
+)
 from interventions.models import (
     AttributeDefinition,
     AttributeValue,
@@ -29,6 +37,7 @@ from interventions.models import (
 )
 from interventions.textimport import detect_sections, normalize_text
 
+RESERVED_HEADERS = (TITLE_HEADERS, SOURCE_HEADERS, URL_HEADERS, TEXT_HEADERS)
 # Sections the study this app grew from left uncoded: they repeat or justify, not describe.
 UNCODED_HEADINGS = {"samenvatting", "onderbouwing", "theoretischeonderbouwing", "summary"}
 
@@ -204,7 +213,7 @@ def intervention_create(
             url=url.strip(),
             source_filename=source_filename,
         )
-        _sections_from_headings(intervention)
+        sections_rebuild(intervention=intervention)
     return intervention
 
 
@@ -247,7 +256,7 @@ def intervention_update(
                 intervention.sections.all().delete()
         intervention.save(update_fields=fields)
         if "text" in fields:
-            _sections_from_headings(intervention)
+            sections_rebuild(intervention=intervention)
     return intervention
 
 
@@ -300,7 +309,8 @@ def intervention_delete(*, intervention: Intervention) -> None:
 # Sections ----------------------------------------------------------------------------------
 
 
-def _sections_from_headings(intervention: Intervention) -> list[Section]:
+def sections_rebuild(*, intervention: Intervention) -> list[Section]:
+    """Sections from the text's headings; 'Samenvatting' and 'Onderbouwing' are not coded."""
     sections = [
         Section(
             intervention=intervention,
@@ -320,7 +330,7 @@ def sections_detect(*, intervention: Intervention) -> list[Section]:
     with transaction.atomic():
         excluded_before = {s.heading: s.excluded for s in intervention.sections.all() if s.heading}
         intervention.sections.all().delete()
-        sections = _sections_from_headings(intervention)
+        sections = sections_rebuild(intervention=intervention)
         for section in sections:
             if section.heading in excluded_before:
                 section.excluded = excluded_before[section.heading]
@@ -390,6 +400,12 @@ def attribute_define(*, study: Study, name: str, kind: str = "text") -> Attribut
     name = " ".join(name.split())
     if not name or not fold_header(name):
         raise ServiceError(_("An attribute needs a name with letters or digits."))
+    if any(matches_any(name, reserved) for reserved in RESERVED_HEADERS):
+        # An intervention's own fields: an attribute of that name could never be imported.
+        raise ServiceError(
+            _("“%(name)s” is a field of every intervention already (title, databank, URL or text).")
+            % {"name": name}
+        )
     if kind not in AttributeDefinition.Kind.values:
         raise ServiceError(_("Unknown attribute kind “%(kind)s”.") % {"kind": kind})
     if AttributeDefinition.objects.filter(study=study, key=fold_header(name)).exists():

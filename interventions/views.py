@@ -697,7 +697,12 @@ def metadata_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def metadata_preview(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug, manage=True)
     import_job = _job(access, job)
-    preview = metadata.preview_import(study=access.study, table=import_job.table)
+    # Once confirmed, the page shows the job's outcome; a new dry run would only say "unchanged".
+    preview = (
+        metadata.preview_import(study=access.study, table=import_job.table)
+        if import_job.status == ImportJob.Status.PREVIEW
+        else None
+    )
     context = {"access": access, "study": access.study, "job": import_job, "preview": preview}
     return render(request, "interventions/metadata_preview.html", context)
 
