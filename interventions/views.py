@@ -440,18 +440,35 @@ def _detail_context(access: StudyAccess, intervention: Intervention) -> dict[str
 
 
 def _text_blocks(text: str, sections: list[Any]) -> list[dict[str, Any]]:
-    """The text cut at section starts, each block carrying its code-point offset."""
+    """The text cut at section starts; each piece carries its code-point offset.
+
+    A section's heading line is its own piece, so it can be styled while the page's text stays
+    exactly the stored text.
+    """
     blocks: list[dict[str, Any]] = []
     cursor = 0
+
+    def add(start: int, end: int, section: Any) -> None:
+        heading_end = start
+        if section is not None and text.startswith(section.heading, start):
+            heading_end = start + len(section.heading)
+        blocks.append(
+            {
+                "offset": start,
+                "section": section,
+                "heading": text[start:heading_end],
+                "body_offset": heading_end,
+                "body": text[heading_end:end],
+            }
+        )
+
     for section in sorted(sections, key=lambda s: s.start):
         if section.start > cursor:
-            blocks.append({"offset": cursor, "text": text[cursor : section.start], "section": None})
-        blocks.append(
-            {"offset": section.start, "text": text[section.start : section.end], "section": section}
-        )
+            add(cursor, section.start, None)
+        add(section.start, section.end, section)
         cursor = max(cursor, section.end)
     if cursor < len(text):
-        blocks.append({"offset": cursor, "text": text[cursor:], "section": None})
+        add(cursor, len(text), None)
     return blocks
 
 
