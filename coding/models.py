@@ -13,7 +13,11 @@ from interventions.models import Intervention, Study
 
 
 class Codebook(models.Model):
-    """Per-study codebook state. Created on first use (`Codebook.for_study`)."""
+    """Per-study coding state. Created on first use (`Codebook.for_study`)."""
+
+    class Reveal(models.TextChoices):
+        ALWAYS = "always", _("The owner and supervisor always see every coder's segments")
+        AFTER_REVEAL = "after_reveal", _("Coders' segments are shown only after the reveal")
 
     study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="codebook")
     # Once coding has started, every new code is stamped inductive.
@@ -21,6 +25,15 @@ class Codebook(models.Model):
     coding_started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Blind coding: a coder never sees another coder's layer. The owner and supervisor see the
+    # coders' layers according to `reveal` (coders see each other's only after the reveal).
+    reveal = models.CharField(
+        _("showing coders' segments"),
+        max_length=20,
+        choices=Reveal.choices,
+        default=Reveal.ALWAYS,
+    )
+    revealed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("codebook")
@@ -129,6 +142,28 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.quote[:40]}"
+
+
+class InterventionProgress(models.Model):
+    """A coder's mark that an intervention is coded completely."""
+
+    intervention = models.ForeignKey(
+        Intervention, on_delete=models.CASCADE, related_name="progress_marks"
+    )
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="progress_marks"
+    )
+    done_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["intervention", "coder"], name="progress_unique"),
+        ]
+        verbose_name = _("coding progress")
+        verbose_name_plural = _("coding progress")
+
+    def __str__(self) -> str:
+        return f"{self.coder} finished {self.intervention}"
 
 
 class CodingEvent(models.Model):
