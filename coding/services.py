@@ -305,7 +305,9 @@ def code_update(*, code: Code, actor: Any, revision: int | None, **changes: Any)
     if unknown:
         raise CodebookError(f"Unknown fields: {', '.join(sorted(unknown))}")
     with transaction.atomic():
-        current = Code.objects.select_for_update().select_related("parent").get(pk=code.pk)
+        current = (
+            Code.objects.select_for_update(of=("self",)).select_related("parent").get(pk=code.pk)
+        )
         if revision is not None and current.revision != revision:
             last = current.events.order_by("-created_at").select_related("actor").first()
             who = last.actor.username if last and last.actor else _("someone")
@@ -363,7 +365,9 @@ def code_move(
 ) -> Code:
     """Put a code under `parent` (None: a theme) at `position` among its new siblings."""
     with transaction.atomic():
-        current = Code.objects.select_for_update().select_related("parent").get(pk=code.pk)
+        current = (
+            Code.objects.select_for_update(of=("self",)).select_related("parent").get(pk=code.pk)
+        )
         study = current.study
         if revision is not None and current.revision != revision:
             raise ConflictError(
@@ -473,7 +477,11 @@ def _subtree(code: Code) -> list[dict[str, Any]]:
 def code_delete(*, code: Code, actor: Any) -> None:
     """Delete a code and its subcodes; refused while any of them has segments."""
     with transaction.atomic():
-        code = Code.objects.select_for_update().select_related("parent", "study").get(pk=code.pk)
+        code = (
+            Code.objects.select_for_update(of=("self",))
+            .select_related("parent", "study")
+            .get(pk=code.pk)
+        )
         ids = {code.pk} | descendant_ids(code)
         used = Segment.objects.filter(code_id__in=ids).count()
         if used:
@@ -507,7 +515,9 @@ def code_merge(*, source: Code, target: Code, actor: Any) -> Code:
         raise CodebookError(_("Codes of different studies cannot be merged."))
     with transaction.atomic():
         source = (
-            Code.objects.select_for_update().select_related("parent", "study").get(pk=source.pk)
+            Code.objects.select_for_update(of=("self",))
+            .select_related("parent", "study")
+            .get(pk=source.pk)
         )
         target = Code.objects.select_for_update().get(pk=target.pk)
         if target.pk in descendant_ids(source):

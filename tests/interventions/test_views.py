@@ -386,7 +386,11 @@ def test_the_interface_speaks_dutch_by_default_and_english_on_request(
 
 @pytest.mark.parametrize(
     ("url_name", "field"),
-    [("intervention_create", "file"), ("metadata_import", "file"), ("intervention_upload", "files")],
+    [
+        ("intervention_create", "file"),
+        ("metadata_import", "file"),
+        ("intervention_upload", "files"),
+    ],
 )
 def test_a_50_mb_upload_is_stopped_with_a_message_and_stores_nothing(
     cast: Cast, url_name: str, field: str
