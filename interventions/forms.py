@@ -83,7 +83,8 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(
+    # Not named `files`: that is the form's own attribute for the uploaded data.
+    documents = MultipleFileField(
         label=_("Files"),
         help_text=_(
             "One or more .txt, .docx, .pdf or .html files; each becomes an intervention titled by "

@@ -13,6 +13,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -49,7 +50,10 @@ from veerkracht.lib.uploads import refused_uploads
 
 
 class HtmxHttpRequest(HttpRequest):
+    """A request behind @login_required, with django-htmx's details."""
+
     htmx: HtmxDetails
+    user: User
 
 
 def _refused(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -398,19 +402,19 @@ def intervention_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
-        if _refuse_oversized(request, form, "files"):
+        if _refuse_oversized(request, form, "documents"):
             return _refused(request, "interventions/intervention_upload.html", context)
         if form.is_valid():
             try:
                 texts = []
-                for upload in form.cleaned_data["files"]:
+                for upload in form.cleaned_data["documents"]:
                     filename, raw = _read_upload(upload)
                     texts.append((filename, extract_text(filename, raw)))
                 report = metadata.interventions_from_texts(
                     study=access.study, texts=texts, source=form.cleaned_data["source"]
                 )
             except (TextImportError, services.ServiceError, metadata.MetadataError) as error:
-                form.add_error("files", str(error))
+                form.add_error("documents", str(error))
             else:
                 messages.success(
                     request,

@@ -184,7 +184,7 @@ def test_a_file_over_the_size_limit_is_refused(cast: Cast, settings: object) -> 
     before = Intervention.objects.count()
     response = client_for(cast.owner).post(
         reverse("intervention_upload", kwargs={"slug": cast.study.slug}),
-        {"files": [SimpleUploadedFile("groot.txt", b"a" * 2000)]},
+        {"documents": [SimpleUploadedFile("groot.txt", b"a" * 2000)]},
     )
     assert response.status_code == 400
     assert "“groot.txt” is larger than" in response.content.decode()
@@ -198,7 +198,7 @@ def test_several_files_are_stored_all_or_none(cast: Cast) -> None:
         SimpleUploadedFile("Kapot.pdf", b"not a pdf at all"),
     ]
     response = client_for(cast.owner).post(
-        reverse("intervention_upload", kwargs={"slug": cast.study.slug}), {"files": files}
+        reverse("intervention_upload", kwargs={"slug": cast.study.slug}), {"documents": files}
     )
     assert response.status_code == 400
     assert Intervention.objects.count() == before
@@ -207,7 +207,7 @@ def test_several_files_are_stored_all_or_none(cast: Cast) -> None:
         SimpleUploadedFile("Ook Goed.txt", b"Aanpak\nHuisbezoeken."),
     ]
     response = client_for(cast.owner).post(
-        reverse("intervention_upload", kwargs={"slug": cast.study.slug}), {"files": files}
+        reverse("intervention_upload", kwargs={"slug": cast.study.slug}), {"documents": files}
     )
     assert response.status_code == 302
     assert Intervention.objects.count() == before + 2
@@ -389,7 +389,7 @@ def test_the_interface_speaks_dutch_by_default_and_english_on_request(
     [
         ("intervention_create", "file"),
         ("metadata_import", "file"),
-        ("intervention_upload", "files"),
+        ("intervention_upload", "documents"),
     ],
 )
 def test_a_50_mb_upload_is_stopped_with_a_message_and_stores_nothing(

@@ -23,7 +23,7 @@ class SizeLimitUploadHandler(FileUploadHandler):
         if self.received > settings.UPLOAD_MAX_BYTES:
             refused = getattr(self.request, "refused_uploads", [])
             refused.append(self.file_name)
-            self.request.refused_uploads = refused  # type: ignore[attr-defined]
+            setattr(self.request, "refused_uploads", refused)  # noqa: B010
             raise SkipFile
         return raw_data
 
