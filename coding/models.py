@@ -25,8 +25,8 @@ class Codebook(models.Model):
     coding_started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # Blind coding: a coder never sees another coder's layer. The owner and supervisor see the
-    # coders' layers according to `reveal` (coders see each other's only after the reveal).
+    # Blind coding: before the reveal a coder sees no other coder's layer. The owner and
+    # supervisor see the coders' layers according to `reveal`; after the reveal everyone does.
     reveal = models.CharField(
         _("showing coders' segments"),
         max_length=20,

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from coding.segments import segments_table, table_export
+from interventions.models import Study
+
+
+class Command(BaseCommand):
+    help = (
+        "Export a study's segments (every coder's, or one coder's) as csv or xlsx with the "
+        "columns intervention, code, start, end, memo, coder, text; the csv imports back with "
+        "import_segments."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--study", required=True, help="slug of the study")
+        parser.add_argument("--coder", help="username: only this coder's segments")
+        parser.add_argument("--format", required=True, choices=["csv", "xlsx"])
+        parser.add_argument("-o", "--output", required=True, help="file to write")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        study = Study.objects.filter(slug=options["study"]).first()
+        if study is None:
+            raise CommandError(f"No study with slug {options['study']!r}.")
+        coder = None
+        if options.get("coder"):
+            coder = get_user_model().objects.filter(username=options["coder"]).first()
+            if coder is None:
+                raise CommandError(f"No user {options['coder']!r}.")
+        headers, rows = segments_table(study=study, coder=coder)
+        content = table_export(headers, rows, options["format"], title="Segments")
+        output = Path(options["output"])
+        try:
+            output.write_bytes(content)
+        except OSError as error:
+            raise CommandError(f"Cannot write {output}: {error.strerror}") from None
+        self.stdout.write(f"Exported {len(rows)} segments of {study.slug} to {output}")

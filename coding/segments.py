@@ -1,0 +1,810 @@
+"""Coded segments: every write to them, the blind-coding reads, progress and the code report.
+
+A segment is a span of an intervention's text in Unicode code points, `text[start:end] ==
+quote` (see `Segment`; the browser converts its UTF-16 selection with `static/js/offsets.js`).
+Each write owns its transaction, checks who may make it, records a `CodingEvent` with the state
+before and after, and raises `SegmentError` (a message for the user) when it refuses; nothing
+is written then. Writes lock the intervention's row, so two coders coding one text at once
+are serialized instead of racing on the duplicate check.
+
+Blind coding: a coder sees only their own layer; the owner and supervisor see the coders'
+layers when the codebook's reveal policy is "always" or once the owner has revealed them.
+Every read here (`visible_segments`, `segment_for_user`, `code_report`) goes through
+`visible_coders`, so a hidden layer never leaks through one of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import openpyxl
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from coding.codebook_files import xml_text
+from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
+from coding.services import CodebookError, code_create, code_paths, codes_by_parent
+from coding.tree import path_string
+from interventions.models import AttributeValue, Intervention, Membership, Role, Section, Study
+
+MEMO_MAX_LENGTH = 10_000
+CODING_ROLES = (Role.OWNER, Role.CODER)
+# Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
+_CSV_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class SegmentError(ValueError):
+    """A refused change to segments; str(error) is the message for the user."""
+
+
+# Roles ----------------------------------------------------------------------------------
+
+
+def _role(study: Study, user: Any) -> str | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(study=study, user=user).values_list("role", flat=True).first()
+
+
+def can_code(study: Study, user: Any) -> bool:
+    """Owner or coder: a supervisor reads and comments but never codes."""
+    return _role(study, user) in CODING_ROLES
+
+
+def _require_coding(study: Study, user: Any) -> None:
+    if not can_code(study, user):
+        raise SegmentError(_("You cannot code in this study: only its owner and coders code."))
+
+
+def _require_own(segment: Segment, actor: Any) -> None:
+    if actor is None or segment.coder_id != actor.pk:
+        raise SegmentError(_("Only the coder who made this segment can change it."))
+    _require_coding(segment.intervention.study, actor)
+
+
+# Span checks ----------------------------------------------------------------------------
+
+
+def check_span(
+    *,
+    intervention: Intervention,
+    start: Any,
+    end: Any,
+    quote: str,
+    sections: Iterable[Section] | None = None,
+) -> None:
+    """Refuse a span that is not a non-empty part of the text, does not say `quote`, or
+    touches a section that is not coded. `sections` saves the query when the caller has them."""
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (start, end)):
+        raise SegmentError(_("The start and end of a segment must be whole numbers."))
+    if start >= end:
+        raise SegmentError(
+            _("The span %(start)s–%(end)s is empty: its end must come after its start.")
+            % {"start": start, "end": end}
+        )
+    length = len(intervention.text)
+    if start < 0 or end > length:
+        raise SegmentError(
+            _("The span %(start)s–%(end)s lies outside the text, which has %(length)s characters.")
+            % {"start": start, "end": end, "length": length}
+        )
+    if intervention.text[start:end] != quote:
+        raise SegmentError(
+            _(
+                "The text here does not match your selection; the page may be out of date. "
+                "Reload and select again."
+            )
+        )
+    if sections is None:
+        sections = Section.objects.filter(intervention=intervention, excluded=True)
+    for section in sections:
+        if section.excluded and section.start < end and start < section.end:
+            raise SegmentError(
+                _("The span %(start)s–%(end)s is in the section ‘%(heading)s’, which is not coded.")
+                % {"start": start, "end": end, "heading": section.heading}
+            )
+
+
+def _check_code(code: Code, study: Study) -> None:
+    if code.study_id != study.pk:
+        raise SegmentError(_("The code “%(name)s” belongs to another study.") % {"name": code.name})
+
+
+def _check_not_given(
+    *, intervention: Intervention, coder: Any, code: Code, start: int, end: int, exclude: int = 0
+) -> None:
+    given = Segment.objects.filter(
+        intervention=intervention, coder=coder, code=code, start=start, end=end
+    ).exclude(pk=exclude)
+    if given.exists():
+        raise SegmentError(
+            _("You have given “%(code)s” to exactly this text already.") % {"code": code.name}
+        )
+
+
+def _clean_memo(memo: str) -> str:
+    memo = memo.strip()
+    if len(memo) > MEMO_MAX_LENGTH:
+        raise SegmentError(
+            _("A memo may be at most %(max)s characters; this one has %(n)s.")
+            % {"max": f"{MEMO_MAX_LENGTH:,}", "n": f"{len(memo):,}"}
+        )
+    return memo
+
+
+def _lock(intervention: Intervention) -> Intervention:
+    """The intervention's row, locked until the transaction ends (PostgreSQL; SQLite
+    serializes writers anyway)."""
+    return Intervention.objects.select_for_update().select_related("study").get(pk=intervention.pk)
+
+
+def _path(paths: dict[int, tuple[str, ...]], code: Code) -> str:
+    return path_string(paths.get(code.pk, (code.name,)))
+
+
+def _state(segment: Segment, path: str) -> dict[str, Any]:
+    return {
+        "intervention": str(segment.intervention.uuid),
+        "coder": segment.coder.username if segment.coder else "",
+        "code": path,
+        "start": segment.start,
+        "end": segment.end,
+        "quote": segment.quote,
+        "memo": segment.memo,
+    }
+
+
+def _record(
+    *,
+    segment: Segment,
+    actor: Any,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> CodingEvent:
+    return CodingEvent.objects.create(
+        study_id=segment.code.study_id,
+        actor=actor,
+        action=action,
+        code=segment.code,
+        code_uuid=segment.code.uuid,
+        code_name=segment.code.name,
+        segment_uuid=segment.uuid,
+        before=before or {},
+        after=after or {},
+    )
+
+
+# Writes ---------------------------------------------------------------------------------
+
+
+def segments_apply(
+    *,
+    intervention: Intervention,
+    coder: Any,
+    codes: Sequence[Code],
+    start: int,
+    end: int,
+    quote: str,
+    memo: str = "",
+) -> list[Segment]:
+    """Give one span several codes at once; all or nothing. A code listed twice counts once."""
+    study = intervention.study
+    _require_coding(study, coder)
+    unique: dict[int, Code] = {}
+    for code in codes:
+        _check_code(code, study)
+        unique.setdefault(code.pk, code)
+    if not unique:
+        raise SegmentError(_("Choose at least one code for the selected text."))
+    memo = _clean_memo(memo)
+    created = []
+    with transaction.atomic():
+        locked = _lock(intervention)
+        check_span(intervention=locked, start=start, end=end, quote=quote)
+        for code in unique.values():
+            _check_not_given(intervention=locked, coder=coder, code=code, start=start, end=end)
+        paths = code_paths(study)
+        for code in unique.values():
+            segment = Segment.objects.create(
+                intervention=locked,
+                code=code,
+                coder=coder,
+                start=start,
+                end=end,
+                quote=quote,
+                memo=memo,
+            )
+            _record(
+                segment=segment,
+                actor=coder,
+                action="segment_create",
+                after=_state(segment, _path(paths, code)),
+            )
+            created.append(segment)
+    return created
+
+
+def segment_create(
+    *,
+    intervention: Intervention,
+    coder: Any,
+    code: Code,
+    start: int,
+    end: int,
+    quote: str,
+    memo: str = "",
+) -> Segment:
+    """Code the span `intervention.text[start:end]`, which must equal `quote`."""
+    (segment,) = segments_apply(
+        intervention=intervention,
+        coder=coder,
+        codes=[code],
+        start=start,
+        end=end,
+        quote=quote,
+        memo=memo,
+    )
+    return segment
+
+
+def _fresh(segment: Segment) -> Segment:
+    """The segment as stored now, after its intervention was locked."""
+    current = (
+        Segment.objects.select_related("code", "coder", "intervention__study")
+        .filter(pk=segment.pk)
+        .first()
+    )
+    if current is None:
+        raise SegmentError(_("This segment was deleted meanwhile."))
+    return current
+
+
+def segment_update_bounds(
+    *, segment: Segment, actor: Any, start: int, end: int, quote: str
+) -> Segment:
+    """Move a segment's span; only its own coder may."""
+    with transaction.atomic():
+        locked = _lock(segment.intervention)
+        current = _fresh(segment)
+        _require_own(current, actor)
+        check_span(intervention=locked, start=start, end=end, quote=quote)
+        if (current.start, current.end) == (start, end):
+            return current
+        _check_not_given(
+            intervention=locked,
+            coder=actor,
+            code=current.code,
+            start=start,
+            end=end,
+            exclude=current.pk,
+        )
+        before = {"start": current.start, "end": current.end, "quote": current.quote}
+        current.start, current.end, current.quote = start, end, quote
+        current.save(update_fields=["start", "end", "quote", "updated_at"])
+        _record(
+            segment=current,
+            actor=actor,
+            action="segment_update_bounds",
+            before=before,
+            after={"start": start, "end": end, "quote": quote},
+        )
+    return current
+
+
+def segment_set_memo(*, segment: Segment, actor: Any, memo: str) -> Segment:
+    """Write a segment's memo (at most 10,000 characters); only its own coder may."""
+    memo = _clean_memo(memo)
+    with transaction.atomic():
+        _lock(segment.intervention)
+        current = _fresh(segment)
+        _require_own(current, actor)
+        if current.memo == memo:
+            return current
+        before = {"memo": current.memo}
+        current.memo = memo
+        current.save(update_fields=["memo", "updated_at"])
+        _record(
+            segment=current,
+            actor=actor,
+            action="segment_set_memo",
+            before=before,
+            after={"memo": memo},
+        )
+    return current
+
+
+def segment_change_code(*, segment: Segment, actor: Any, code: Code) -> Segment:
+    """Give a segment another code of the same study; only its own coder may."""
+    with transaction.atomic():
+        locked = _lock(segment.intervention)
+        current = _fresh(segment)
+        _require_own(current, actor)
+        _check_code(code, locked.study)
+        if current.code_id == code.pk:
+            return current
+        _check_not_given(
+            intervention=locked,
+            coder=actor,
+            code=code,
+            start=current.start,
+            end=current.end,
+            exclude=current.pk,
+        )
+        paths = code_paths(locked.study)
+        before = {"code": _path(paths, current.code), "code_uuid": str(current.code.uuid)}
+        current.code = code
+        current.save(update_fields=["code", "updated_at"])
+        _record(
+            segment=current,
+            actor=actor,
+            action="segment_change_code",
+            before=before,
+            after={"code": _path(paths, code), "code_uuid": str(code.uuid)},
+        )
+    return current
+
+
+def segment_delete(*, segment: Segment, actor: Any) -> None:
+    """Remove a segment; only its own coder may. The event keeps everything it held."""
+    with transaction.atomic():
+        locked = _lock(segment.intervention)
+        current = _fresh(segment)
+        _require_own(current, actor)
+        before = _state(current, _path(code_paths(locked.study), current.code))
+        _record(segment=current, actor=actor, action="segment_delete", before=before)
+        # Code.example_segment is SET_NULL, so a code that showed this segment loses its example.
+        current.delete()
+
+
+def code_create_from_picker(
+    *, study: Study, actor: Any, name: str, parent: Code | None = None
+) -> Code:
+    """A new code made while coding: always inductive."""
+    _require_coding(study, actor)
+    try:
+        return code_create(
+            study=study, actor=actor, name=name, parent=parent, origin=Code.Origin.INDUCTIVE
+        )
+    except CodebookError as error:
+        raise SegmentError(str(error)) from error
+
+
+# Reveal policy --------------------------------------------------------------------------
+
+
+def _require_owner(study: Study, actor: Any) -> None:
+    if _role(study, actor) != Role.OWNER:
+        raise SegmentError(_("Only the study's owner can decide when coders' segments are shown."))
+
+
+def reveal(*, study: Study, actor: Any) -> None:
+    """Show the coders' layers to the owner and supervisor from now on."""
+    _require_owner(study, actor)
+    with transaction.atomic():
+        Codebook.for_study(study)
+        codebook = Codebook.objects.select_for_update().get(study=study)
+        if codebook.revealed_at is not None:
+            return
+        codebook.revealed_at = timezone.now()
+        codebook.save(update_fields=["revealed_at"])
+        CodingEvent.objects.create(
+            study=study,
+            actor=actor,
+            action="reveal",
+            after={"revealed_at": codebook.revealed_at.isoformat()},
+        )
+
+
+def reveal_policy_set(*, study: Study, actor: Any, policy: str) -> None:
+    """`always`: the owner and supervisor see the coders' layers all along; `after_reveal`: only
+    once the owner reveals them."""
+    _require_owner(study, actor)
+    if policy not in Codebook.Reveal.values:
+        raise SegmentError(
+            _("Choose when coders' segments are shown: %(choices)s.")
+            % {"choices": ", ".join(Codebook.Reveal.values)}
+        )
+    with transaction.atomic():
+        Codebook.for_study(study)
+        codebook = Codebook.objects.select_for_update().get(study=study)
+        if codebook.reveal == policy:
+            return
+        before = {"reveal": codebook.reveal}
+        codebook.reveal = policy
+        codebook.save(update_fields=["reveal"])
+        CodingEvent.objects.create(
+            study=study,
+            actor=actor,
+            action="reveal_policy",
+            before=before,
+            after={"reveal": policy},
+        )
+
+
+# Reads ----------------------------------------------------------------------------------
+
+
+def visible_coders(*, intervention_or_study: Intervention | Study, viewer: Any) -> list[Any]:
+    """The coders whose layers `viewer` may see, the viewer first, then by username.
+
+    Before the reveal a coder sees only themself; after it, coders see each other, since
+    discussing disagreements needs both layers. The owner and supervisor see every member with
+    segments in the study when the policy is "always" or after the reveal, otherwise only
+    themselves. Outsiders see nobody.
+    """
+    if isinstance(intervention_or_study, Intervention):
+        study = intervention_or_study.study
+    else:
+        study = intervention_or_study
+    role = _role(study, viewer)
+    if role is None:
+        return []
+    codebook = Codebook.objects.filter(study=study).only("reveal", "revealed_at").first()
+    revealed = codebook is not None and codebook.revealed_at is not None
+    if role == Role.CODER and not revealed:
+        return [viewer]
+    policy = codebook.reveal if codebook else Codebook.Reveal.ALWAYS
+    if policy != Codebook.Reveal.ALWAYS and not revealed:
+        return [viewer]
+    members_with_segments = Segment.objects.filter(intervention__study=study, coder=OuterRef("pk"))
+    others = (
+        get_user_model()
+        .objects.filter(memberships__study=study)
+        .filter(Exists(members_with_segments))
+        .exclude(pk=viewer.pk)
+        .order_by("username")
+    )
+    return [viewer, *others]
+
+
+def _visible_ids(study: Study, viewer: Any) -> set[int]:
+    return {user.pk for user in visible_coders(intervention_or_study=study, viewer=viewer)}
+
+
+def _layer_ids(layers: Iterable[Any]) -> set[int]:
+    ids = set()
+    for layer in layers:
+        try:
+            ids.add(int(layer))
+        except (TypeError, ValueError):
+            continue
+    return ids
+
+
+def visible_segments(
+    *, intervention: Intervention, viewer: Any, layers: list[int] | None = None
+) -> QuerySet[Segment]:
+    """The segments of the chosen `layers` (coder ids) the viewer may see, in text order.
+
+    `layers=None` is the viewer's own layer. A layer the viewer may not see is dropped
+    silently, so a hand-edited URL shows nothing more than the page offered.
+    """
+    visible = _visible_ids(intervention.study, viewer)
+    wanted = {viewer.pk} if layers is None else _layer_ids(layers)
+    return (
+        Segment.objects.filter(intervention=intervention, coder_id__in=wanted & visible)
+        .select_related("code", "coder")
+        .order_by("start", "end", "pk")
+    )
+
+
+def segment_for_user(*, viewer: Any, uuid: Any) -> Segment:
+    """The segment with this UUID if the viewer may see it; Http404 otherwise, so a coder
+    cannot tell another coder's segment from one that does not exist."""
+    try:
+        UUID(str(uuid))
+    except ValueError:
+        raise Http404 from None
+    segment = (
+        Segment.objects.select_related("code", "coder", "intervention__study")
+        .filter(uuid=uuid)
+        .first()
+    )
+    if segment is None or segment.coder_id not in _visible_ids(segment.intervention.study, viewer):
+        raise Http404
+    return segment
+
+
+# Progress -------------------------------------------------------------------------------
+
+
+def progress_set(*, intervention: Intervention, coder: Any, done: bool) -> None:
+    """Mark an intervention as completely coded by `coder`, or not any more."""
+    _require_coding(intervention.study, coder)
+    with transaction.atomic():
+        if done:
+            InterventionProgress.objects.get_or_create(intervention=intervention, coder=coder)
+        else:
+            InterventionProgress.objects.filter(intervention=intervention, coder=coder).delete()
+
+
+def progress_for_study(study: Study) -> dict[int, dict[int, bool]]:
+    """For every member who codes (owner and coders): intervention id -> done."""
+    coder_ids = list(
+        Membership.objects.filter(study=study, role__in=CODING_ROLES).values_list(
+            "user_id", flat=True
+        )
+    )
+    intervention_ids = list(Intervention.objects.filter(study=study).values_list("pk", flat=True))
+    done = set(
+        InterventionProgress.objects.filter(intervention__study=study).values_list(
+            "coder_id", "intervention_id"
+        )
+    )
+    return {
+        coder_id: {pk: (coder_id, pk) in done for pk in intervention_ids} for coder_id in coder_ids
+    }
+
+
+def coder_neighbours(
+    *, intervention: Intervention, coder: Any
+) -> tuple[Intervention | None, Intervention | None]:
+    """The interventions before and after this one in title order (the corpus list's order).
+
+    `coder` is taken for when texts are assigned to coders; today every coder codes them all.
+    """
+    siblings = Intervention.objects.filter(study_id=intervention.study_id).only(
+        "pk", "uuid", "title", "study_id"
+    )
+    previous = siblings.filter(title__lt=intervention.title).order_by("-title").first()
+    following = siblings.filter(title__gt=intervention.title).order_by("title").first()
+    return previous, following
+
+
+def _paths_from(children: dict[int | None, list[Code]]) -> dict[int, tuple[str, ...]]:
+    """`code_paths` from a tree already loaded."""
+    paths: dict[int, tuple[str, ...]] = {}
+    stack: list[tuple[int | None, tuple[str, ...]]] = [(None, ())]
+    while stack:
+        parent_id, prefix = stack.pop()
+        for code in children.get(parent_id, []):
+            paths[code.pk] = (*prefix, code.name)
+            stack.append((code.pk, paths[code.pk]))
+    return paths
+
+
+# The code report --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    segment_uuid: UUID
+    intervention_uuid: UUID
+    intervention_title: str
+    coder: str
+    code_path: str
+    start: int
+    end: int
+    quote: str
+    before: str
+    after: str
+    memo: str
+
+
+def context_before(text: str, start: int, context: int) -> str:
+    """Up to `context` characters before `start`, not starting mid-word."""
+    cut = max(0, start - context)
+    snippet = text[cut:start]
+    if cut > 0 and snippet and not snippet[0].isspace() and not text[cut - 1].isspace():
+        space = next((i for i, ch in enumerate(snippet) if ch.isspace()), None)
+        snippet = "" if space is None else snippet[space:]
+    return snippet
+
+
+def context_after(text: str, end: int, context: int) -> str:
+    """Up to `context` characters after `end`, not ending mid-word."""
+    cut = min(len(text), end + context)
+    snippet = text[end:cut]
+    if cut < len(text) and snippet and not snippet[-1].isspace() and not text[cut].isspace():
+        space = next((i for i in range(len(snippet) - 1, -1, -1) if snippet[i].isspace()), None)
+        snippet = "" if space is None else snippet[: space + 1]
+    return snippet
+
+
+def code_report(
+    *,
+    study: Study,
+    viewer: Any,
+    code: Code,
+    include_subcodes: bool = True,
+    coder_id: int | None = None,
+    intervention_id: int | None = None,
+    attributes: dict[int, str] | None = None,
+    context: int = 60,
+) -> list[ReportRow]:
+    """Every visible segment of `code` (and its subcodes) with its surrounding text.
+
+    Ordered by intervention title, then text position. `attributes` (definition id -> value)
+    keeps interventions having all those values. A fixed number of queries whatever the size.
+    """
+    _check_code(code, study)
+    visible = _visible_ids(study, viewer)
+    if coder_id is not None:
+        visible &= {coder_id}
+    children = codes_by_parent(study)
+    paths = _paths_from(children)
+    code_ids = {code.pk}
+    if include_subcodes:
+        stack = [code.pk]
+        while stack:
+            for child in children.get(stack.pop(), []):
+                code_ids.add(child.pk)
+                stack.append(child.pk)
+    segments = Segment.objects.filter(
+        intervention__study=study, code_id__in=code_ids, coder_id__in=visible
+    )
+    if intervention_id is not None:
+        segments = segments.filter(intervention_id=intervention_id)
+    for definition_id, value in (attributes or {}).items():
+        segments = segments.filter(
+            Exists(
+                AttributeValue.objects.filter(
+                    intervention=OuterRef("intervention"), definition_id=definition_id, value=value
+                )
+            )
+        )
+    # The texts are loaded once per intervention below, not once per segment.
+    rows = list(
+        segments.order_by(
+            "intervention__title", "start", "end", "coder__username", "pk"
+        ).values_list(
+            "uuid",
+            "intervention_id",
+            "coder__username",
+            "code_id",
+            "start",
+            "end",
+            "quote",
+            "memo",
+        )
+    )
+    interventions = {
+        i.pk: i
+        for i in Intervention.objects.filter(pk__in={row[1] for row in rows}).only(
+            "pk", "uuid", "title", "text"
+        )
+    }
+    report = []
+    for uuid, intervention_pk, username, code_pk, start, end, quote, memo in rows:
+        intervention = interventions[intervention_pk]
+        report.append(
+            ReportRow(
+                segment_uuid=uuid,
+                intervention_uuid=intervention.uuid,
+                intervention_title=intervention.title,
+                coder=username,
+                code_path=path_string(paths.get(code_pk, ())),
+                start=start,
+                end=end,
+                quote=quote,
+                before=context_before(intervention.text, start, context),
+                after=context_after(intervention.text, end, context),
+                memo=memo,
+            )
+        )
+    return report
+
+
+REPORT_HEADERS = [
+    "intervention",
+    "code",
+    "coder",
+    "start",
+    "end",
+    "before",
+    "text",
+    "after",
+    "memo",
+    "segment",
+]
+
+
+def code_report_rows_as_table(rows: Iterable[ReportRow]) -> tuple[list[str], list[list[Any]]]:
+    """Headers and cells for a spreadsheet of the report."""
+    return list(REPORT_HEADERS), [
+        [
+            row.intervention_title,
+            row.code_path,
+            row.coder,
+            row.start,
+            row.end,
+            row.before,
+            row.quote,
+            row.after,
+            row.memo,
+            str(row.segment_uuid),
+        ]
+        for row in rows
+    ]
+
+
+def code_report_export(rows: Iterable[ReportRow], fmt: str) -> bytes:
+    """The report as "csv" (UTF-8 with BOM) or "xlsx"."""
+    headers, cells = code_report_rows_as_table(rows)
+    return table_export(headers, cells, fmt, title="Segments")
+
+
+# Tables in and out ------------------------------------------------------------------------
+
+
+def csv_escape(value: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula; `csv_unescape` restores it."""
+    if isinstance(value, str) and value.startswith((*_CSV_FORMULA_TRIGGERS, "'")):
+        return "'" + value
+    return value
+
+
+def csv_unescape(value: str) -> str:
+    if value.startswith("'") and value[1:2].startswith((*_CSV_FORMULA_TRIGGERS, "'")):
+        return value[1:]
+    return value
+
+
+def table_export(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str, *, title: str
+) -> bytes:
+    """A table as CSV (UTF-8 with a BOM so Excel reads it, CRLF rows) or XLSX."""
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(headers)
+        writer.writerows([csv_escape(cell) for cell in row] for row in rows)
+        return text.getvalue().encode("utf-8-sig")
+    if fmt == "xlsx":
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        assert sheet is not None  # a new workbook always has one sheet
+        sheet.title = title
+        bold = Font(bold=True)
+        for column, header in enumerate(headers, start=1):
+            sheet.cell(row=1, column=column, value=header).font = bold
+        for row_number, row in enumerate(rows, start=2):
+            for column, value in enumerate(row, start=1):
+                if isinstance(value, str):
+                    cell = sheet.cell(row=row_number, column=column, value=xml_text(value))
+                    # openpyxl takes a string starting with "=" for a formula; a quote is text.
+                    cell.data_type = "s"
+                else:
+                    sheet.cell(row=row_number, column=column, value=value)
+        for column in range(1, len(headers) + 1):
+            sheet.column_dimensions[get_column_letter(column)].width = 24
+        sheet.freeze_panes = "A2"
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return buffer.getvalue()
+    raise SegmentError(_("Choose csv or xlsx, not “%(fmt)s”.") % {"fmt": fmt})
+
+
+EXPORT_HEADERS = ["intervention", "code", "start", "end", "memo", "coder", "text"]
+
+
+def segments_table(*, study: Study, coder: Any = None) -> tuple[list[str], list[list[Any]]]:
+    """All segments of the study (or of one coder) as rows `import_segments` reads back.
+
+    Not filtered for blind coding: this is the command line's full export, not a page.
+    """
+    paths = code_paths(study)
+    segments = Segment.objects.filter(intervention__study=study)
+    if coder is not None:
+        segments = segments.filter(coder=coder)
+    rows = segments.order_by(
+        "intervention__title", "coder__username", "start", "end", "code_id"
+    ).values_list(
+        "intervention__title", "code_id", "start", "end", "memo", "coder__username", "quote"
+    )
+    return list(EXPORT_HEADERS), [
+        [title, path_string(paths.get(code_pk, ())), start, end, memo, username, quote]
+        for title, code_pk, start, end, memo, username, quote in rows
+    ]
