@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coding.models import Code, Codebook, CodebookVersion, CodingEvent, Segment
 from coding.tree import CodeNode, walk
@@ -486,9 +487,12 @@ def code_delete(*, code: Code, actor: Any) -> None:
         used = Segment.objects.filter(code_id__in=ids).count()
         if used:
             raise CodebookError(
-                _(
+                ngettext(
+                    "“%(name)s” is used by %(n)s segment, so it cannot be deleted. Merge it into "
+                    "another code (its segment moves there) or remove that segment first.",
                     "“%(name)s” is used by %(n)s segments, so it cannot be deleted. Merge it into "
-                    "another code (its segments move there) or remove those segments first."
+                    "another code (its segments move there) or remove those segments first.",
+                    used,
                 )
                 % {"name": code.name, "n": used}
             )

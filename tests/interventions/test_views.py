@@ -405,3 +405,58 @@ def test_a_50_mb_upload_is_stopped_with_a_message_and_stores_nothing(
     assert response.status_code == 400
     assert "“enorm.pdf” is larger than 10 MB; nothing was stored." in response.content.decode()
     assert (Intervention.objects.count(), ImportJob.objects.count()) == before
+
+
+def _xlsx_with_formula() -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Interventie", "Setting"])
+    sheet.append(["Gezin Centraal", "=1+1"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+BAD_METADATA = [
+    (
+        "cp1252-ongeldig.csv",
+        "Interventie;Setting\nCaf\x81\x8d\x8f\x90;Thuis\n".encode("latin-1"),
+        "encoding",
+    ),
+    ("geen-titel.csv", b"Naam van iets;Setting\nA;Thuis\n", "title column"),
+    ("dubbel.csv", b"Interventie;Setting\nA;Thuis\nA;Zorginstelling\n", "both have the title"),
+    ("leeg.csv", b"", "empty"),
+    ("formule.xlsx", _xlsx_with_formula(), "formula"),
+    ("zip.xlsx", b"this is no spreadsheet", "not"),
+]
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "message"), BAD_METADATA, ids=[b[0] for b in BAD_METADATA]
+)
+def test_a_bad_metadata_file_gets_a_message_and_changes_nothing(
+    cast: Cast, filename: str, content: bytes, message: str
+) -> None:
+    from interventions.models import ImportJob
+
+    before = (
+        Intervention.objects.count(),
+        AttributeValue.objects.count(),
+        AttributeDefinition.objects.count(),
+        ImportJob.objects.count(),
+    )
+    response = client_for(cast.owner).post(
+        reverse("metadata_import", kwargs={"slug": cast.study.slug}),
+        {"file": SimpleUploadedFile(filename, content)},
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    after = (
+        Intervention.objects.count(),
+        AttributeValue.objects.count(),
+        AttributeDefinition.objects.count(),
+        ImportJob.objects.count(),
+    )
+    assert after == before
