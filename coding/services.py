@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,8 +141,12 @@ def descendant_ids(code: Code) -> set[int]:
     return found
 
 
-def segment_counts(study: Study) -> dict[int, int]:
-    rows = Segment.objects.filter(code__study=study).values("code_id").annotate(n=Count("pk"))
+def segment_counts(study: Study, coder_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Segments per code; only those of `coder_ids` when given (blind coding counts too)."""
+    segments = Segment.objects.filter(code__study=study)
+    if coder_ids is not None:
+        segments = segments.filter(coder_id__in=list(coder_ids))
+    rows = segments.values("code_id").annotate(n=Count("pk"))
     return {row["code_id"]: row["n"] for row in rows}
 
 
@@ -389,13 +394,18 @@ def code_move(
         }
         if (parent.pk if parent else None) != current.parent_id:
             _check_sibling_name(study, parent, current.name, exclude=current)
-        old_siblings = [s for s in _siblings(study, current.parent_id) if s.pk != current.pk]
+        siblings_now = _siblings(study, current.parent_id)
+        old_siblings = [s for s in siblings_now if s.pk != current.pk]
+        same_parent = (parent.pk if parent else None) == current.parent_id
         new_siblings = (
             old_siblings
-            if (parent.pk if parent else None) == current.parent_id
+            if same_parent
             else [s for s in _siblings(study, parent.pk if parent else None) if s.pk != current.pk]
         )
         position = max(0, min(position, len(new_siblings)))
+        if same_parent and [s.pk for s in siblings_now].index(current.pk) == position:
+            # A drop where it was: no change, so no new revision to conflict with an editor.
+            return current
         new_siblings.insert(position, current)
         old_parent_id = current.parent_id
         current.parent = parent

@@ -45,12 +45,13 @@ from coding.forms import (
     VersionForm,
 )
 from coding.models import Code, Codebook, CodebookVersion, CodingEvent, ExportJob, Segment
+from coding.segments import visible_coders
 from coding.tree import CodebookFormatError
 from coding.versions import snapshot_diff
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import Membership, Role
-from interventions.textimport import TextImportError
-from interventions.views import HtmxHttpRequest, _read_upload, _refuse_oversized
+from veerkracht.lib.http import HtmxHttpRequest
+from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
 
 TEMPLATE = "coding/codebook.html"
 PATH_SEPARATOR = " › "
@@ -117,7 +118,9 @@ class Tree:
 
 def _tree(access: StudyAccess) -> Tree:
     children = services.codes_by_parent(access.study)
-    counts = services.segment_counts(access.study)
+    # A blind coder must not learn how often others used a code: count visible layers only.
+    visible = visible_coders(intervention_or_study=access.study, viewer=access.membership.user)
+    counts = services.segment_counts(access.study, coder_ids=[user.pk for user in visible])
     ordered: list[TreeNode] = []
 
     def build(parent_id: int | None, prefix: tuple[str, ...]) -> list[TreeNode]:
@@ -541,13 +544,13 @@ def _import_response(
 def codebook_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = get_study_for_user(request.user, slug, manage=True)
     form = ImportForm(request.POST, request.FILES)
-    if _refuse_oversized(request, form, "file") or not form.is_valid():
+    if refuse_oversized(request, form, "file") or not form.is_valid():
         return _import_response(request, access, error=_form_error(form))
     try:
-        filename, raw = _read_upload(form.cleaned_data["file"])
+        filename, raw = read_upload(form.cleaned_data["file"])
         nodes, dropped = read_codebook_file(filename, raw)
         report = services.codebook_import(study=access.study, actor=request.user, nodes=nodes)
-    except (TextImportError, CodebookFormatError, services.CodebookError) as error:
+    except (UploadTooLarge, CodebookFormatError, services.CodebookError) as error:
         return _import_response(request, access, error=str(error))
     return _import_response(request, access, report=report, dropped=dropped)
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,7 +19,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
-from django_htmx.middleware import HtmxDetails
 
 from interventions import metadata, services
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
@@ -46,14 +43,8 @@ from interventions.models import (
     Role,
 )
 from interventions.textimport import TextImportError, extract_text
-from veerkracht.lib.uploads import refused_uploads
-
-
-class HtmxHttpRequest(HttpRequest):
-    """A request behind @login_required, with django-htmx's details."""
-
-    htmx: HtmxDetails
-    user: User
+from veerkracht.lib.http import HtmxHttpRequest
+from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
 
 
 def _refused(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -325,36 +316,6 @@ def intervention_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return render(request, template, context)
 
 
-def _read_upload(upload: Any) -> tuple[str, bytes]:
-    if upload.size > settings.UPLOAD_MAX_BYTES:
-        raise TextImportError(
-            _("“%(name)s” is %(size)s MB; the limit is %(limit)s MB.")
-            % {
-                "name": upload.name,
-                "size": round(upload.size / 1_048_576, 1),
-                "limit": settings.UPLOAD_MAX_BYTES // 1_048_576,
-            }
-        )
-    return upload.name, upload.read()
-
-
-def _refuse_oversized(request: HttpRequest, form: Any, field: str) -> bool:
-    """Add the size message for files the upload handler skipped; True when there were any."""
-    names = refused_uploads(request)
-    if names:
-        # Validate first so the form has its errors; the skipped file's "required" error is
-        # replaced by the reason it is missing.
-        form.is_valid()
-        form.errors[field] = form.error_class(
-            [
-                _("“%(name)s” is larger than %(limit)s MB; nothing was stored.")
-                % {"name": name, "limit": max(1, settings.UPLOAD_MAX_BYTES // 1_048_576)}
-                for name in names
-            ]
-        )
-    return bool(names)
-
-
 def _title_from_filename(filename: str) -> str:
     stem = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
     return stem.rsplit(".", 1)[0] if "." in stem else stem
@@ -367,14 +328,14 @@ def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = InterventionForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
-        if _refuse_oversized(request, form, "file"):
+        if refuse_oversized(request, form, "file"):
             return _refused(request, "interventions/intervention_form.html", context)
         if form.is_valid():
             data = form.cleaned_data
             text, filename, title = data["text"], "", data["title"]
             try:
                 if data["file"]:
-                    filename, raw = _read_upload(data["file"])
+                    filename, raw = read_upload(data["file"])
                     text = extract_text(filename, raw)
                     title = title or _title_from_filename(filename)
                 intervention = services.intervention_create(
@@ -385,7 +346,7 @@ def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                     url=data["url"],
                     source_filename=filename,
                 )
-            except (TextImportError, services.ServiceError) as error:
+            except (TextImportError, UploadTooLarge, services.ServiceError) as error:
                 form.add_error(None, str(error))
             else:
                 messages.success(request, _("“%(title)s” added.") % {"title": intervention.title})
@@ -402,18 +363,23 @@ def intervention_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
-        if _refuse_oversized(request, form, "documents"):
+        if refuse_oversized(request, form, "documents"):
             return _refused(request, "interventions/intervention_upload.html", context)
         if form.is_valid():
             try:
                 texts = []
                 for upload in form.cleaned_data["documents"]:
-                    filename, raw = _read_upload(upload)
+                    filename, raw = read_upload(upload)
                     texts.append((filename, extract_text(filename, raw)))
                 report = metadata.interventions_from_texts(
                     study=access.study, texts=texts, source=form.cleaned_data["source"]
                 )
-            except (TextImportError, services.ServiceError, metadata.MetadataError) as error:
+            except (
+                TextImportError,
+                UploadTooLarge,
+                services.ServiceError,
+                metadata.MetadataError,
+            ) as error:
                 form.add_error("documents", str(error))
             else:
                 messages.success(
@@ -505,7 +471,7 @@ def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRe
         "has_segments": has_segments,
     }
     if request.method == "POST":
-        if _refuse_oversized(request, form, "file"):
+        if refuse_oversized(request, form, "file"):
             return _refused(request, "interventions/intervention_edit.html", context)
         if form.is_valid():
             data = form.cleaned_data
@@ -513,7 +479,7 @@ def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRe
                 text: str | None = data["text"]
                 filename = None
                 if data["file"]:
-                    filename, raw = _read_upload(data["file"])
+                    filename, raw = read_upload(data["file"])
                     text = extract_text(filename, raw)
                 services.intervention_update(
                     intervention=intervention,
@@ -523,7 +489,7 @@ def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRe
                     text=text,
                     source_filename=filename,
                 )
-            except (TextImportError, services.ServiceError) as error:
+            except (TextImportError, UploadTooLarge, services.ServiceError) as error:
                 form.add_error(None, str(error))
             else:
                 messages.success(request, _("Saved."))
@@ -696,16 +662,16 @@ def metadata_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = MetadataUploadForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
-        if _refuse_oversized(request, form, "file"):
+        if refuse_oversized(request, form, "file"):
             return _refused(request, "interventions/metadata_import.html", context)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                filename, raw = _read_upload(upload)
+                filename, raw = read_upload(upload)
                 job = metadata.import_job_create(
                     study=access.study, user=request.user, filename=filename, data=raw
                 )
-            except (TextImportError, metadata.MetadataError) as error:
+            except (TextImportError, UploadTooLarge, metadata.MetadataError) as error:
                 form.add_error("file", str(error))
             else:
                 return redirect("metadata_preview", slug=slug, job=job.uuid)

@@ -257,3 +257,14 @@ def test_two_people_editing_different_codes_at_once_lose_neither_change(cast: Ca
     assert errors == []
     assert Code.objects.get(pk=a.pk).definition == "eigenaar 4"
     assert Code.objects.get(pk=b.pk).definition == "begeleider 4"
+
+
+def test_a_move_to_where_a_code_already_is_changes_nothing(
+    cast: Cast, tree: dict[str, Code]
+) -> None:
+    code = tree["inhoud"]
+    revision = code.revision
+    services.code_move(code=code, actor=cast.owner, parent=tree["sociaal"], position=1)
+    code.refresh_from_db()
+    assert code.revision == revision
+    assert not CodingEvent.objects.filter(action="code_move").exists()

@@ -259,7 +259,8 @@ def test_the_tree_shows_nesting_colours_badges_and_counts(
     assert 'aria-level="2"' in html
     assert f"background-color: {tree['sociaal'].color}" in html
     assert 'class="badge-inductive"' in html
-    assert '<span class="seg-count" title="segments coded with this code">2<' in html
+    # Blind coding: carol's count leaves out bob's segment.
+    assert '<span class="seg-count" title="segments coded with this code">1<' in html
     # A coder reads: no editing controls.
     assert "Add theme" not in html
     assert "draggable" not in html
@@ -298,11 +299,11 @@ def test_the_tree_page_takes_a_bounded_number_of_queries(
     SegmentFactory(intervention=cast.intervention, code=parents[7], coder=cast.coder_a)
     client = client_for(cast.owner)
     url = reverse("codebook", kwargs={"slug": cast.study.slug})
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(12):
         response = client.get(url)
     assert response.content.decode().count('role="treeitem"') == 100
     detail = reverse("code_detail", kwargs={"slug": cast.study.slug, "uuid": parents[50].uuid})
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(13):
         client.get(detail)
 
 
@@ -835,3 +836,21 @@ def test_an_export_of_another_study_is_not_found(cast: Cast, world: dict[str, An
     )
     url = reverse("export_download", kwargs={"slug": cast.study.slug, "uuid": foreign.uuid})
     assert client_for(cast.coder_a).get(url).status_code == 404
+
+
+def test_a_coder_sees_only_their_own_segment_counts_in_the_tree(
+    cast: Cast, tree: dict[str, Code]
+) -> None:
+    for start in (0, 5, 10):
+        SegmentFactory(
+            intervention=cast.intervention,
+            code=tree["inhoud"],
+            coder=cast.coder_b,
+            start=start,
+            end=start + 3,
+        )
+    count = '<span class="seg-count" title="segments coded with this code">3<'
+    page = client_for(cast.coder_a).get(reverse("codebook", kwargs={"slug": cast.study.slug}))
+    assert count not in page.content.decode()
+    page = client_for(cast.owner).get(reverse("codebook", kwargs={"slug": cast.study.slug}))
+    assert count in page.content.decode()

@@ -11,6 +11,11 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+
+class UploadTooLarge(ValueError):
+    """An upload over UPLOAD_MAX_BYTES; str(error) is the message for the user."""
 
 
 class SizeLimitUploadHandler(FileUploadHandler):
@@ -35,3 +40,38 @@ def refused_uploads(request: HttpRequest) -> list[str]:
     """Names of files the handler skipped for their size; touching FILES parses the body."""
     _ = request.FILES
     return list(getattr(request, "refused_uploads", []))
+
+
+def _limit_mb() -> int:
+    return max(1, settings.UPLOAD_MAX_BYTES // 1_048_576)
+
+
+def refuse_oversized(request: HttpRequest, form: Any, field: str) -> bool:
+    """Put the size message on `field` for files the handler skipped; True when there were any."""
+    names = refused_uploads(request)
+    if names:
+        # Validate first so the form has its errors; the skipped file's "required" error is
+        # replaced by the reason it is missing.
+        form.is_valid()
+        form.errors[field] = form.error_class(
+            [
+                _("“%(name)s” is larger than %(limit)s MB; nothing was stored.")
+                % {"name": name, "limit": _limit_mb()}
+                for name in names
+            ]
+        )
+    return bool(names)
+
+
+def read_upload(upload: Any) -> tuple[str, bytes]:
+    """The file's name and bytes; refuses one over the limit (for handlers other than ours)."""
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise UploadTooLarge(
+            _("“%(name)s” is %(size)s MB; the limit is %(limit)s MB.")
+            % {
+                "name": upload.name,
+                "size": round(upload.size / 1_048_576, 1),
+                "limit": _limit_mb(),
+            }
+        )
+    return upload.name, upload.read()
