@@ -166,6 +166,76 @@ class InterventionProgress(models.Model):
         return f"{self.coder} finished {self.intervention}"
 
 
+class Assignment(models.Model):
+    """An intervention a coder is to code. Only assigned data counts in agreement; a coder's
+    silence on an intervention that was not assigned is missing, not "no code"."""
+
+    intervention = models.ForeignKey(
+        Intervention, on_delete=models.CASCADE, related_name="assignments"
+    )
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["intervention__title"]
+        constraints = [
+            models.UniqueConstraint(fields=["intervention", "coder"], name="assignment_unique"),
+        ]
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+
+    def __str__(self) -> str:
+        return f"{self.intervention} for {self.coder}"
+
+
+class AgreementRun(models.Model):
+    """One computation of inter-rater agreement, with exactly the segments it used."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="agreement_runs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # What was asked: coders, unit, overlap, bootstrap samples and seed.
+    params = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    # The ids of the segments used and a fingerprint of their state, so a run can say whether
+    # coding changed since.
+    segment_ids = models.JSONField(default=list)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    codebook_version = models.ForeignKey(
+        "CodebookVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    result = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("agreement run")
+        verbose_name_plural = _("agreement runs")
+
+    def __str__(self) -> str:
+        return f"Agreement run {self.uuid} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+
 class CodingEvent(models.Model):
     """Append-only audit trail of changes to codes, the codebook and segments.
 
