@@ -33,3 +33,17 @@ def run_export(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
         content=made.content,
         finished_at=timezone.now(),
     )
+
+
+@shared_task(name="coding.run_agreement", bind=True, acks_late=True, max_retries=3)
+def run_agreement(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Compute an agreement run. Safe to re-run: a finished run is left alone, and an
+    interrupted one (a worker killed mid-run) is computed again from the same inputs."""
+    from coding.agreement_runs import agreement_run_execute, agreement_run_fail
+
+    try:
+        agreement_run_execute(run_id)
+    except OperationalError as error:
+        raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from error
+    except Exception as error:  # noqa: BLE001 - shown to the user on the run
+        agreement_run_fail(run_id, str(error))

@@ -137,6 +137,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "veerkracht")
+# With acks_late, Redis hands a task whose worker died to another worker after this many
+# seconds; it must exceed the longest task.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # Look for abandoned tasks often enough for the timeout chosen (kombu's default sweep is
+    # about 100 s, which only suits timeouts of an hour).
+    "unacked_restore_interval": min(10, max(1, CELERY_VISIBILITY_TIMEOUT // 3)),
+    "unacked_restore_throttle": 1 if CELERY_VISIBILITY_TIMEOUT < 300 else 10,
+}
+# Seconds an agreement run waits after it is marked running: only for the integration test
+# that kills a worker mid-run. Zero in any real deployment.
+AGREEMENT_TEST_PAUSE = env_int("VEERKRACHT_AGREEMENT_TEST_PAUSE", 0)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)

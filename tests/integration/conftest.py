@@ -135,6 +135,29 @@ def _delete_queue(queue: str) -> None:
         print(f"Could not delete Redis queue {queue}: {error}", file=sys.stderr)
 
 
+def start_worker(queue: str, log_path: Path, extra_env: dict[str, str] | None = None) -> Worker:
+    """Start a Celery worker process on `queue`, against the test database; not waited for."""
+    nodename = f"{queue}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "veerkracht.settings_test",
+        "DATABASE_URL": _database_url_for(connection.settings_dict["NAME"]),
+        "CELERY_QUEUE": queue,
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "veerkracht", "worker",
+        "--pool=solo", "--concurrency=1", "-Q", queue, "-n", nodename,
+        "--loglevel=INFO", "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    return Worker(process=process, nodename=nodename, queue=queue, log_path=log_path)
+
+
 @pytest.fixture(scope="session")
 def celery_worker(
     django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
@@ -145,28 +168,10 @@ def celery_worker(
 
     token = uuid.uuid4().hex[:10]
     queue = f"veerkracht-test-{token}"
-    nodename = f"{queue}@{socket.gethostname()}"
     _route_this_process_to(queue)
     _check_broker()
 
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "veerkracht.settings_test",
-        "DATABASE_URL": _database_url_for(connection.settings_dict["NAME"]),
-        "CELERY_QUEUE": queue,
-        "PYTHONUNBUFFERED": "1",
-    }
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    command = [
-        sys.executable, "-m", "celery", "-A", "veerkracht", "worker",
-        "--pool=solo", "--concurrency=1", "-Q", queue, "-n", nodename,
-        "--loglevel=INFO", "--without-mingle", "--without-gossip",
-    ]  # fmt: skip
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
-    worker = Worker(process=process, nodename=nodename, queue=queue, log_path=log_path)
+    worker = start_worker(queue, tmp_path_factory.mktemp("celery") / "worker.log")
 
     def record(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
         headers = headers or {}

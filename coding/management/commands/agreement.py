@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from coding.agreement_runs import AgreementError, clean_params, compute_for_study
+from coding.reliability import UNITS, command_view
+from interventions.models import Study
+
+
+class Command(BaseCommand):
+    help = "Compute inter-rater agreement and print it as JSON."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--study", required=True, help="slug of the study")
+        parser.add_argument(
+            "--coders", default="", help="usernames, comma-separated (default: all)"
+        )
+        parser.add_argument("--unit", choices=UNITS, default="intervention")
+        parser.add_argument("--overlap", type=float, default=0.9, help="segment matching, 0-1")
+        parser.add_argument("--bootstrap", type=int, default=0, metavar="N")
+        parser.add_argument("--seed", type=int, default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        study = Study.objects.filter(slug=options["study"]).first()
+        if study is None:
+            raise CommandError(f"No study with slug {options['study']!r}.")
+        coders = [c.strip() for c in options["coders"].split(",") if c.strip()]
+        try:
+            params = clean_params(
+                study=study,
+                coders=coders or None,
+                unit=options["unit"],
+                overlap=options["overlap"],
+                bootstrap=options["bootstrap"],
+                seed=options["seed"],
+            )
+            report, _segment_ids = compute_for_study(study, params)
+        except AgreementError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(json.dumps(command_view(report), ensure_ascii=False, indent=2))
