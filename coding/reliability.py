@@ -143,8 +143,10 @@ class _Data:
         self.segments = [
             s for s in data.segments if s.coder in self.coders and s.code_id in self.tree.codes
         ]
+        self.by_doc_coder: dict[tuple[int, str], list[SegInfo]] = defaultdict(list)
         for seg in self.segments:
             self.spans[(seg.doc_id, seg.coder, seg.code_id)].append((seg.start, seg.end))
+            self.by_doc_coder[(seg.doc_id, seg.coder)].append(seg)
 
     def is_assigned(self, doc_id: int, coder: str) -> bool:
         return doc_id in self.assigned.get(coder, set())
@@ -188,17 +190,18 @@ def _presence(
 
 
 def _family_matrix(
-    data: _Data, unit: str, family_id: int, units_by_doc: dict[int, Any]
+    data: _Data, family_id: int, per_code: dict[int, npt.NDArray[np.int8]]
 ) -> npt.NDArray[np.int64]:
     """Per unit, which subcodes of the family a coder used, as a bit mask (0 = none)."""
-    children = data.tree.children[family_id]
     combined: npt.NDArray[np.int64] | None = None
-    for bit, child in enumerate(children):
-        presence = _presence(data, unit, data.tree.subtree[child], units_by_doc).astype(np.int64)
-        if combined is None:
-            combined = np.where(presence == MISSING, MISSING, presence << bit)
-        else:
-            combined = np.where(presence == MISSING, MISSING, combined + (presence << bit))
+    for bit, child in enumerate(data.tree.children[family_id]):
+        presence = per_code[child].astype(np.int64)
+        shifted = np.where(presence == MISSING, MISSING, presence << bit)
+        combined = (
+            shifted
+            if combined is None
+            else np.where(presence == MISSING, MISSING, combined + (presence << bit))
+        )
     assert combined is not None
     return combined
 
@@ -214,15 +217,16 @@ def _family_labels(data: _Data, family_id: int) -> dict[int, str]:
 
 def _confusion(matrix: npt.NDArray[np.int64], labels: dict[int, str]) -> dict[str, Any]:
     """Category pairs over every pair of coders who both coded a unit."""
-    counts: dict[tuple[int, int], int] = defaultdict(int)
+    size = int(matrix.max()) + 1 if matrix.size else 0
+    counts = np.zeros((size, size), dtype=np.int64)
     for i, j in combinations(range(matrix.shape[0]), 2):
         both = (matrix[i] != MISSING) & (matrix[j] != MISSING)
-        for a, b in zip(matrix[i][both].tolist(), matrix[j][both].tolist(), strict=True):
-            counts[(a, b)] += 1
-    used = sorted({k for pair in counts for k in pair})
+        pairs = matrix[i][both] * size + matrix[j][both]
+        counts += np.bincount(pairs, minlength=size * size).reshape(size, size)
+    used = [k for k in range(size) if counts[k].any() or counts[:, k].any()]
     return {
         "labels": [labels.get(k, str(k)) for k in used],
-        "counts": [[counts.get((a, b), 0) for b in used] for a in used],
+        "counts": [[int(counts[a, b]) for b in used] for a in used],
     }
 
 
@@ -261,9 +265,7 @@ def _segment_measures(data: _Data, code_filter: set[int] | None, n_codes: int) -
 def _spans(data: _Data, doc_id: int, coder: str, code_filter: set[int] | None) -> list[Span]:
     """A coder's segments in one text; with a filter, every code in it counts as the filter's."""
     spans = []
-    for seg in data.segments:
-        if seg.doc_id != doc_id or seg.coder != coder:
-            continue
+    for seg in data.by_doc_coder.get((doc_id, coder), ()):
         if code_filter is None:
             spans.append(Span(str(seg.code_id), seg.start, seg.end, coder))
         elif seg.code_id in code_filter:
@@ -280,7 +282,9 @@ def disagreements(data: ReliabilityInput, *, min_overlap: float = 0.9) -> list[d
         for a, b in combinations(prepared.coders, 2):
             if not (prepared.is_assigned(doc.id, a) and prepared.is_assigned(doc.id, b)):
                 continue
-            own = [s for s in prepared.segments if s.doc_id == doc.id and s.coder in (a, b)]
+            own = prepared.by_doc_coder.get((doc.id, a), []) + prepared.by_doc_coder.get(
+                (doc.id, b), []
+            )
             spans = {
                 coder: [
                     Span(str(s.code_id), s.start, s.end, str(s.id)) for s in own if s.coder == coder
@@ -370,7 +374,7 @@ def compute(
     )
     report["overall"] = _measures(pooled, bootstrap=bootstrap, seed=seed)
     for family_id in tree.families:
-        matrix = _family_matrix(prepared, unit, family_id, units_by_doc)
+        matrix = _family_matrix(prepared, family_id, per_code)
         path = tree.path(family_id)
         report["families"][path] = _measures(matrix, bootstrap=bootstrap, seed=seed)
         report["confusion"][path] = _confusion(matrix, _family_labels(prepared, family_id))
