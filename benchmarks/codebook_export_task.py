@@ -41,7 +41,7 @@ def main(runs: int) -> None:
                 times.append(time.perf_counter() - started)
                 job.refresh_from_db()
                 assert job.status == ExportJob.Status.DONE, job.error
-                size = len(job.content)
+                size = len(bytes(job.content or b""))
             print(
                 f"{fmt:<8} {statistics.median(times):>9.3f} {max(times):>7.3f} {size / 1024:>8.0f}"
             )

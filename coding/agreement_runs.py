@@ -102,8 +102,8 @@ def coding_fingerprint(study: Study, coder_names: Sequence[str]) -> str:
         .values_list("pk", "code_id", "start", "end", "updated_at")
     ):
         digest.update(repr(row).encode())
-    for row in assigned_ids(study).items():
-        digest.update(repr((row[0], sorted(row[1]))).encode())
+    for coder_id, intervention_ids in sorted(assigned_ids(study).items()):
+        digest.update(repr((coder_id, sorted(intervention_ids))).encode())
     return digest.hexdigest()
 
 

@@ -374,10 +374,10 @@ def compute(
     )
     report["overall"] = _measures(pooled, bootstrap=bootstrap, seed=seed)
     for family_id in tree.families:
-        matrix = _family_matrix(prepared, family_id, per_code)
+        family = _family_matrix(prepared, family_id, per_code)
         path = tree.path(family_id)
-        report["families"][path] = _measures(matrix, bootstrap=bootstrap, seed=seed)
-        report["confusion"][path] = _confusion(matrix, _family_labels(prepared, family_id))
+        report["families"][path] = _measures(family, bootstrap=bootstrap, seed=seed)
+        report["confusion"][path] = _confusion(family, _family_labels(prepared, family_id))
     return report
 
 

@@ -70,7 +70,9 @@ ACTION_LABELS = {
 }
 # Segment events belong to one coder's blind coding; the codebook history leaves them out.
 CODEBOOK_ACTIONS = tuple(ACTION_LABELS)
-FIELD_LABELS = {name: Code._meta.get_field(name).verbose_name for name in services.CODE_FIELDS}
+FIELD_LABELS = {
+    name: getattr(Code._meta.get_field(name), "verbose_name", name) for name in services.CODE_FIELDS
+}
 
 
 # The tree ----------------------------------------------------------------------------------
@@ -488,7 +490,11 @@ def codebook_undo(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     except services.CodebookError as error:
         return _tree_response(request, access, error=str(error), status=400)
     notice = _("Undone: %(change)s.") % {"change": _describe(event)}
-    code = Code.objects.filter(study=access.study, uuid=event.code_uuid).first()
+    code = (
+        Code.objects.filter(study=access.study, uuid=event.code_uuid).first()
+        if event.code_uuid
+        else None
+    )
     return _tree_response(request, access, notice=notice, editor=True, selected=code)
 
 
@@ -844,5 +850,5 @@ def export_download(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResp
     if job.status != ExportJob.Status.DONE:
         raise Http404
     response = HttpResponse(bytes(job.content or b""), content_type=job.content_type)
-    response["Content-Disposition"] = content_disposition_header(True, job.filename)
+    response["Content-Disposition"] = content_disposition_header(True, job.filename) or ""
     return response
