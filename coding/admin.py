@@ -4,7 +4,19 @@ from django.contrib import admin
 from django.http import HttpRequest
 from import_export.admin import ImportExportModelAdmin
 
-from coding.models import Code, Codebook, CodebookVersion, CodingEvent, ExportJob, Segment
+from coding.models import (
+    Code,
+    Codebook,
+    CodebookVersion,
+    CodingEvent,
+    Comment,
+    CommentThread,
+    ConsensusDecision,
+    ConsensusSegment,
+    ExportJob,
+    Notification,
+    Segment,
+)
 
 
 @admin.register(Code)
@@ -57,3 +69,48 @@ class ExportJobAdmin(admin.ModelAdmin):
     list_display = ["study", "kind", "format", "status", "created_by", "created_at"]
     list_filter = ["status", "format"]
     exclude = ["content"]
+
+
+# Reconciliation and comments ----------------------------------------------------------------
+
+
+class ConsensusSegmentInline(admin.TabularInline):
+    model = ConsensusSegment
+    extra = 0
+    fields = ["code", "start", "end", "quote", "created_by"]
+    readonly_fields = ["code", "start", "end", "quote", "created_by"]
+
+
+@admin.register(ConsensusDecision)
+class ConsensusDecisionAdmin(admin.ModelAdmin):
+    """Decisions are made in the consensus view, which records them; the admin only reads."""
+
+    list_display = ["intervention", "action", "decided_by", "decided_at"]
+    list_filter = ["action", "intervention__study"]
+    readonly_fields = ["uuid", "item_key", "source_segments", "decided_at"]
+    inlines = [ConsensusSegmentInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class CommentInline(admin.TabularInline):
+    model = Comment
+    extra = 0
+    fields = ["author", "body", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(CommentThread)
+class CommentThreadAdmin(admin.ModelAdmin):
+    list_display = ["study", "target_kind", "status", "created_by", "created_at"]
+    list_filter = ["status", "target_kind", "study"]
+    readonly_fields = ["uuid", "target_kind", "target_uuid", "created_at", "resolved_at"]
+    inlines = [CommentInline]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "reason", "created_at", "read_at"]
+    list_filter = ["reason"]
+    readonly_fields = ["uuid", "created_at"]

@@ -70,6 +70,12 @@ FLEISS_NEEDS_COMPLETE_DATA = gettext_noop(
     "Fleiss' kappa needs every unit coded by every coder; use alpha with missing data"
 )
 NEEDS_TWO_CODERS = gettext_noop("needs at least two coders")
+FLEISS_NEEDS_THREE_CODERS = gettext_noop(
+    "Fleiss' kappa is for three or more coders; see Cohen's kappa"
+)
+NOT_FOR_SEGMENTS = gettext_noop(
+    "not reported for segment matching; see percent agreement and Brennan and Prediger's kappa"
+)
 NO_UNITS = gettext_noop("no units to compare")
 BP_NEEDS_TWO_CODES = gettext_noop(
     "Brennan and Prediger's kappa needs at least two codes to choose from"

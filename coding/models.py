@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
 from interventions.models import Intervention, Study
@@ -335,3 +336,205 @@ class ExportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}
+
+
+# Reconciliation ---------------------------------------------------------------------------
+
+
+class ConsensusDecision(models.Model):
+    """What the team decided for one reconciliation item of an intervention.
+
+    An item is a group of coders' segments (see `coding.consensus`); `item_key` names it by
+    the sorted UUIDs of those segments, hashed to a fixed length, so it stays the same however
+    often the items are recomputed, and changes when a coder adds or removes a segment of it.
+    `source_segments` keeps the state of those segments when the decision was made, so a
+    later change to them shows as "coding changed since".
+    """
+
+    class Action(models.TextChoices):
+        TAKE = "take", _("take one coder's version")
+        KEEP_BOTH = "keep_both", _("keep every version")
+        DROP = "drop", _("drop")
+        EDIT = "edit", _("edit")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    intervention = models.ForeignKey(
+        Intervention, on_delete=models.PROTECT, related_name="consensus_decisions"
+    )
+    item_key = models.CharField(max_length=64)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    # [{"uuid", "coder", "code_uuid", "start", "end"}] of the item's segments.
+    source_segments = models.JSONField(default=list)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["intervention", "decided_at"]
+        constraints = [
+            # One decision per item: the second person deciding it is told who was first.
+            models.UniqueConstraint(
+                fields=["intervention", "item_key"], name="consensus_decision_unique_item"
+            ),
+        ]
+        verbose_name = _("consensus decision")
+        verbose_name_plural = _("consensus decisions")
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.intervention} by {self.decided_by}"
+
+
+class ConsensusSegment(models.Model):
+    """A segment of the consensus layer: intervention.text[start:end] == quote, in Unicode
+    code points like `Segment`. Made only by a `ConsensusDecision`, and gone with it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    decision = models.ForeignKey(
+        ConsensusDecision, on_delete=models.CASCADE, related_name="segments"
+    )
+    intervention = models.ForeignKey(
+        Intervention, on_delete=models.PROTECT, related_name="consensus_segments"
+    )
+    code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="consensus_segments")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    quote = models.TextField()
+    memo = models.TextField(_("memo"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["intervention", "start", "end"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__gte=0), name="consensus_start_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("end")), name="consensus_nonempty"
+            ),
+            # Its index also serves "the consensus layer of one intervention".
+            models.UniqueConstraint(
+                fields=["intervention", "code", "start", "end"], name="consensus_segment_unique"
+            ),
+        ]
+        verbose_name = _("consensus segment")
+        verbose_name_plural = _("consensus segments")
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.quote[:40]}"
+
+
+# Comments ---------------------------------------------------------------------------------
+
+COMMENT_MAX_LENGTH = 5_000
+
+
+class CommentThread(models.Model):
+    """A discussion on a segment, a code or an intervention, open until someone resolves it.
+
+    The target is named by kind and UUID, not a foreign key: a thread outlives the segment it
+    was about, so the discussion of a deleted segment stays readable.
+    """
+
+    class Target(models.TextChoices):
+        SEGMENT = "segment", _("segment")
+        CODE = "code", _("code")
+        INTERVENTION = "intervention", _("intervention")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        RESOLVED = "resolved", _("resolved")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="comment_threads")
+    target_kind = models.CharField(max_length=20, choices=Target.choices)
+    target_uuid = models.UUIDField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True)
+                | Q(status="resolved", resolved_at__isnull=False),
+                name="thread_resolved_has_time",
+            ),
+        ]
+        indexes = [
+            # The supervisor's list: the open threads of one study.
+            models.Index(fields=["study", "status"], name="thread_by_status"),
+            # The threads on one segment, code or intervention.
+            models.Index(fields=["target_kind", "target_uuid"], name="thread_by_target"),
+        ]
+        verbose_name = _("comment thread")
+        verbose_name_plural = _("comment threads")
+
+    def __str__(self) -> str:
+        return f"Thread on {self.target_kind} {self.target_uuid} ({self.status})"
+
+
+class Comment(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    thread = models.ForeignKey(CommentThread, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(_("comment"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["thread", "created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.lookups.GreaterThan(Length("body"), 0)
+                & models.lookups.LessThanOrEqual(Length("body"), COMMENT_MAX_LENGTH),
+                name="comment_body_length",
+            ),
+        ]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.body[:40]}"
+
+
+class Notification(models.Model):
+    """In-app news for one user about one comment: they were mentioned, or took part."""
+
+    class Reason(models.TextChoices):
+        MENTION = "mention", _("mentioned you")
+        REPLY = "reply", _("replied in a thread you take part in")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="notifications")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "comment"], name="notification_unique"),
+        ]
+        indexes = [
+            # The bell: one user's unread notifications, newest first.
+            models.Index(fields=["user", "read_at"], name="notification_unread"),
+        ]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return f"{self.reason} for {self.user}"

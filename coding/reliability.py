@@ -109,7 +109,7 @@ def _measures(
         else Measure(None, agreement.COHEN_NEEDS_TWO_CODERS),
         "fleiss_kappa": agreement.fleiss_kappa(matrix)
         if coders >= 3
-        else Measure(None, "Fleiss' kappa is for three or more coders; see Cohen's kappa"),
+        else Measure(None, agreement.FLEISS_NEEDS_THREE_CODERS),
         "krippendorff_alpha": agreement.krippendorff_alpha(matrix),
     }
     result: dict[str, Any] = {"n_units": pairable}
@@ -248,7 +248,13 @@ def _segment_measures(data: _Data, code_filter: set[int] | None, n_codes: int) -
         if percent.value is not None
         else Measure(None, percent.reason)
     )
-    reasons = {k: m.reason for k, m in (("percent_agreement", percent), ("bp", bp)) if m.reason}
+    reasons = {
+        k: m.reason
+        for k, m in (("percent_agreement", percent), ("brennan_prediger_kappa", bp))
+        if m.reason
+    }
+    for name in ("cohen_kappa", "fleiss_kappa", "krippendorff_alpha"):
+        reasons[name] = agreement.NOT_FOR_SEGMENTS
     return {
         "n_units": total,
         "percent_agreement": percent.value,

@@ -33,7 +33,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from coding.codebook_files import xml_text
-from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
+from coding.models import Assignment, Code, Codebook, CodingEvent, InterventionProgress, Segment
 from coding.services import CodebookError, code_create, code_paths, codes_by_parent
 from coding.tree import path_string
 from interventions.models import AttributeValue, Intervention, Membership, Role, Section, Study
@@ -484,14 +484,23 @@ def _layer_ids(layers: Iterable[Any]) -> set[int]:
 
 
 def visible_segments(
-    *, intervention: Intervention, viewer: Any, layers: list[int] | None = None
+    *,
+    intervention: Intervention,
+    viewer: Any,
+    layers: list[int] | None = None,
+    visible: Iterable[Any] | None = None,
 ) -> QuerySet[Segment]:
     """The segments of the chosen `layers` (coder ids) the viewer may see, in text order.
 
     `layers=None` is the viewer's own layer. A layer the viewer may not see is dropped
-    silently, so a hand-edited URL shows nothing more than the page offered.
+    silently, so a hand-edited URL shows nothing more than the page offered. A caller that
+    has just asked `visible_coders` for this viewer may pass that list as `visible`.
     """
-    visible = _visible_ids(intervention.study, viewer)
+    visible = (
+        _visible_ids(intervention.study, viewer)
+        if visible is None
+        else {user.pk for user in visible}
+    )
     wanted = {viewer.pk} if layers is None else _layer_ids(layers)
     return (
         Segment.objects.filter(intervention=intervention, coder_id__in=wanted & visible)
@@ -551,13 +560,19 @@ def progress_for_study(study: Study) -> dict[int, dict[int, bool]]:
 def coder_neighbours(
     *, intervention: Intervention, coder: Any
 ) -> tuple[Intervention | None, Intervention | None]:
-    """The interventions before and after this one in title order (the corpus list's order).
+    """The interventions before and after this one in title order, in the coder's list.
 
-    `coder` is taken for when texts are assigned to coders; today every coder codes them all.
+    A coder with assignments in the study walks through their assigned interventions; without
+    any (a study that does not assign), through all of them.
     """
     siblings = Intervention.objects.filter(study_id=intervention.study_id).only(
         "pk", "uuid", "title", "study_id"
     )
+    assigned = Assignment.objects.filter(
+        coder_id=getattr(coder, "pk", None), intervention__study_id=intervention.study_id
+    )
+    if assigned.exists():
+        siblings = siblings.filter(assignments__coder_id=coder.pk)
     previous = siblings.filter(title__lt=intervention.title).order_by("-title").first()
     following = siblings.filter(title__gt=intervention.title).order_by("title").first()
     return previous, following

@@ -20,7 +20,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from coding.models import Code, Codebook, CodebookVersion, CodingEvent, Segment
+from coding.models import (
+    Code,
+    Codebook,
+    CodebookVersion,
+    CodingEvent,
+    ConsensusSegment,
+    Segment,
+)
 from coding.tree import CodeNode, walk
 from interventions.headers import fold_header
 from interventions.models import Study
@@ -494,7 +501,10 @@ def code_delete(*, code: Code, actor: Any) -> None:
             .get(pk=code.pk)
         )
         ids = {code.pk} | descendant_ids(code)
-        used = Segment.objects.filter(code_id__in=ids).count()
+        used = (
+            Segment.objects.filter(code_id__in=ids).count()
+            + ConsensusSegment.objects.filter(code_id__in=ids).count()
+        )
         if used:
             raise CodebookError(
                 ngettext(
@@ -556,7 +566,7 @@ def code_merge(*, source: Code, target: Code, actor: Any) -> Code:
         children = _siblings(study, source.pk)
         for child in children:
             _check_sibling_name(study, target, child.name, exclude=None)
-        before = {
+        before: dict[str, Any] = {
             "source": _subtree(source)[0],
             "children": [str(c.uuid) for c in children],
             "segments": [str(s.uuid) for s in moved],
@@ -574,6 +584,33 @@ def code_merge(*, source: Code, target: Code, actor: Any) -> Code:
             ],
         }
         Segment.objects.filter(pk__in=[s.pk for s in moved]).update(code=target)
+        # The consensus layer follows the merge too; a span it holds under both codes stays once.
+        consensus_kept: set[tuple[int, int, int]] = set(
+            ConsensusSegment.objects.filter(code=target).values_list(
+                "intervention_id", "start", "end"
+            )
+        )
+        consensus_moved: list[ConsensusSegment] = []
+        consensus_dropped: list[ConsensusSegment] = []
+        for item in ConsensusSegment.objects.filter(code=source):
+            span = (item.intervention_id, item.start, item.end)
+            (consensus_dropped if span in consensus_kept else consensus_moved).append(item)
+            consensus_kept.add(span)
+        before["consensus"] = [item.pk for item in consensus_moved]
+        before["consensus_dropped"] = [
+            {
+                "decision": item.decision_id,
+                "intervention": item.intervention_id,
+                "start": item.start,
+                "end": item.end,
+                "quote": item.quote,
+                "memo": item.memo,
+                "created_by": item.created_by_id,
+            }
+            for item in consensus_dropped
+        ]
+        ConsensusSegment.objects.filter(pk__in=[c.pk for c in consensus_moved]).update(code=target)
+        ConsensusSegment.objects.filter(pk__in=[c.pk for c in consensus_dropped]).delete()
         # A coder who gave both codes to one span keeps one segment, with both memos.
         for duplicate in duplicates:
             if duplicate.memo:
@@ -682,6 +719,22 @@ def _undo(study: Study, event: CodingEvent) -> None:
         Code.objects.filter(study=study, uuid__in=event.before["children"]).update(parent=source)
         _renumber(study, source.pk, _siblings(study, source.pk))
         Segment.objects.filter(uuid__in=event.before["segments"]).update(code=source)
+        ConsensusSegment.objects.filter(pk__in=event.before.get("consensus", [])).update(
+            code=source
+        )
+        ConsensusSegment.objects.bulk_create(
+            ConsensusSegment(
+                decision_id=d["decision"],
+                intervention_id=d["intervention"],
+                code=source,
+                start=d["start"],
+                end=d["end"],
+                quote=d["quote"],
+                memo=d["memo"],
+                created_by_id=d["created_by"],
+            )
+            for d in event.before.get("consensus_dropped", [])
+        )
         Segment.objects.bulk_create(
             Segment(
                 uuid=d["uuid"],

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from coding import views
 
 urlpatterns = [
+    path("", include("coding.workspace_urls")),
+    path("", include("coding.agreement_urls")),
     path("s/<slug:slug>/codebook/", views.codebook, name="codebook"),
     path("s/<slug:slug>/codebook/codes/add/", views.code_add, name="code_add"),
     path("s/<slug:slug>/codebook/codes/<uuid:uuid>/", views.code_detail, name="code_detail"),

@@ -218,7 +218,8 @@ def intervention_create(
 
 
 def intervention_has_segments(intervention: Intervention) -> bool:
-    return intervention.segments.exists()
+    """Whether any coding (a coder's segment or a consensus decision) points into the text."""
+    return intervention.segments.exists() or intervention.consensus_decisions.exists()
 
 
 def intervention_update(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from interventions.models import Intervention, Role, Study
 from tests.factories import InterventionFactory, MembershipFactory, StudyFactory, UserFactory
@@ -20,6 +23,13 @@ class Cast:
     coder_a: Any
     coder_b: Any
     outsider: Any
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_behind() -> Iterator[None]:
+    """A request in Dutch leaves Dutch active in the thread; start every test from the default."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

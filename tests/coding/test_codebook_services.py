@@ -268,3 +268,50 @@ def test_a_move_to_where_a_code_already_is_changes_nothing(
     code.refresh_from_db()
     assert code.revision == revision
     assert not CodingEvent.objects.filter(action="code_move").exists()
+
+
+def _consensus(cast: Cast, code: Code, start: int = 0, end: int = 4) -> Any:
+    from django.utils import timezone
+
+    from coding.models import ConsensusDecision, ConsensusSegment
+
+    decision = ConsensusDecision.objects.create(
+        intervention=cast.intervention,
+        item_key=f"{code.pk}-{start}-{end}",
+        action="take",
+        decided_by=cast.owner,
+        decided_at=timezone.now(),
+    )
+    return ConsensusSegment.objects.create(
+        decision=decision,
+        intervention=cast.intervention,
+        code=code,
+        start=start,
+        end=end,
+        quote=cast.intervention.text[start:end],
+        created_by=cast.owner,
+    )
+
+
+def test_merging_moves_the_consensus_layer_too_and_undo_brings_it_back(
+    cast: Cast, tree: dict[str, Code]
+) -> None:
+    moved = _consensus(cast, tree["inhoud"], 0, 4)
+    _consensus(cast, tree["doelen"], 5, 9)
+    duplicate = _consensus(cast, tree["inhoud"], 5, 9)
+    services.code_merge(source=tree["inhoud"], target=tree["doelen"], actor=cast.owner)
+    moved.refresh_from_db()
+    assert moved.code_id == tree["doelen"].pk
+    assert not type(duplicate).objects.filter(pk=duplicate.pk).exists()
+    services.codebook_undo(study=cast.study, actor=cast.owner)
+    restored = Code.objects.get(uuid=tree["inhoud"].uuid)
+    moved.refresh_from_db()
+    assert moved.code_id == restored.pk
+    assert type(duplicate).objects.filter(code=restored, start=5, end=9).exists()
+
+
+def test_a_code_in_the_consensus_layer_cannot_be_deleted(cast: Cast, tree: dict[str, Code]) -> None:
+    _consensus(cast, tree["doelen"])
+    with pytest.raises(services.CodebookError, match="used by 1 segment"):
+        services.code_delete(code=tree["doelen"], actor=cast.owner)
+    assert Code.objects.filter(pk=tree["doelen"].pk).exists()

@@ -1,0 +1,504 @@
+"""Comment threads on segments, codes and interventions, @mentions and notifications.
+
+Every member of a study may comment. A thread on a segment is seen only by those who may see
+that segment (`segments.visible_coders`): a blind coder neither reads nor starts a thread on
+another coder's segment, and is not notified of one even when mentioned. A thread whose
+segment was deleted stays readable for the owner, the supervisor and those who took part.
+
+`@username` in a comment notifies that member; the thread's participants (its starter, those
+who wrote in it or were mentioned in it) are notified of every reply. A name that is no
+member is left as plain text. Notifications live in the app; an email goes out as well only
+when the deployment configures an EMAIL_BACKEND, after the comment is committed, and a
+failing mail server never breaks the comment.
+
+The owner, the supervisor, the thread's starter and the coder of the segment it is about may
+resolve a thread and reopen it; a reply to a resolved thread reopens it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from coding.models import (
+    COMMENT_MAX_LENGTH,
+    Code,
+    Comment,
+    CommentThread,
+    Notification,
+    Segment,
+)
+from coding.segments import segment_for_user, visible_coders
+from interventions.models import Intervention, Membership, Role, Study
+
+logger = logging.getLogger(__name__)
+
+# Django's usernames: letters, digits and @.+-_; a mention ends before trailing punctuation.
+MENTION_RE = re.compile(r"(?<![\w.+-])@([\w.@+-]+)")
+EXCERPT_LENGTH = 160
+
+
+class CommentError(ValueError):
+    """A refused comment; str(error) is the message for the user."""
+
+
+# Who may see what -------------------------------------------------------------------------
+
+
+def _role(study: Study, user: Any) -> str | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(study=study, user=user).values_list("role", flat=True).first()
+
+
+@dataclass
+class _Sight:
+    """What one viewer may see in one study, loaded once for a list of threads."""
+
+    viewer: Any
+    role: str | None
+    visible: set[int]
+
+    @classmethod
+    def of(cls, study: Study, viewer: Any) -> _Sight:
+        role = _role(study, viewer)
+        if role is None:
+            return cls(viewer, None, set())
+        users = visible_coders(intervention_or_study=study, viewer=viewer)
+        return cls(viewer, role, {u.pk for u in users})
+
+    def sees(
+        self, thread: CommentThread, segment_coder: int | None, participants: Iterable[int | None]
+    ) -> bool:
+        if self.role is None:
+            return False
+        if thread.target_kind != CommentThread.Target.SEGMENT:
+            return True
+        if segment_coder is not None:
+            return segment_coder in self.visible
+        return self.role in (Role.OWNER, Role.SUPERVISOR) or self.viewer.pk in set(participants)
+
+
+def _segment_coders(uuids: Iterable[Any]) -> dict[str, int]:
+    wanted = {str(u) for u in uuids}
+    if not wanted:
+        return {}
+    rows = Segment.objects.filter(uuid__in=wanted).values_list("uuid", "coder_id")
+    return {str(uuid): coder_id for uuid, coder_id in rows}
+
+
+def _participants(thread: CommentThread) -> set[int]:
+    """Who follows a thread: its starter, everyone who wrote in it or was mentioned in it."""
+    ids = set(
+        Comment.objects.filter(thread=thread, author__isnull=False).values_list(
+            "author_id", flat=True
+        )
+    )
+    ids |= set(
+        Notification.objects.filter(
+            comment__thread=thread, reason=Notification.Reason.MENTION
+        ).values_list("user_id", flat=True)
+    )
+    if thread.created_by_id:
+        ids.add(thread.created_by_id)
+    return ids
+
+
+def can_see_thread(thread: CommentThread, viewer: Any) -> bool:
+    sight = _Sight.of(thread.study, viewer)
+    coder = _segment_coders([thread.target_uuid]).get(str(thread.target_uuid))
+    return sight.sees(thread, coder, _participants(thread))
+
+
+def thread_for_user(*, viewer: Any, uuid: Any) -> CommentThread:
+    """The thread with this UUID if the viewer may see it; Http404 otherwise."""
+    try:
+        UUID(str(uuid))
+    except ValueError:
+        raise Http404 from None
+    thread = CommentThread.objects.select_related("study").filter(uuid=uuid).first()
+    if thread is None or not can_see_thread(thread, viewer):
+        raise Http404
+    return thread
+
+
+def _can_settle(thread: CommentThread, actor: Any, role: str | None) -> bool:
+    if role in (Role.OWNER, Role.SUPERVISOR):
+        return True
+    if role is None:
+        return False
+    if thread.created_by_id == actor.pk:
+        return True
+    return thread.target_kind == CommentThread.Target.SEGMENT and _segment_coders(
+        [thread.target_uuid]
+    ).get(str(thread.target_uuid)) == (actor.pk)
+
+
+# Writes -----------------------------------------------------------------------------------
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise CommentError(_("Write a comment first."))
+    if len(body) > COMMENT_MAX_LENGTH:
+        raise CommentError(
+            _("A comment may be at most %(max)s characters; this one has %(n)s.")
+            % {"max": f"{COMMENT_MAX_LENGTH:,}", "n": f"{len(body):,}"}
+        )
+    return body
+
+
+def _check_target(study: Study, actor: Any, kind: str, target_uuid: Any) -> UUID:
+    try:
+        target = UUID(str(target_uuid))
+    except ValueError:
+        raise CommentError(_("There is nothing to comment on here.")) from None
+    if kind == CommentThread.Target.SEGMENT:
+        try:
+            segment = segment_for_user(viewer=actor, uuid=target)
+        except Http404:
+            segment = None
+        if segment is None or segment.intervention.study_id != study.pk:
+            raise CommentError(_("There is no such segment in this study."))
+    elif kind == CommentThread.Target.CODE:
+        if not Code.objects.filter(study=study, uuid=target).exists():
+            raise CommentError(_("There is no such code in this study."))
+    elif kind == CommentThread.Target.INTERVENTION:
+        if not Intervention.objects.filter(study=study, uuid=target).exists():
+            raise CommentError(_("There is no such intervention in this study."))
+    else:
+        raise CommentError(
+            _("Comment on one of: %(kinds)s.") % {"kinds": ", ".join(CommentThread.Target.values)}
+        )
+    return target
+
+
+def mentioned_members(study: Study, body: str) -> list[Any]:
+    """The study's members named as @username in `body`, each once, in order of mention."""
+    names = []
+    for match in MENTION_RE.finditer(body):
+        name = match.group(1).rstrip(".@+-")
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        return []
+    members = {
+        u.username: u
+        for u in get_user_model().objects.filter(memberships__study=study, username__in=names)
+    }
+    return [members[name] for name in names if name in members]
+
+
+def _notify(thread: CommentThread, comment: Comment, actor: Any, earlier: set[int]) -> None:
+    """Notify the mentioned and the earlier participants who may see the thread."""
+    study = thread.study
+    mentioned = {u.pk for u in mentioned_members(study, comment.body)}
+    wanted = (mentioned | earlier) - {actor.pk}
+    if not wanted:
+        return
+    coder = _segment_coders([thread.target_uuid]).get(str(thread.target_uuid))
+    participants = earlier | {actor.pk}
+    users = get_user_model().objects.filter(pk__in=wanted, memberships__study=study)
+    notes = []
+    for user in users:
+        if not _Sight.of(study, user).sees(thread, coder, participants):
+            continue
+        reason = Notification.Reason.MENTION if user.pk in mentioned else Notification.Reason.REPLY
+        notes.append(Notification(user=user, comment=comment, reason=reason))
+    Notification.objects.bulk_create(notes)
+    if notes and email_enabled():
+        ids = [n.user_id for n in notes]
+        transaction.on_commit(lambda: send_comment_emails(comment.pk, ids))
+
+
+def email_enabled() -> bool:
+    """Mail only where the deployment chose a backend: never required, off by default."""
+    # Documented (django.conf.settings.is_overridden) but missing from django-stubs.
+    return bool(settings.is_overridden("EMAIL_BACKEND"))  # type: ignore[misc]
+
+
+def send_comment_emails(comment_id: int, user_ids: list[int]) -> int:
+    """Mail each user about a comment; returns how many mails went out. Errors are logged,
+    never raised: the comment and its in-app notifications are already stored."""
+    comment = (
+        Comment.objects.select_related("author", "thread__study").filter(pk=comment_id).first()
+    )
+    if comment is None:
+        return 0
+    author = comment.author.username if comment.author else _("Someone")
+    subject = _("%(user)s commented in %(study)s") % {
+        "user": author,
+        "study": comment.thread.study.name,
+    }
+    sent = 0
+    for user in get_user_model().objects.filter(pk__in=user_ids).exclude(email=""):
+        try:
+            sent += send_mail(subject, comment.body, None, [user.email], fail_silently=False)
+        except Exception:  # noqa: BLE001 - a mail server must not break commenting
+            logger.exception("Could not mail %s about comment %s", user.pk, comment_id)
+    return sent
+
+
+def _add(thread: CommentThread, actor: Any, body: str) -> Comment:
+    earlier = _participants(thread)
+    comment = Comment.objects.create(thread=thread, author=actor, body=body)
+    _notify(thread, comment, actor, earlier)
+    return comment
+
+
+def thread_start(
+    *, study: Study, actor: Any, target_kind: str, target_uuid: Any, body: str
+) -> CommentThread:
+    """Open a thread on a segment, code or intervention with its first comment."""
+    body = _clean_body(body)
+    if _role(study, actor) is None:
+        raise CommentError(_("Only the study's members can comment."))
+    target = _check_target(study, actor, target_kind, target_uuid)
+    with transaction.atomic():
+        thread = CommentThread.objects.create(
+            study=study, target_kind=target_kind, target_uuid=target, created_by=actor
+        )
+        _add(thread, actor, body)
+    return thread
+
+
+def comment_add(*, thread: CommentThread, actor: Any, body: str) -> Comment:
+    """Reply in a thread; a reply to a resolved thread reopens it."""
+    body = _clean_body(body)
+    if not can_see_thread(thread, actor):
+        raise CommentError(_("You cannot reply to this thread."))
+    with transaction.atomic():
+        locked = CommentThread.objects.select_for_update().get(pk=thread.pk)
+        if locked.status == CommentThread.Status.RESOLVED:
+            _set_status(locked, None, CommentThread.Status.OPEN)
+        comment = _add(locked, actor, body)
+    thread.status, thread.resolved_by, thread.resolved_at = (
+        locked.status,
+        locked.resolved_by,
+        locked.resolved_at,
+    )
+    return comment
+
+
+def _set_status(thread: CommentThread, actor: Any, status: str) -> None:
+    thread.status = status
+    resolved = status == CommentThread.Status.RESOLVED
+    thread.resolved_by = actor if resolved else None
+    thread.resolved_at = timezone.now() if resolved else None
+    thread.save(update_fields=["status", "resolved_by", "resolved_at"])
+
+
+def _settle(thread: CommentThread, actor: Any, status: str) -> CommentThread:
+    role = _role(thread.study, actor)
+    if not can_see_thread(thread, actor) or not _can_settle(thread, actor, role):
+        raise CommentError(
+            _(
+                "Only the owner, the supervisor, the thread's starter and the coder of the "
+                "segment can resolve or reopen this thread."
+            )
+        )
+    with transaction.atomic():
+        locked = CommentThread.objects.select_for_update().get(pk=thread.pk)
+        if locked.status != status:
+            _set_status(locked, actor, status)
+    thread.status, thread.resolved_by_id, thread.resolved_at = (
+        locked.status,
+        locked.resolved_by_id,
+        locked.resolved_at,
+    )
+    return thread
+
+
+def thread_resolve(*, thread: CommentThread, actor: Any) -> CommentThread:
+    return _settle(thread, actor, CommentThread.Status.RESOLVED)
+
+
+def thread_reopen(*, thread: CommentThread, actor: Any) -> CommentThread:
+    return _settle(thread, actor, CommentThread.Status.OPEN)
+
+
+# Reads ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    """A thread in a list, with what a page shows of it and where it points."""
+
+    thread: CommentThread
+    n_comments: int
+    last_at: Any
+    excerpt: str
+    target_label: str
+    # The intervention to open for a segment or intervention thread; None for a code or a
+    # deleted segment.
+    intervention_uuid: UUID | None
+
+
+def _threads(study: Study) -> QuerySet[CommentThread]:
+    first = Comment.objects.filter(thread=OuterRef("pk")).order_by("created_at", "pk")
+    return (
+        CommentThread.objects.filter(study=study)
+        .select_related("created_by", "resolved_by")
+        .annotate(
+            n_comments=Count("comments"),
+            last_at=Max("comments__created_at"),
+            first_body=Subquery(first.values("body")[:1]),
+        )
+    )
+
+
+def _rows(study: Study, viewer: Any, threads: list[CommentThread]) -> list[ThreadRow]:
+    sight = _Sight.of(study, viewer)
+    if sight.role is None:
+        return []
+    kinds: dict[str, set[str]] = {k: set() for k in CommentThread.Target.values}
+    for thread in threads:
+        kinds[thread.target_kind].add(str(thread.target_uuid))
+    segments = {
+        str(s.uuid): s
+        for s in Segment.objects.filter(uuid__in=kinds[CommentThread.Target.SEGMENT])
+        .select_related("code", "intervention")
+        .only("uuid", "coder", "quote", "code", "code__name", "intervention", "intervention__uuid")
+    }
+    codes = {
+        str(uuid): name
+        for uuid, name in Code.objects.filter(
+            study=study, uuid__in=kinds[CommentThread.Target.CODE]
+        ).values_list("uuid", "name")
+    }
+    interventions = {
+        str(uuid): (uuid, title)
+        for uuid, title in Intervention.objects.filter(
+            study=study, uuid__in=kinds[CommentThread.Target.INTERVENTION]
+        ).values_list("uuid", "title")
+    }
+    # Participants matter only for threads on deleted segments; one query covers them all.
+    orphans = [
+        t.pk
+        for t in threads
+        if t.target_kind == CommentThread.Target.SEGMENT and str(t.target_uuid) not in segments
+    ]
+    took_part: dict[int, set[int]] = {pk: set() for pk in orphans}
+    if orphans:
+        for thread_id, author_id in Comment.objects.filter(thread_id__in=orphans).values_list(
+            "thread_id", "author_id"
+        ):
+            took_part[thread_id].add(author_id)
+    rows = []
+    for thread in threads:
+        key = str(thread.target_uuid)
+        segment = segments.get(key) if thread.target_kind == CommentThread.Target.SEGMENT else None
+        participants = took_part.get(thread.pk, set()) | {thread.created_by_id}
+        if not sight.sees(thread, segment.coder_id if segment else None, participants):
+            continue
+        label, where = _target(thread, segment, codes, interventions)
+        body = getattr(thread, "first_body", "") or ""
+        rows.append(
+            ThreadRow(
+                thread=thread,
+                n_comments=getattr(thread, "n_comments", 0),
+                last_at=getattr(thread, "last_at", None) or thread.created_at,
+                excerpt=body if len(body) <= EXCERPT_LENGTH else body[: EXCERPT_LENGTH - 1] + "…",
+                target_label=label,
+                intervention_uuid=where,
+            )
+        )
+    return rows
+
+
+def _target(
+    thread: CommentThread,
+    segment: Segment | None,
+    codes: dict[str, str],
+    interventions: dict[str, tuple[UUID, str]],
+) -> tuple[str, UUID | None]:
+    key = str(thread.target_uuid)
+    if thread.target_kind == CommentThread.Target.SEGMENT:
+        if segment is None:
+            return _("a deleted segment"), None
+        return f"{segment.code.name}: “{segment.quote[:60]}”", segment.intervention.uuid
+    if thread.target_kind == CommentThread.Target.CODE:
+        return codes.get(key, _("a deleted code")), None
+    uuid, title = interventions.get(key, (None, _("a deleted intervention")))
+    return title, uuid
+
+
+def open_threads(study: Study, viewer: Any) -> list[ThreadRow]:
+    """The open threads the viewer may see, the most recently active first (the supervisor's
+    list). A fixed number of queries, whatever the number of threads."""
+    threads = list(
+        _threads(study)
+        .filter(status=CommentThread.Status.OPEN)
+        .order_by("-last_at", "-created_at", "-pk")
+    )
+    return _rows(study, viewer, threads)
+
+
+def open_thread_count(study: Study, viewer: Any) -> int:
+    return len(open_threads(study, viewer))
+
+
+def threads_on(*, study: Study, viewer: Any, target_kind: str, target_uuid: Any) -> list[Any]:
+    """The threads on one segment, code or intervention that the viewer may see, oldest first,
+    each with its comments and their authors loaded (`thread.comments.all()`)."""
+    try:
+        target = UUID(str(target_uuid))
+    except ValueError:
+        return []
+    threads = list(
+        CommentThread.objects.filter(study=study, target_kind=target_kind, target_uuid=target)
+        .select_related("created_by", "resolved_by")
+        .prefetch_related("comments__author")
+        .order_by("created_at", "pk")
+    )
+    if not threads:
+        return []
+    sight = _Sight.of(study, viewer)
+    coder = _segment_coders([target]).get(str(target))
+    return [
+        t
+        for t in threads
+        if sight.sees(
+            t, coder, {c.author_id for c in t.comments.all() if c.author_id} | {t.created_by_id}
+        )
+    ]
+
+
+def notifications_for(user: Any, unread_only: bool = True) -> QuerySet[Notification]:
+    """The user's notifications, newest first, with the comment, its author and thread."""
+    notes = Notification.objects.filter(user=user).select_related(
+        "comment__author", "comment__thread__study"
+    )
+    if unread_only:
+        notes = notes.filter(read_at__isnull=True)
+    return notes.order_by("-created_at", "-pk")
+
+
+def unread_count(user: Any) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_mark_read(*, user: Any, uuid: Any = None) -> int:
+    """Mark one notification (by UUID) or all of the user's as read; returns how many.
+    Another user's notification is never touched."""
+    notes = Notification.objects.filter(user=user, read_at__isnull=True)
+    if uuid is not None:
+        try:
+            notes = notes.filter(uuid=UUID(str(uuid)))
+        except ValueError:
+            return 0
+    return notes.update(read_at=timezone.now())

@@ -1,0 +1,943 @@
+// The coding workspace: select text with the mouse or the keyboard, code it through the picker;
+// a segment's panel from its margin label; layers, code search, margin labels beside their text.
+//
+// The server is the source of truth: applying a code posts {start, end, quote, codes, memo}
+// (code points, from offsets.js) and the answer replaces the rows of text it touched, the code
+// tree and the live region (htmx out-of-band swaps). A refusal (400) shows its message in the
+// picker or panel and keeps the selection. Without this file the page still reads, the layers
+// and the segment panel work through plain links and forms; coding needs a selection, so it
+// needs this file.
+import { selectionToCodePoints } from "./offsets.js";
+
+const ws = document.querySelector("[data-workspace]");
+const WORD = /[\p{L}\p{N}\p{M}\p{Extended_Pictographic}\u200d\ufe0f'’_-]/u;
+const SPACE = /\s/u;
+const RECENT_MAX = 6;
+
+const root = () => document.getElementById("ws-text");
+const picker = () => document.getElementById("picker");
+const panel = () => document.getElementById("segment-panel");
+const status = () => document.getElementById("ws-status");
+const canCode = () => Boolean(picker());
+
+let pending = null; // the selection the picker codes: {start, end, quote, range}
+let last = null; // the last selection made in the text, same shape
+let returnFocus = null; // where Escape goes back to
+let pointerInText = false;
+let panelOpener = null;
+let ticksBeforeNewCode = [];
+let statusTimer = 0;
+
+// Text access: chunks, their code points, DOM points ---------------------------------------
+
+const chunkText = new WeakMap();
+
+function chunks() {
+  const container = root();
+  return container ? Array.from(container.querySelectorAll(".ws-chunk[data-offset]")) : [];
+}
+
+function startOf(chunk) {
+  return Number(chunk.dataset.offset);
+}
+
+function endOf(chunk) {
+  return Number(chunk.dataset.end);
+}
+
+function textNodes(chunk) {
+  const walker = document.createTreeWalker(chunk, NodeFilter.SHOW_TEXT, {
+    acceptNode: (node) =>
+      node.parentElement.closest("[data-offset-ignore]") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const nodes = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) nodes.push(node);
+  return nodes;
+}
+
+function pointsOf(chunk) {
+  let points = chunkText.get(chunk);
+  if (!points) {
+    points = Array.from(textNodes(chunk).map((node) => node.data).join(""));
+    chunkText.set(chunk, points);
+  }
+  return points;
+}
+
+// The chunk holding code point `offset` (the last one for the text's end).
+function chunkAt(offset) {
+  const list = chunks();
+  let low = 0;
+  let high = list.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (offset < startOf(list[middle])) high = middle - 1;
+    else if (offset >= endOf(list[middle])) low = middle + 1;
+    else return list[middle];
+  }
+  const final = list[list.length - 1];
+  return final && offset === endOf(final) ? final : null;
+}
+
+function charAt(offset) {
+  const chunk = chunkAt(offset);
+  if (!chunk || offset >= endOf(chunk)) return "";
+  return pointsOf(chunk)[offset - startOf(chunk)] || "";
+}
+
+function textBetween(start, end) {
+  let quote = "";
+  for (const chunk of chunks()) {
+    const from = startOf(chunk);
+    if (endOf(chunk) <= start || from >= end) continue;
+    quote += pointsOf(chunk)
+      .slice(Math.max(0, start - from), end - from)
+      .join("");
+  }
+  return quote;
+}
+
+// The DOM point (text node, UTF-16 offset) of a code point inside a chunk.
+function domPoint(chunk, offset) {
+  let count = startOf(chunk);
+  const nodes = textNodes(chunk);
+  for (const node of nodes) {
+    const points = Array.from(node.data);
+    if (offset <= count + points.length) {
+      return [node, points.slice(0, offset - count).join("").length];
+    }
+    count += points.length;
+  }
+  const lastNode = nodes[nodes.length - 1];
+  return lastNode ? [lastNode, lastNode.data.length] : [chunk, 0];
+}
+
+// The code point of a DOM boundary point inside the text (a caret), or null.
+function codePointOf(node, offset) {
+  const element = node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement;
+  const chunk = element && element.closest(".ws-chunk[data-offset]");
+  if (!chunk) return null;
+  const point = document.createRange();
+  point.setStart(node, offset);
+  let count = startOf(chunk);
+  for (const text of textNodes(chunk)) {
+    if (text === node) return count + Array.from(text.data.slice(0, offset)).length;
+    if (point.comparePoint(text, 0) >= 0) return count;
+    count += Array.from(text.data).length;
+  }
+  return count;
+}
+
+function rangeOf(start, end) {
+  const first = chunkAt(start);
+  const second = chunkAt(end) || first;
+  if (!first) return null;
+  const range = document.createRange();
+  range.setStart(...domPoint(first, start));
+  // An end at a chunk's start belongs to the chunk before it.
+  const endChunk = second && startOf(second) === end && end > start ? chunkAt(end - 1) : second;
+  range.setEnd(...domPoint(endChunk, end));
+  return range;
+}
+
+function select(start, end) {
+  const range = rangeOf(start, end);
+  if (!range) return null;
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  return range;
+}
+
+function isWord(ch) {
+  return ch !== "" && WORD.test(ch);
+}
+
+function inExcluded(offset) {
+  const chunk = chunkAt(offset);
+  return Boolean(chunk && chunk.hasAttribute("data-excluded"));
+}
+
+function overlapsExcluded(start, end) {
+  return chunks().some((c) => c.hasAttribute("data-excluded") && startOf(c) < end && start < endOf(c));
+}
+
+function textLength() {
+  const list = chunks();
+  return list.length ? endOf(list[list.length - 1]) : 0;
+}
+
+// The word at or after `offset`, skipping sections that are not coded.
+function wordAfter(offset) {
+  const length = textLength();
+  let p = offset;
+  for (;;) {
+    while (p < length && !isWord(charAt(p))) p += 1;
+    if (p >= length) return null;
+    if (!inExcluded(p)) break;
+    p = endOf(chunkAt(p));
+  }
+  let end = p;
+  while (end < length && isWord(charAt(end))) end += 1;
+  return [p, end];
+}
+
+function wordBefore(offset) {
+  let p = offset;
+  for (;;) {
+    while (p > 0 && !isWord(charAt(p - 1))) p -= 1;
+    if (p <= 0) return null;
+    if (!inExcluded(p - 1)) break;
+    p = startOf(chunkAt(p - 1));
+  }
+  let start = p;
+  while (start > 0 && isWord(charAt(start - 1))) start -= 1;
+  return [start, p];
+}
+
+function wordAt(offset) {
+  if (!isWord(charAt(offset))) return wordAfter(offset);
+  let start = offset;
+  while (start > 0 && isWord(charAt(start - 1))) start -= 1;
+  return wordAfter(start);
+}
+
+// Selections --------------------------------------------------------------------------------
+
+function snapOn() {
+  const box = document.getElementById("ws-snap");
+  return Boolean(box && box.checked);
+}
+
+// The selection in the text as {start, end, quote, range}, snapped to words when asked.
+function currentSelection(snap = snapOn()) {
+  const container = root();
+  const selection = window.getSelection();
+  if (!container || !selection.rangeCount || selection.isCollapsed) return null;
+  if (!selection.getRangeAt(0).intersectsNode(container)) return null;
+  const found = selectionToCodePoints(container);
+  if (!found) return null;
+  let { start, end } = found;
+  if (snap) {
+    const length = textLength();
+    while (start < end && SPACE.test(charAt(start))) start += 1;
+    while (end > start && SPACE.test(charAt(end - 1))) end -= 1;
+    if (start >= end) return null;
+    while (start > 0 && isWord(charAt(start - 1)) && isWord(charAt(start))) start -= 1;
+    while (end < length && isWord(charAt(end)) && isWord(charAt(end - 1))) end += 1;
+    if (start !== found.start || end !== found.end) {
+      const range = select(start, end);
+      return { start, end, quote: textBetween(start, end), range: range.cloneRange() };
+    }
+  }
+  return { ...found, range: selection.getRangeAt(0).cloneRange() };
+}
+
+function remember(found) {
+  last = found;
+  if (ws.classList.contains("is-bounds")) fillBounds(found);
+}
+
+function showPending(range) {
+  if (!window.CSS || !CSS.highlights || typeof Highlight === "undefined") return;
+  if (range) CSS.highlights.set("ws-pending", new Highlight(range));
+  else CSS.highlights.delete("ws-pending");
+}
+
+function say(message) {
+  const region = status();
+  if (!region) return;
+  region.textContent = message;
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(() => {
+    region.textContent = "";
+  }, 5000);
+}
+
+// The picker --------------------------------------------------------------------------------
+
+function recentKey() {
+  return `veerkracht.recent.${ws.dataset.study}.${ws.dataset.user}`;
+}
+
+function recentCodes() {
+  try {
+    const stored = JSON.parse(localStorage.getItem(recentKey()) || "[]");
+    return Array.isArray(stored) ? stored : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberRecent(uuids) {
+  const list = [...uuids, ...recentCodes().filter((u) => !uuids.includes(u))].slice(0, RECENT_MAX);
+  try {
+    localStorage.setItem(recentKey(), JSON.stringify(list));
+  } catch {
+    // Private windows may refuse storage; recent codes are a convenience.
+  }
+}
+
+function boxes() {
+  return Array.from(document.querySelectorAll("#picker-codes input[type=checkbox]"));
+}
+
+function boxFor(uuid) {
+  return boxes().find((box) => box.value === uuid) || null;
+}
+
+function visibleBoxes() {
+  return boxes().filter((box) => !box.closest("li").hidden);
+}
+
+function ticked() {
+  return boxes().filter((box) => box.checked);
+}
+
+function renderRecent() {
+  const holder = document.getElementById("picker-recent");
+  if (!holder) return;
+  const list = holder.querySelector(".ws-recent-list");
+  list.replaceChildren();
+  for (const uuid of recentCodes()) {
+    const box = boxFor(uuid);
+    if (!box) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "ws-chip";
+    button.dataset.code = uuid;
+    const swatch = box.parentElement.querySelector(".swatch").cloneNode(true);
+    button.append(swatch, document.createTextNode(box.dataset.name));
+    if (box.dataset.shortcut) {
+      const key = document.createElement("kbd");
+      key.textContent = box.dataset.shortcut;
+      button.append(key);
+    }
+    list.append(button);
+  }
+  holder.hidden = list.children.length === 0;
+}
+
+function fold(value) {
+  return value.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
+}
+
+function filterPicker() {
+  const query = fold(document.getElementById("picker-search").value.trim());
+  let shown = 0;
+  for (const item of document.querySelectorAll("#picker-codes li[data-search]")) {
+    item.hidden = query !== "" && !fold(item.dataset.search).includes(query);
+    if (!item.hidden) shown += 1;
+  }
+  document.getElementById("picker-no-match").hidden = shown > 0;
+}
+
+// Below the selection, else above it, else beside the text column (over the margin and the
+// side panel), so the picker never hides the text it codes.
+function placePicker(dialog, found) {
+  const rect = found.range ? found.range.getBoundingClientRect() : null;
+  dialog.style.left = "0px";
+  dialog.style.top = "0px";
+  const width = dialog.offsetWidth;
+  const height = dialog.offsetHeight;
+  const margin = 12;
+  const gap = 10;
+  let left = rect ? rect.left : (window.innerWidth - width) / 2;
+  let top = window.innerHeight / 4;
+  if (rect && rect.bottom + gap + height <= window.innerHeight - margin) {
+    top = rect.bottom + gap;
+  } else if (rect && rect.top - gap - height >= margin) {
+    top = rect.top - gap - height;
+  } else if (rect) {
+    const chunk = chunkAt(found.start);
+    const column = chunk ? chunk.getBoundingClientRect() : rect;
+    left = column.right + 16;
+    if (left + width > window.innerWidth - margin) left = column.left - width - 16;
+    top = rect.top - height / 3;
+  }
+  left = Math.max(margin, Math.min(left, window.innerWidth - width - margin));
+  top = Math.max(margin, Math.min(top, window.innerHeight - height - margin));
+  dialog.style.left = `${left + window.scrollX}px`;
+  dialog.style.top = `${top + window.scrollY}px`;
+}
+
+function openPicker(found, from) {
+  const dialog = picker();
+  if (!dialog || !found) return;
+  if (overlapsExcluded(found.start, found.end)) {
+    say(ws.dataset.msgNotCoded);
+    return;
+  }
+  pending = found;
+  returnFocus = from || document.activeElement;
+  document.getElementById("picker-start").value = found.start;
+  document.getElementById("picker-end").value = found.end;
+  document.getElementById("picker-quote-value").value = found.quote;
+  const preview = found.quote.length > 160 ? `${found.quote.slice(0, 160)}…` : found.quote;
+  document.getElementById("picker-quote").textContent = `“${preview}”`;
+  document.getElementById("picker-search").value = "";
+  document.getElementById("picker-memo").value = "";
+  document.getElementById("picker-error").replaceChildren();
+  boxes().forEach((box) => {
+    box.checked = false;
+  });
+  filterPicker();
+  renderRecent();
+  dialog.hidden = false;
+  placePicker(dialog, found);
+  showPending(found.range);
+  document.getElementById("picker-search").focus({ preventScroll: true });
+}
+
+function closePicker({ restore = true } = {}) {
+  const dialog = picker();
+  if (!dialog || dialog.hidden) return;
+  dialog.hidden = true;
+  showPending(null);
+  const wanted = pending;
+  pending = null;
+  if (restore && wanted) {
+    const range = rangeOf(wanted.start, wanted.end);
+    if (range) {
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
+  }
+  const target = returnFocus && returnFocus.isConnected ? returnFocus : null;
+  if (target) target.focus({ preventScroll: true });
+}
+
+function submitPicker() {
+  const form = document.getElementById("picker-form");
+  if (ticked().length === 0) {
+    const first = visibleBoxes()[0];
+    if (!first) {
+      say(ws.dataset.msgNoMatch);
+      return;
+    }
+    first.checked = true;
+  }
+  form.requestSubmit();
+}
+
+function applyNow(uuid) {
+  const box = boxFor(uuid);
+  if (!box) return;
+  box.checked = true;
+  submitPicker();
+}
+
+function focusables(dialog) {
+  return Array.from(
+    dialog.querySelectorAll("input:not([type=hidden]), textarea, select, button, summary, [tabindex='0']"),
+  ).filter((el) => !el.disabled && el.offsetParent !== null);
+}
+
+function onPickerKey(event) {
+  const dialog = picker();
+  const target = event.target;
+  if (event.key === "Escape") {
+    event.preventDefault();
+    closePicker();
+    return;
+  }
+  if (event.key === "Tab") {
+    const items = focusables(dialog);
+    const first = items[0];
+    const final = items[items.length - 1];
+    if (event.shiftKey && target === first) {
+      event.preventDefault();
+      final.focus();
+    } else if (!event.shiftKey && target === final) {
+      event.preventDefault();
+      first.focus();
+    }
+    return;
+  }
+  const search = document.getElementById("picker-search");
+  if (target === search) {
+    const plain = !event.ctrlKey && !event.metaKey && !event.altKey;
+    if (plain && search.value === "" && event.key.length === 1) {
+      const box = boxes().find((b) => b.dataset.shortcut === event.key);
+      if (box) {
+        event.preventDefault();
+        applyNow(box.value);
+        return;
+      }
+    }
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      const first = visibleBoxes()[0];
+      if (first) first.focus();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      submitPicker();
+    }
+    return;
+  }
+  if (target.matches("#picker-codes input[type=checkbox]")) {
+    const list = visibleBoxes();
+    const index = list.indexOf(target);
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const next = list[index + (event.key === "ArrowDown" ? 1 : -1)];
+      (next || (event.key === "ArrowUp" ? search : target)).focus();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (ticked().length === 0) target.checked = true;
+      submitPicker();
+    }
+    return;
+  }
+  if (target.id === "picker-memo" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    submitPicker();
+  }
+}
+
+// Opening the picker from the text --------------------------------------------------------
+
+function codeSelection(from) {
+  const found = currentSelection() || last;
+  if (!found) {
+    say(ws.dataset.msgSelectFirst);
+    return;
+  }
+  if (ws.classList.contains("is-bounds")) {
+    fillBounds(found);
+    const submit = document.querySelector("[data-bounds-form] [type=submit]");
+    if (submit) submit.focus();
+    return;
+  }
+  openPicker(found, from);
+}
+
+function afterPointerSelection(event) {
+  const found = canCode() ? currentSelection() : null;
+  if (found) {
+    remember(found);
+    if (!ws.classList.contains("is-bounds")) {
+      const chunk = event.target.closest && event.target.closest(".ws-chunk");
+      openPicker(found, chunk && chunk.tabIndex === 0 ? chunk : null);
+    }
+    return;
+  }
+  // A click on a highlight, not a drag: open the innermost segment's panel.
+  const mark = event.target.closest && event.target.closest("mark[data-segments]");
+  if (mark && window.getSelection().isCollapsed) {
+    const label = document.getElementById(`seg-${mark.dataset.segments.split(" ")[0]}`);
+    if (label) openPanelFrom(label);
+  }
+}
+
+function scrollToSelection() {
+  const selection = window.getSelection();
+  if (!selection.rangeCount) return;
+  const node = selection.focusNode;
+  const element = node && (node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement);
+  if (!element) return;
+  const rect = selection.getRangeAt(0).getBoundingClientRect();
+  if (rect.top < 60 || rect.bottom > window.innerHeight - 40) {
+    element.scrollIntoView({ block: "center" });
+  }
+}
+
+function selectWord(word) {
+  if (!word) return;
+  select(word[0], word[1]);
+  scrollToSelection();
+}
+
+// Keys in a focused chunk of text: a word-wise selection that Shift+arrows extend.
+function onChunkKey(event) {
+  const chunk = event.target;
+  const selection = window.getSelection();
+  const mod = event.ctrlKey || event.metaKey;
+  const found = selectionToCodePoints(root());
+  const caret = selection.rangeCount ? codePointOf(selection.focusNode, selection.focusOffset) : null;
+  switch (event.key) {
+    case "ArrowRight":
+    case "ArrowLeft": {
+      const forward = event.key === "ArrowRight";
+      if (event.shiftKey) {
+        selection.modify("extend", forward ? "forward" : "backward", mod ? "word" : "character");
+      } else if (found) {
+        selectWord(forward ? wordAfter(found.end) : wordBefore(found.start));
+      } else {
+        selectWord(wordAt(caret ?? startOf(chunk)));
+      }
+      break;
+    }
+    case "ArrowDown":
+    case "ArrowUp": {
+      const forward = event.key === "ArrowDown";
+      if (event.shiftKey) {
+        selection.modify("extend", forward ? "forward" : "backward", "line");
+      } else {
+        if (!selection.isCollapsed) {
+          if (forward) selection.collapseToEnd();
+          else selection.collapseToStart();
+        }
+        selection.modify("move", forward ? "forward" : "backward", "line");
+        const at = selection.rangeCount ? codePointOf(selection.focusNode, selection.focusOffset) : null;
+        if (at !== null) selectWord(forward ? wordAt(at) : wordAt(at) || wordBefore(at));
+      }
+      break;
+    }
+    case "Home":
+    case "End":
+      if (!event.shiftKey) return;
+      selection.modify("extend", event.key === "End" ? "forward" : "backward", "lineboundary");
+      break;
+    case "Enter":
+      codeSelection(chunk);
+      break;
+    case "c":
+      if (mod || event.altKey || event.shiftKey) return;
+      codeSelection(chunk);
+      break;
+    case "Escape":
+      selection.removeAllRanges();
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
+  scrollToSelection();
+  const now = currentSelection(false);
+  if (now) {
+    remember(now);
+    if (["ArrowRight", "ArrowLeft", "ArrowDown", "ArrowUp", "Home", "End"].includes(event.key)) {
+      const quote = now.quote.length > 80 ? `${now.quote.slice(0, 80)}…` : now.quote;
+      say(`${ws.dataset.msgSelected} ${quote}`);
+    }
+  }
+}
+
+// The segment panel -------------------------------------------------------------------------
+
+function markSegment(uuid, className, on) {
+  if (!uuid) return;
+  for (const mark of document.querySelectorAll(`mark[data-segments~="${CSS.escape(uuid)}"]`)) {
+    mark.classList.toggle(className, on);
+  }
+}
+
+function activeSegment() {
+  const box = panel();
+  return box && !box.hidden ? box.dataset.segment || "" : "";
+}
+
+function openPanelFrom(label) {
+  panelOpener = label;
+  htmx.ajax("GET", label.getAttribute("href"), { source: label, target: "#segment-panel", swap: "outerHTML" });
+}
+
+function closePanel() {
+  const box = panel();
+  if (!box || box.hidden) return;
+  markSegment(activeSegment(), "is-active", false);
+  box.hidden = true;
+  endBounds();
+  if (panelOpener && panelOpener.isConnected) panelOpener.focus();
+  else if (box.dataset.segment) {
+    const label = document.getElementById(`seg-${box.dataset.segment}`);
+    if (label) label.focus();
+  }
+}
+
+function panelShown(box) {
+  document.querySelectorAll("mark.is-active").forEach((m) => m.classList.remove("is-active"));
+  if (box.hidden) return;
+  markSegment(box.dataset.segment, "is-active", true);
+  const title = box.querySelector("#segment-panel-title");
+  if (title) {
+    title.tabIndex = -1;
+    title.focus({ preventScroll: true });
+  }
+  box.scrollIntoView({ block: "nearest" });
+}
+
+// Changing a segment's boundaries: a mode in which a selection fills the panel's form instead
+// of opening the picker.
+function startBounds(button) {
+  ws.classList.add("is-bounds");
+  button.setAttribute("aria-pressed", "true");
+  const form = button.closest("[data-bounds-form]");
+  form.querySelector("[data-bounds-step]").hidden = false;
+  say(ws.dataset.msgBounds);
+}
+
+function endBounds() {
+  ws.classList.remove("is-bounds");
+}
+
+function fillBounds(found) {
+  const form = document.querySelector("[data-bounds-form]");
+  if (!form || !found) return;
+  form.querySelector("[name=start]").value = found.start;
+  form.querySelector("[name=end]").value = found.end;
+  form.querySelector("[name=quote]").value = found.quote;
+  const preview = form.querySelector("[data-bounds-preview]");
+  preview.textContent = `“${found.quote.length > 120 ? `${found.quote.slice(0, 120)}…` : found.quote}”`;
+}
+
+// Margin labels beside their text --------------------------------------------------------------
+
+// Each label moves down to the line where its segment starts, below the label before it. All
+// positions are read first, then written, so the browser lays out once per pass.
+function alignLabels() {
+  const rows = Array.from(document.querySelectorAll("#ws-text .ws-row"));
+  const plans = [];
+  for (const row of rows) {
+    const labels = Array.from(row.querySelectorAll(".ws-margin .ws-label"));
+    labels.forEach((label) => {
+      label.style.marginTop = "";
+    });
+    if (labels.length) plans.push({ row, labels });
+  }
+  const measured = plans.map(({ row, labels }) => {
+    const chunk = row.querySelector(".ws-chunk");
+    const top = row.getBoundingClientRect().top;
+    return labels.map((label) => {
+      const mark = chunk.querySelector(`mark[data-segments~="${CSS.escape(label.dataset.segment)}"]`);
+      const rect = mark ? mark.getClientRects()[0] : null;
+      const box = label.getBoundingClientRect();
+      return { label, want: rect ? rect.top - top : 0, at: box.top - top, height: box.height };
+    });
+  });
+  for (const entries of measured) {
+    let shift = 0;
+    let bottom = -Infinity;
+    for (const entry of entries) {
+      const natural = entry.at + shift;
+      const place = Math.max(natural, entry.want, bottom);
+      const extra = Math.max(0, Math.round(place - natural));
+      if (extra) entry.label.style.marginTop = `${extra}px`;
+      shift += extra;
+      bottom = natural + extra + entry.height + 2;
+    }
+  }
+}
+
+let alignFrame = 0;
+function scheduleAlign() {
+  cancelAnimationFrame(alignFrame);
+  alignFrame = requestAnimationFrame(alignLabels);
+}
+
+// A link from the code report: #seg-<uuid> scrolls to that segment and flashes it.
+function flashFromHash() {
+  const match = /^#seg-([0-9a-f-]{36})$/.exec(window.location.hash);
+  if (!match) return;
+  const label = document.getElementById(`seg-${match[1]}`);
+  if (!label) return;
+  const mark = document.querySelector(`mark[data-segments~="${match[1]}"]`);
+  (mark || label).scrollIntoView({ block: "center" });
+  label.classList.add("ws-flash");
+  markSegment(match[1], "ws-flash", true);
+  setTimeout(() => {
+    label.classList.remove("ws-flash");
+    markSegment(match[1], "ws-flash", false);
+  }, 2600);
+}
+
+// The code tree: search, and a click codes the selection ------------------------------------
+
+function filterTree() {
+  const input = document.getElementById("ws-tree-search");
+  if (!input) return;
+  const query = fold(input.value.trim());
+  const nodes = Array.from(document.querySelectorAll("#ws-tree li.ws-node")).reverse();
+  for (const node of nodes) {
+    const own = query === "" || fold(node.dataset.search).includes(query);
+    const child = node.querySelector(":scope > ul > li.ws-node:not([hidden])");
+    node.hidden = !own && !child;
+  }
+}
+
+// Wiring ------------------------------------------------------------------------------------
+
+function init() {
+  document.addEventListener("pointerdown", (event) => {
+    const container = root();
+    pointerInText = Boolean(container && container.contains(event.target));
+  }, true);
+
+  document.addEventListener("mouseup", (event) => {
+    const started = pointerInText;
+    pointerInText = false;
+    if (!started) return;
+    // The selection is final only after the mouseup has been handled.
+    setTimeout(() => afterPointerSelection(event), 0);
+  });
+
+  document.addEventListener("focusin", (event) => {
+    const chunk = event.target;
+    if (!(chunk instanceof HTMLElement) || !chunk.matches(".ws-chunk[tabindex='0']")) return;
+    if (pointerInText) return;
+    // Keep a selection or caret already in this chunk (coming back from the picker).
+    const selection = window.getSelection();
+    if (selection.rangeCount && chunk.contains(selection.focusNode)) return;
+    selectWord(wordAfter(startOf(chunk)));
+  });
+
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (!(target instanceof Element)) return;
+    if (target.closest("#picker")) {
+      onPickerKey(event);
+      return;
+    }
+    if (target.closest("#segment-panel") && event.key === "Escape") {
+      event.preventDefault();
+      closePanel();
+      return;
+    }
+    if (target.matches(".ws-chunk[tabindex='0']") && canCode()) onChunkKey(event);
+  });
+
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    if (target.closest("[data-picker-close]")) {
+      closePicker();
+    } else if (target.closest("#ws-code-selection")) {
+      codeSelection(target.closest("#ws-code-selection"));
+    } else if (target.closest(".ws-chip[data-code]")) {
+      applyNow(target.closest(".ws-chip").dataset.code);
+    } else if (target.closest("button.ws-tree-code[data-code]")) {
+      const found = currentSelection() || last;
+      if (!found) {
+        say(ws.dataset.msgSelectFirst);
+        return;
+      }
+      openPicker(found, target.closest("button"));
+      if (picker().hidden) return;
+      applyNow(target.closest("button").dataset.code);
+    } else if (target.closest("[data-panel-close]")) {
+      closePanel();
+    } else if (target.closest("[data-bounds-toggle]")) {
+      startBounds(target.closest("[data-bounds-toggle]"));
+    } else if (target.closest(".ws-label") && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      // The label is a plain link (the page works without this file); here it opens the panel.
+      event.preventDefault();
+      openPanelFrom(target.closest(".ws-label"));
+    }
+    // A click outside an open picker closes it, keeping the selection.
+    const dialog = picker();
+    if (dialog && !dialog.hidden && !target.closest("#picker") && !target.closest(".ws-chunk")) {
+      closePicker({ restore: false });
+    }
+  });
+
+  document.addEventListener("mouseover", (event) => {
+    const label = event.target instanceof Element ? event.target.closest(".ws-label") : null;
+    if (label) markSegment(label.dataset.segment, "is-hot", true);
+  });
+  document.addEventListener("mouseout", (event) => {
+    const label = event.target instanceof Element ? event.target.closest(".ws-label") : null;
+    if (label) markSegment(label.dataset.segment, "is-hot", false);
+  });
+
+  document.addEventListener("input", (event) => {
+    if (event.target.id === "picker-search") filterPicker();
+    if (event.target.id === "ws-tree-search") filterTree();
+  });
+
+  document.addEventListener("selectionchange", () => {
+    if (pending) return;
+    const selection = window.getSelection();
+    const container = root();
+    if (!container || !selection.rangeCount || selection.isCollapsed) return;
+    if (!selection.getRangeAt(0).intersectsNode(container)) return;
+    const found = selectionToCodePoints(container);
+    if (found) remember({ ...found, range: selection.getRangeAt(0).cloneRange() });
+  });
+
+  // htmx: requests, refusals, answers.
+  document.addEventListener("htmx:configRequest", (event) => {
+    const form = event.detail.elt;
+    if (form.id === "picker-form") {
+      const uuids = ticked().map((box) => box.value);
+      if (!uuids.length) {
+        event.preventDefault();
+        say(ws.dataset.msgChoose);
+        return;
+      }
+      rememberRecent(uuids);
+    } else if (form.matches && form.matches("#picker-new form")) {
+      ticksBeforeNewCode = ticked().map((box) => box.value);
+    }
+  });
+
+  // htmx leaves 4xx answers unswapped; the workspace's refusals carry the message to show.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const code = event.detail.xhr.status;
+    if (code >= 400 && code < 500 && event.detail.elt.closest("[data-workspace]")) {
+      event.detail.shouldSwap = code !== 403 && code !== 404;
+      event.detail.isError = false;
+      if (code === 403 || code === 404) say(ws.dataset.msgRefused);
+    }
+  });
+
+  document.body.addEventListener("codeApplied", () => {
+    const keyboard = returnFocus && returnFocus.matches && returnFocus.matches(".ws-chunk");
+    const applied = pending;
+    closePicker({ restore: false });
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    last = null;
+    if (!applied) return;
+    // The caret goes after the coded text, so the next arrow press selects the next word.
+    const chunk = chunkAt(Math.max(0, applied.end - 1));
+    if (!chunk) return;
+    const caret = document.createRange();
+    caret.setStart(...domPoint(chunk, applied.end));
+    selection.addRange(caret);
+    if (keyboard && chunk.tabIndex === 0) chunk.focus({ preventScroll: true });
+  });
+
+  document.body.addEventListener("codeCreated", (event) => {
+    for (const uuid of ticksBeforeNewCode) {
+      const box = boxFor(uuid);
+      if (box) box.checked = true;
+    }
+    const box = boxFor(event.detail.uuid);
+    if (box) box.checked = true;
+    filterPicker();
+    const details = document.getElementById("picker-new");
+    details.open = false;
+    details.querySelector("#picker-new-name").value = "";
+    document.getElementById("picker-apply").focus();
+  });
+
+  let shownPanel = panel();
+  document.addEventListener("htmx:afterSettle", () => {
+    const box = panel();
+    if (box && box !== shownPanel) {
+      shownPanel = box;
+      panelShown(box);
+    }
+    filterTree();
+    scheduleAlign();
+    const region = status();
+    if (region && region.textContent.trim()) say(region.textContent.trim());
+  });
+  document.addEventListener("htmx:oobAfterSwap", scheduleAlign);
+
+  let resizeTimer = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(scheduleAlign, 150);
+  });
+
+  const box = panel();
+  if (box && !box.hidden) panelShown(box);
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(scheduleAlign);
+  alignLabels();
+  flashFromHash();
+}
+
+if (ws) init();
