@@ -197,7 +197,7 @@ def main() -> None:
         size = len(owner_client.get(page, {"layers": layers}).content)
 
         apply_url = reverse("segments_apply", args=[study.slug, intervention.uuid])
-        free = rng.sample(words[: len(words) - 10], apply_runs + 10)
+        free = rng.sample(words[: len(words) - 10], apply_runs + 30)
         spans = iter(free)
 
         def apply() -> int:
@@ -216,6 +216,12 @@ def main() -> None:
             return response.status_code
 
         applied = timed(apply, apply_runs, warmup=3)
+        if os.environ.get("PROFILE_APPLY"):
+            import cProfile
+            import pstats
+
+            cProfile.runctx("for _ in range(8): apply()", globals(), locals(), "/tmp/apply.prof")
+            pstats.Stats("/tmp/apply.prof").sort_stats("tottime").print_stats(15)
 
         # The report: 2,000 segments of theme 1's codes in 20 other interventions.
         report_codes = [c for c in codes if c.parent_id == themes[0].pk]

@@ -129,10 +129,10 @@ EXPLANATIONS = [
     (
         gettext_lazy("95% CI, p(α < .667), p(α < .800)"),
         gettext_lazy(
-            "The range that holds the true alpha with 95% probability, from bootstrap samples "
-            "of the coded units (Hayes & Krippendorff, 2007). The p columns give the share of "
-            "bootstrap samples below .667 and .800: the risk that the coding falls short of "
-            "that level."
+            "An interval computed this way holds the true alpha in about 95 of 100 studies; it "
+            "comes from bootstrap samples of the coded units (Hayes & Krippendorff, 2007). The "
+            "p columns give the share of bootstrap samples below .667 and .800: the risk "
+            "that the coding falls short of that level."
         ),
     ),
     (
@@ -444,6 +444,7 @@ class RunForm(forms.Form):
         label=gettext_lazy("Bootstrap samples"),
         required=False,
         initial=1000,
+        # xgettext:no-python-format
         help_text=gettext_lazy("For the 95% confidence interval of alpha; 0 for none."),
         widget=forms.NumberInput(attrs={"min": "0", "max": str(MAX_BOOTSTRAP), "step": "100"}),
     )

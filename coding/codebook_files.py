@@ -37,6 +37,7 @@ from typing import Any
 
 import docx
 import openpyxl
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -242,7 +243,7 @@ def _json_nodes(items: object, where: str, depth: int, counter: list[int]) -> li
         if counter[0] > MAX_CODES:
             raise CodebookFormatError(
                 _("The file has more than %(max)s codes; at most %(max)s are accepted.")
-                % {"max": f"{MAX_CODES:,}"}
+                % {"max": number_format(MAX_CODES, force_grouping=True)}
             )
         if not isinstance(item, dict):
             raise CodebookFormatError(
@@ -396,7 +397,10 @@ def from_table(filename: str, data: bytes) -> list[CodeNode]:
     if table.data_rows > MAX_CODES:
         raise CodebookFormatError(
             _("The file has %(rows)s rows; at most %(max)s codes are accepted.")
-            % {"rows": f"{table.data_rows:,}", "max": f"{MAX_CODES:,}"}
+            % {
+                "rows": number_format(table.data_rows, force_grouping=True),
+                "max": number_format(MAX_CODES, force_grouping=True),
+            }
         )
     if not table.rows:
         raise CodebookFormatError(_("The file holds no codes, only a header row."))
@@ -507,7 +511,7 @@ def _read_xlsx(data: bytes) -> _Table:
                 _("The workbook unpacks to more than %(max)d MB or %(members)s parts; refused.")
                 % {
                     "max": MAX_XLSX_UNPACKED_BYTES // (1024 * 1024),
-                    "members": f"{MAX_XLSX_MEMBERS:,}",
+                    "members": number_format(MAX_XLSX_MEMBERS, force_grouping=True),
                 }
             )
     try:

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from coding.models import (
@@ -157,7 +158,10 @@ def _clean_body(body: str) -> str:
     if len(body) > COMMENT_MAX_LENGTH:
         raise CommentError(
             _("A comment may be at most %(max)s characters; this one has %(n)s.")
-            % {"max": f"{COMMENT_MAX_LENGTH:,}", "n": f"{len(body):,}"}
+            % {
+                "max": number_format(COMMENT_MAX_LENGTH, force_grouping=True),
+                "n": number_format(len(body), force_grouping=True),
+            }
         )
     return body
 

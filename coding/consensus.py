@@ -44,6 +44,7 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import formats, timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from coding import agreement
@@ -426,7 +427,10 @@ def _clean_note(note: str) -> str:
     if len(note) > NOTE_MAX_LENGTH:
         raise ConsensusError(
             _("A note may be at most %(max)s characters; this one has %(n)s.")
-            % {"max": f"{NOTE_MAX_LENGTH:,}", "n": f"{len(note):,}"}
+            % {
+                "max": number_format(NOTE_MAX_LENGTH, force_grouping=True),
+                "n": number_format(len(note), force_grouping=True),
+            }
         )
     return note
 

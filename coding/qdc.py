@@ -39,6 +39,7 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 import xmlschema
 from defusedxml import DefusedXmlException
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from lxml import etree
 
@@ -320,7 +321,7 @@ class _Reader:
         if self.count > MAX_CODES:
             raise CodebookFormatError(
                 _("The file has more than %(max)s codes; at most %(max)s are accepted.")
-                % {"max": f"{MAX_CODES:,}"}
+                % {"max": number_format(MAX_CODES, force_grouping=True)}
             )
         if len(parent) >= MAX_DEPTH:
             raise CodebookFormatError(

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -62,8 +63,9 @@ def can_code(study: Study, user: Any) -> bool:
     return _role(study, user) in CODING_ROLES
 
 
-def _require_coding(study: Study, user: Any) -> None:
-    if not can_code(study, user):
+def _require_coding(study: Study, user: Any, role: str | None = None) -> None:
+    """Refuse a user who may not code; `role` is their role if the caller loaded it already."""
+    if (role if role is not None else _role(study, user)) not in CODING_ROLES:
         raise SegmentError(_("You cannot code in this study: only its owner and coders code."))
 
 
@@ -138,15 +140,29 @@ def _clean_memo(memo: str) -> str:
     if len(memo) > MEMO_MAX_LENGTH:
         raise SegmentError(
             _("A memo may be at most %(max)s characters; this one has %(n)s.")
-            % {"max": f"{MEMO_MAX_LENGTH:,}", "n": f"{len(memo):,}"}
+            % {
+                "max": number_format(MEMO_MAX_LENGTH, force_grouping=True),
+                "n": number_format(len(memo), force_grouping=True),
+            }
         )
     return memo
 
 
 def _lock(intervention: Intervention) -> Intervention:
     """The intervention's row, locked until the transaction ends (PostgreSQL; SQLite
-    serializes writers anyway)."""
-    return Intervention.objects.select_for_update().select_related("study").get(pk=intervention.pk)
+    serializes writers anyway), with its current text.
+
+    The lock reads only the row's change time: when the caller's copy is as new, it holds the
+    current text already and a long text is not sent over again.
+    """
+    locked = (
+        Intervention.objects.select_for_update().only("pk", "updated_at").get(pk=intervention.pk)
+    )
+    if "text" not in intervention.get_deferred_fields() and (
+        locked.updated_at == intervention.updated_at
+    ):
+        return intervention
+    return Intervention.objects.select_related("study").get(pk=intervention.pk)
 
 
 def _path(paths: dict[int, tuple[str, ...]], code: Code) -> str:
@@ -198,10 +214,16 @@ def segments_apply(
     end: int,
     quote: str,
     memo: str = "",
+    role: str | None = None,
+    paths: dict[int, tuple[str, ...]] | None = None,
 ) -> list[Segment]:
-    """Give one span several codes at once; all or nothing. A code listed twice counts once."""
+    """Give one span several codes at once; all or nothing. A code listed twice counts once.
+
+    `role` is the coder's role and `paths` the codebook's paths (`paths_from`) when the caller
+    has loaded them for this request already.
+    """
     study = intervention.study
-    _require_coding(study, coder)
+    _require_coding(study, coder, role)
     unique: dict[int, Code] = {}
     for code in codes:
         _check_code(code, study)
@@ -215,7 +237,8 @@ def segments_apply(
         check_span(intervention=locked, start=start, end=end, quote=quote)
         for code in unique.values():
             _check_not_given(intervention=locked, coder=coder, code=code, start=start, end=end)
-        paths = code_paths(study)
+        if paths is None or any(code.pk not in paths for code in unique.values()):
+            paths = code_paths(study)
         for code in unique.values():
             segment = Segment.objects.create(
                 intervention=locked,
@@ -436,7 +459,9 @@ def reveal_policy_set(*, study: Study, actor: Any, policy: str) -> None:
 # Reads ----------------------------------------------------------------------------------
 
 
-def visible_coders(*, intervention_or_study: Intervention | Study, viewer: Any) -> list[Any]:
+def visible_coders(
+    *, intervention_or_study: Intervention | Study, viewer: Any, role: str | None = None
+) -> list[Any]:
     """The coders whose layers `viewer` may see, the viewer first, then by username.
 
     Before the reveal a coder sees only themself; after it, coders see each other, since
@@ -448,7 +473,8 @@ def visible_coders(*, intervention_or_study: Intervention | Study, viewer: Any) 
         study = intervention_or_study.study
     else:
         study = intervention_or_study
-    role = _role(study, viewer)
+    if role is None:
+        role = _role(study, viewer)
     if role is None:
         return []
     codebook = Codebook.objects.filter(study=study).only("reveal", "revealed_at").first()
@@ -578,7 +604,7 @@ def coder_neighbours(
     return previous, following
 
 
-def _paths_from(children: dict[int | None, list[Code]]) -> dict[int, tuple[str, ...]]:
+def paths_from(children: dict[int | None, list[Code]]) -> dict[int, tuple[str, ...]]:
     """`code_paths` from a tree already loaded."""
     paths: dict[int, tuple[str, ...]] = {}
     stack: list[tuple[int | None, tuple[str, ...]]] = [(None, ())]
@@ -649,7 +675,7 @@ def code_report(
     if coder_id is not None:
         visible &= {coder_id}
     children = codes_by_parent(study)
-    paths = _paths_from(children)
+    paths = paths_from(children)
     code_ids = {code.pk}
     if include_subcodes:
         stack = [code.pk]

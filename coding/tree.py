@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 MAX_CODES = 5_000
@@ -165,7 +166,10 @@ def validate_tree(nodes: list[CodeNode]) -> None:
         if total > MAX_CODES:
             raise CodebookFormatError(
                 _("The codebook has %(count)s codes; at most %(max)s are accepted.")
-                % {"count": f"{count(nodes):,}", "max": f"{MAX_CODES:,}"}
+                % {
+                    "count": number_format(count(nodes), force_grouping=True),
+                    "max": number_format(MAX_CODES, force_grouping=True),
+                }
             )
         if len(path) > MAX_DEPTH:
             raise CodebookFormatError(

@@ -155,6 +155,21 @@ class Viewing:
     def study(self) -> Any:
         return self.access.study
 
+    @cached_property
+    def children(self) -> dict[int | None, list[Code]]:
+        """The codebook, loaded once per request for the tree, the picker and the paths."""
+        return codes_by_parent(self.study)
+
+    def codes(self, uuids: list[UUID]) -> list[Code]:
+        """The codes of these UUIDs in this study's codebook, in the order asked."""
+        found = {c.uuid: c for codes in self.children.values() for c in codes}
+        missing = [uuid for uuid in uuids if uuid not in found]
+        if missing:
+            raise segments.SegmentError(
+                _("One of the chosen codes is not in this study's codebook; reload the page.")
+            )
+        return [found[uuid] for uuid in uuids]
+
     @property
     def shown(self) -> list[int]:
         return [layer.user.pk for layer in self.layers if layer.shown]
@@ -182,7 +197,9 @@ def _viewing(
     intervention.study = access.study  # loaded already; saves the services a query
     # The role is on the membership already loaded; `segments.CODING_ROLES` is the rule.
     coding = access.role in segments.CODING_ROLES
-    coders = segments.visible_coders(intervention_or_study=intervention, viewer=viewer)
+    coders = segments.visible_coders(
+        intervention_or_study=intervention, viewer=viewer, role=access.role
+    )
     data = request.POST if request.method == "POST" else request.GET
     requested = _requested_layers(data)
     if requested is None:
@@ -443,7 +460,7 @@ def _tree(viewing: Viewing, counted: set[int] | None = None) -> Tree:
 
     `counted` limits the counts to those codes (the others show 0): what an update that
     changed only them sends."""
-    children = codes_by_parent(viewing.study)
+    children = viewing.children
     here, totals = _counts(viewing, counted)
     ordered: list[TreeNode] = []
 
@@ -605,7 +622,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
         return _picker_refusal(request, viewing, _form_error(form))
     data = form.cleaned_data
     try:
-        codes = _codes_in_study(access, data["codes"])
+        codes = viewing.codes(data["codes"])
         created = segments.segments_apply(
             intervention=intervention,
             coder=request.user,
@@ -614,6 +631,8 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
             end=data["end"],
             quote=data["quote"],
             memo=data["memo"],
+            role=access.role,
+            paths=segments.paths_from(viewing.children),
         )
     except segments.SegmentError as error:
         return _picker_refusal(request, viewing, str(error))
