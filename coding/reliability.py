@@ -96,32 +96,37 @@ class _Tree:
         return path_string(self.codes[code_id].path)
 
 
-def _measures(
-    matrix: npt.NDArray[np.integer], *, bootstrap: int, seed: int | None
+def _pairable_units(matrix: npt.NDArray[np.integer]) -> int:
+    if not matrix.size:
+        return 0
+    return int(np.count_nonzero((matrix != MISSING).sum(axis=0) >= 2))
+
+
+def _pooled(
+    matrices: Sequence[npt.NDArray[np.integer]], *, bootstrap: int, seed: int | None
 ) -> dict[str, Any]:
-    """The measures of one reliability matrix, with reasons where one is undefined."""
-    coders = matrix.shape[0]
-    pairable = int(np.count_nonzero((matrix != MISSING).sum(axis=0) >= 2)) if matrix.size else 0
+    """The measures of matrices side by side (one unit per column of any of them)."""
+    coders = matrices[0].shape[0] if matrices else 0
+    pooled = agreement.pooled_measures(matrices, bootstrap=bootstrap, seed=seed)
     measures: dict[str, Measure] = {
-        "percent_agreement": agreement.percent_agreement(matrix),
-        "cohen_kappa": agreement.cohen_kappa(matrix)
+        "percent_agreement": pooled.percent_agreement,
+        "cohen_kappa": pooled.cohen_kappa
         if coders == 2
         else Measure(None, agreement.COHEN_NEEDS_TWO_CODERS),
-        "fleiss_kappa": agreement.fleiss_kappa(matrix)
+        "fleiss_kappa": pooled.fleiss_kappa
         if coders >= 3
         else Measure(None, agreement.FLEISS_NEEDS_THREE_CODERS),
-        "krippendorff_alpha": agreement.krippendorff_alpha(matrix),
+        "krippendorff_alpha": pooled.krippendorff_alpha,
     }
-    result: dict[str, Any] = {"n_units": pairable}
+    result: dict[str, Any] = {"n_units": sum(_pairable_units(m) for m in matrices)}
     result.update({name: m.value for name, m in measures.items()})
     result["reasons"] = {name: m.reason for name, m in measures.items() if m.value is None}
     result["alpha_ci95"] = None
-    if bootstrap > 0 and measures["krippendorff_alpha"].value is not None:
-        boot = agreement.bootstrap_alpha(matrix, samples=bootstrap, seed=seed)
-        if boot.ci95 is not None:
-            result["alpha_ci95"] = [boot.ci95[0], boot.ci95[1]]
-            result["p_below_0667"] = boot.p_below_0667
-            result["p_below_0800"] = boot.p_below_0800
+    boot = pooled.bootstrap
+    if bootstrap > 0 and measures["krippendorff_alpha"].value is not None and boot.ci95:
+        result["alpha_ci95"] = [boot.ci95[0], boot.ci95[1]]
+        result["p_below_0667"] = boot.p_below_0667
+        result["p_below_0800"] = boot.p_below_0800
     result["interpretation"] = agreement.interpret_alpha(result["krippendorff_alpha"])
     return result
 
@@ -164,11 +169,19 @@ def _units(data: _Data, doc: DocInfo, unit: str) -> npt.NDArray[np.int64]:
     return agreement.character_units(doc.coded_ranges)
 
 
-def _presence(
-    data: _Data, unit: str, code_ids: set[int], units_by_doc: dict[int, Any]
-) -> npt.NDArray[np.int8]:
-    """Coders x units, 1/0/-1, for one code (with its subcodes) over every compared text."""
-    blocks = []
+Blocks = list[npt.NDArray[np.integer]]
+# A family's categories are bit masks of its subcodes; beyond this many subcodes the masks
+# would no longer be a sensible set of categories to compare.
+MAX_FAMILY_SIZE = 16
+
+
+def _presence(data: _Data, unit: str, code_ids: set[int], units_by_doc: dict[int, Any]) -> Blocks:
+    """Coders x units, 1/0/-1, for one code (with its subcodes), one block per compared text.
+
+    The blocks are never put side by side: the measures pool their sums, so a character-level
+    corpus is handled a text at a time and time grows linearly with the corpus.
+    """
+    blocks: Blocks = []
     for doc in data.docs:
         if unit == "intervention":
             column = np.full((len(data.coders), 1), MISSING, dtype=np.int8)
@@ -184,49 +197,45 @@ def _presence(
                 {c: data.is_assigned(doc.id, c) for c in data.coders},
             )
         )
-    if not blocks:
-        return np.zeros((len(data.coders), 0), dtype=np.int8)
-    return np.concatenate(blocks, axis=1)
+    if unit == "intervention" and blocks:
+        return [np.concatenate(blocks, axis=1)]
+    return blocks or [np.zeros((len(data.coders), 0), dtype=np.int8)]
 
 
-def _family_matrix(
-    data: _Data, family_id: int, per_code: dict[int, npt.NDArray[np.int8]]
-) -> npt.NDArray[np.int64]:
+def _family_blocks(data: _Data, family_id: int, per_code: dict[int, Blocks]) -> Blocks:
     """Per unit, which subcodes of the family a coder used, as a bit mask (0 = none)."""
-    combined: npt.NDArray[np.int64] | None = None
-    for bit, child in enumerate(data.tree.children[family_id]):
-        presence = per_code[child].astype(np.int64)
-        shifted = np.where(presence == MISSING, MISSING, presence << bit)
-        combined = (
-            shifted
-            if combined is None
-            else np.where(presence == MISSING, MISSING, combined + (presence << bit))
-        )
-    assert combined is not None
-    return combined
-
-
-def _family_labels(data: _Data, family_id: int) -> dict[int, str]:
     children = data.tree.children[family_id]
-    labels = {0: "—"}
-    for mask in range(1, 2 ** len(children)):
-        names = [data.tree.codes[c].path[-1] for bit, c in enumerate(children) if mask >> bit & 1]
-        labels[mask] = " + ".join(names)
-    return labels
+    blocks: Blocks = []
+    for index, first in enumerate(per_code[children[0]]):
+        masks = np.zeros(first.shape, dtype=np.int32)
+        for bit, child in enumerate(children):
+            masks |= (per_code[child][index] == 1).astype(np.int32) << bit
+        masks[first == MISSING] = MISSING
+        blocks.append(masks)
+    return blocks
 
 
-def _confusion(matrix: npt.NDArray[np.int64], labels: dict[int, str]) -> dict[str, Any]:
+def _family_label(data: _Data, family_id: int, mask: int) -> str:
+    children = data.tree.children[family_id]
+    names = [data.tree.codes[c].path[-1] for bit, c in enumerate(children) if mask >> bit & 1]
+    return " + ".join(names) or "—"
+
+
+def _confusion(data: _Data, family_id: int, blocks: Blocks) -> dict[str, Any]:
     """Category pairs over every pair of coders who both coded a unit."""
-    size = int(matrix.max()) + 1 if matrix.size else 0
-    counts = np.zeros((size, size), dtype=np.int64)
-    for i, j in combinations(range(matrix.shape[0]), 2):
-        both = (matrix[i] != MISSING) & (matrix[j] != MISSING)
-        pairs = matrix[i][both] * size + matrix[j][both]
-        counts += np.bincount(pairs, minlength=size * size).reshape(size, size)
-    used = [k for k in range(size) if counts[k].any() or counts[:, k].any()]
+    width = 1 << len(data.tree.children[family_id])
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for block in blocks:
+        for i, j in combinations(range(block.shape[0]), 2):
+            both = (block[i] != MISSING) & (block[j] != MISSING)
+            pairs = block[i][both].astype(np.int64) * width + block[j][both]
+            values, numbers = np.unique(pairs, return_counts=True)
+            for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
+                counts[divmod(value, width)] += number
+    used = sorted({k for pair in counts for k in pair})
     return {
-        "labels": [labels.get(k, str(k)) for k in used],
-        "counts": [[int(counts[a, b]) for b in used] for a in used],
+        "labels": [_family_label(data, family_id, k) for k in used],
+        "counts": [[counts.get((a, b), 0) for b in used] for a in used],
     }
 
 
@@ -369,21 +378,23 @@ def compute(
     units_by_doc: dict[int, Any] = (
         {} if unit == "intervention" else {d.id: _units(prepared, d, unit) for d in prepared.docs}
     )
-    per_code: dict[int, npt.NDArray[np.int8]] = {}
+    per_code: dict[int, Blocks] = {}
     for code_id in sorted(tree.codes, key=lambda c: tree.codes[c].path):
-        matrix = _presence(prepared, unit, tree.subtree[code_id], units_by_doc)
-        per_code[code_id] = matrix
-        report["codes"][tree.path(code_id)] = _measures(matrix, bootstrap=bootstrap, seed=seed)
-    leaves = [per_code[c] for c in tree.leaves]
-    pooled = (
-        np.concatenate(leaves, axis=1) if leaves else np.zeros((len(data.coders), 0), dtype=np.int8)
-    )
-    report["overall"] = _measures(pooled, bootstrap=bootstrap, seed=seed)
+        blocks = _presence(prepared, unit, tree.subtree[code_id], units_by_doc)
+        per_code[code_id] = blocks
+        report["codes"][tree.path(code_id)] = _pooled(blocks, bootstrap=bootstrap, seed=seed)
+    # Every leaf code's units side by side: one unit per (unit, code) pair.
+    leaves = [block for c in tree.leaves for block in per_code[c]] or [
+        np.zeros((len(data.coders), 0), dtype=np.int8)
+    ]
+    report["overall"] = _pooled(leaves, bootstrap=bootstrap, seed=seed)
     for family_id in tree.families:
-        family = _family_matrix(prepared, family_id, per_code)
+        if len(tree.children[family_id]) > MAX_FAMILY_SIZE:
+            continue
+        family = _family_blocks(prepared, family_id, per_code)
         path = tree.path(family_id)
-        report["families"][path] = _measures(family, bootstrap=bootstrap, seed=seed)
-        report["confusion"][path] = _confusion(family, _family_labels(prepared, family_id))
+        report["families"][path] = _pooled(family, bootstrap=bootstrap, seed=seed)
+        report["confusion"][path] = _confusion(prepared, family_id, family)
     return report
 
 

@@ -17,6 +17,7 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
 
+from coding import agreement
 from coding.agreement import (
     BP_NEEDS_TWO_CODES,
     COHEN_NEEDS_TWO_CODERS,
@@ -542,3 +543,30 @@ def test_text_level_alpha_runs_on_the_presence_matrix() -> None:
     assert matrix.tolist()[1][:4] == [0, 1, 1, 0]
     assert _value(percent_agreement(matrix)) == pytest.approx(10 / 11)
     assert krippendorff_alpha(matrix).defined
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("coders", [2, 3])
+def test_pooled_measures_equal_those_of_the_concatenated_matrix(seed: int, coders: int) -> None:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for width in (5, 40, 17):
+        part = rng.integers(0, 2, size=(coders, width)).astype(np.int8)
+        if seed != 1:  # with missing values, except once, so Fleiss is computable too
+            part[rng.random(part.shape) < 0.2] = -1
+        parts.append(part)
+    whole = np.concatenate(parts, axis=1)
+    pooled = agreement.pooled_measures(parts, bootstrap=300, seed=5)
+    for name, function in (
+        ("percent_agreement", agreement.percent_agreement),
+        ("krippendorff_alpha", agreement.krippendorff_alpha),
+        ("cohen_kappa", agreement.cohen_kappa),
+        ("fleiss_kappa", agreement.fleiss_kappa),
+    ):
+        expected = function(whole)
+        got = getattr(pooled, name)
+        if expected.value is None:
+            assert got.value is None
+        else:
+            assert got.value == pytest.approx(expected.value)
+    assert pooled.bootstrap == agreement.bootstrap_alpha(whole, samples=300, seed=5)
