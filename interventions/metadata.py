@@ -18,7 +18,6 @@ import codecs
 import csv
 import io
 import re
-import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +54,8 @@ from interventions.models import (
     Study,
 )
 from interventions.textimport import normalize_text
+from veerkracht.lib.filenames import display_name
+from veerkracht.lib.filenames import extension as file_extension
 
 TABLE_EXTENSIONS = (".csv", ".xlsx")
 MAX_ROWS = 5_000
@@ -105,8 +106,8 @@ class Table(TypedDict):
 
 def read_table(filename: str, data: bytes) -> Table:
     """Parse a .csv or .xlsx sheet of interventions, or raise MetadataError saying why not."""
-    name = _display_name(filename)
-    extension = _extension(filename)
+    name = display_name(filename)
+    extension = file_extension(filename)
     if extension not in TABLE_EXTENSIONS:
         raise MetadataError(
             _("“%(name)s” is not a sheet this app reads; upload a .csv or .xlsx file.")
@@ -125,20 +126,6 @@ def read_table(filename: str, data: bytes) -> Table:
         )
     rows = _csv_rows(name, data) if extension == ".csv" else _xlsx_rows(name, data)
     return _table(name, rows)
-
-
-def _display_name(filename: str) -> str:
-    # The name comes from the client: show its last path part only, on one line.
-    base = re.split(r"[/\\]", filename)[-1]
-    base = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in base).strip()
-    base = base or "?"
-    return base if len(base) <= 80 else base[:79] + "…"
-
-
-def _extension(filename: str) -> str:
-    base = re.split(r"[/\\]", filename)[-1].strip().lower()
-    _stem, dot, suffix = base.rpartition(".")
-    return "." + suffix if dot else ""
 
 
 def _decode_csv(name: str, data: bytes) -> str:
@@ -834,7 +821,7 @@ def import_job_create(*, study: Study, user: Any, filename: str, data: bytes) ->
     return ImportJob.objects.create(
         study=study,
         created_by=user,
-        filename=_display_name(filename)[:255],
+        filename=display_name(filename)[:255],
         table=table,
         status=ImportJob.Status.PREVIEW,
     )
@@ -941,19 +928,19 @@ def interventions_from_texts(
         title = title_from_filename(filename)
         if not title:
             raise MetadataError(
-                _("“%(name)s” gives no title; rename the file.") % {"name": _display_name(filename)}
+                _("“%(name)s” gives no title; rename the file.") % {"name": display_name(filename)}
             )
         if title in titled:
             raise MetadataError(
                 _("“%(first)s” and “%(second)s” both give the title “%(title)s”.")
                 % {
-                    "first": _display_name(titled[title][0]),
-                    "second": _display_name(filename),
+                    "first": display_name(titled[title][0]),
+                    "second": display_name(filename),
                     "title": title,
                 }
             )
         if not text.strip():
-            raise MetadataError(_("“%(name)s” holds no text.") % {"name": _display_name(filename)})
+            raise MetadataError(_("“%(name)s” holds no text.") % {"name": display_name(filename)})
         titled[title] = (filename, text)
     report = Report(added=0, updated=0)
     with transaction.atomic():

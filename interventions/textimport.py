@@ -28,6 +28,9 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from pypdf import PasswordType, PdfReader
 
+from veerkracht.lib.filenames import display_name
+from veerkracht.lib.filenames import extension as file_extension
+
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
     from docx.styles.style import CharacterStyle
@@ -126,8 +129,8 @@ def normalize_text(raw: str) -> str:
 
 def extract_text(filename: str, data: bytes) -> str:
     """Extract normalised plain text from an uploaded file; raise TextImportError if impossible."""
-    name = _display_name(filename)
-    extension = _extension(filename)
+    name = display_name(filename)
+    extension = file_extension(filename)
     if extension not in SUPPORTED_EXTENSIONS:
         raise TextImportError(
             _("“%(name)s” has an unsupported file type; upload a .txt, .docx, .pdf or .html file.")
@@ -156,21 +159,6 @@ def extract_text(filename: str, data: bytes) -> str:
             )
         raise TextImportError(_("No text could be found in “%(name)s”.") % {"name": name})
     return text
-
-
-def _display_name(filename: str) -> str:
-    # The name comes from the client: show only its last path part, on one line, and not
-    # so long that it swamps the message.
-    base = re.split(r"[/\\]", filename)[-1]
-    base = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in base).strip()
-    base = base or "?"
-    return base if len(base) <= 80 else base[:79] + "…"
-
-
-def _extension(filename: str) -> str:
-    base = re.split(r"[/\\]", filename)[-1].strip().lower()
-    _stem, dot, suffix = base.rpartition(".")
-    return "." + suffix if dot else ""
 
 
 @contextmanager
