@@ -11,6 +11,7 @@ from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
 from interventions.models import Intervention, Study
+from veerkracht.models import BackgroundJob
 
 
 class Codebook(models.Model):
@@ -194,7 +195,7 @@ class Assignment(models.Model):
         return f"{self.intervention} for {self.coder}"
 
 
-class AgreementRun(models.Model):
+class AgreementRun(BackgroundJob):
     """One computation of inter-rater agreement, with exactly the segments it used."""
 
     class Status(models.TextChoices):
@@ -208,11 +209,9 @@ class AgreementRun(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
     # What was asked: coders, unit, overlap, bootstrap samples and seed.
     params = models.JSONField(default=dict)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
     # The ids of the segments used and a fingerprint of their state, so a run can say whether
     # coding changed since.
     segment_ids = models.JSONField(default=list)
@@ -221,8 +220,6 @@ class AgreementRun(models.Model):
         "CodebookVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     result = models.JSONField(default=dict)
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -231,10 +228,6 @@ class AgreementRun(models.Model):
 
     def __str__(self) -> str:
         return f"Agreement run {self.uuid} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED}
 
 
 class CodingEvent(models.Model):
@@ -300,7 +293,7 @@ class CodebookVersion(models.Model):
         return f"v{self.number} {self.label}"
 
 
-class ExportJob(models.Model):
+class ExportJob(BackgroundJob):
     """A codebook export made by a Celery task; the file is kept in the row for download."""
 
     class Status(models.TextChoices):
@@ -317,13 +310,9 @@ class ExportJob(models.Model):
     kind = models.CharField(max_length=40, default="codebook")
     format = models.CharField(max_length=20)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
     filename = models.CharField(max_length=255, blank=True)
     content_type = models.CharField(max_length=120, blank=True)
     content = models.BinaryField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -332,10 +321,6 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.format} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED}
 
 
 # Reconciliation ---------------------------------------------------------------------------

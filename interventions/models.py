@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from veerkracht.models import BackgroundJob
+
 
 class Role(models.TextChoices):
     OWNER = "owner", _("owner")
@@ -238,7 +240,7 @@ class AttributeValue(models.Model):
         return f"{self.definition}: {self.value}"
 
 
-class ImportJob(models.Model):
+class ImportJob(BackgroundJob):
     """A metadata import: previewed as a dry run, then applied by a Celery task on confirm."""
 
     class Status(models.TextChoices):
@@ -258,11 +260,7 @@ class ImportJob(models.Model):
     table = models.JSONField(default=dict)
     new_attributes = models.JSONField(default=list)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREVIEW)
-    progress = models.PositiveSmallIntegerField(default=0)
     summary = models.JSONField(default=dict)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -271,7 +269,3 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED}
