@@ -6,7 +6,9 @@ from coding import views
 
 urlpatterns = [
     path("", include("coding.workspace_urls")),
+    path("", include("coding.review_urls")),
     path("", include("coding.agreement_urls")),
+    path("", include("coding.consensus_urls")),
     path("s/<slug:slug>/codebook/", views.codebook, name="codebook"),
     path("s/<slug:slug>/codebook/codes/add/", views.code_add, name="code_add"),
     path("s/<slug:slug>/codebook/codes/<uuid:uuid>/", views.code_detail, name="code_detail"),
