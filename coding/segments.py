@@ -35,7 +35,13 @@ from openpyxl.utils import get_column_letter
 
 from coding.codebook_files import xml_text
 from coding.models import Assignment, Code, Codebook, CodingEvent, InterventionProgress, Segment
-from coding.services import CodebookError, code_create, code_paths, codes_by_parent
+from coding.services import (
+    CodebookError,
+    code_create,
+    code_paths,
+    codes_by_parent,
+    paths_from,
+)
 from coding.tree import path_string
 from interventions.models import AttributeValue, Intervention, Membership, Role, Section, Study
 
@@ -604,36 +610,6 @@ def coder_neighbours(
     return previous, following
 
 
-def paths_from(children: dict[int | None, list[Code]]) -> dict[int, tuple[str, ...]]:
-    """`code_paths` from a tree already loaded."""
-    paths: dict[int, tuple[str, ...]] = {}
-    stack: list[tuple[int | None, tuple[str, ...]]] = [(None, ())]
-    while stack:
-        parent_id, prefix = stack.pop()
-        for code in children.get(parent_id, []):
-            paths[code.pk] = (*prefix, code.name)
-            stack.append((code.pk, paths[code.pk]))
-    return paths
-
-
-# The code report --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    segment_uuid: UUID
-    intervention_uuid: UUID
-    intervention_title: str
-    coder: str
-    code_path: str
-    start: int
-    end: int
-    quote: str
-    before: str
-    after: str
-    memo: str
-
-
 def context_before(text: str, start: int, context: int) -> str:
     """Up to `context` characters before `start`, not starting mid-word."""
     cut = max(0, start - context)
@@ -652,6 +628,24 @@ def context_after(text: str, end: int, context: int) -> str:
         space = next((i for i in range(len(snippet) - 1, -1, -1) if snippet[i].isspace()), None)
         snippet = "" if space is None else snippet[: space + 1]
     return snippet
+
+
+# The code report --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    segment_uuid: UUID
+    intervention_uuid: UUID
+    intervention_title: str
+    coder: str
+    code_path: str
+    start: int
+    end: int
+    quote: str
+    before: str
+    after: str
+    memo: str
 
 
 def code_report(

@@ -66,18 +66,21 @@ def codes_by_parent(study: Study) -> dict[int | None, list[Code]]:
     return children
 
 
-def code_paths(study: Study) -> dict[int, tuple[str, ...]]:
-    """Every code's path of names from its theme down, from one query."""
-    children = codes_by_parent(study)
+def paths_from(children: dict[int | None, list[Code]]) -> dict[int, tuple[str, ...]]:
+    """Every code's path of names from its theme down, from a tree loaded by codes_by_parent."""
     paths: dict[int, tuple[str, ...]] = {}
-
-    def visit(parent_id: int | None, prefix: tuple[str, ...]) -> None:
+    stack: list[tuple[int | None, tuple[str, ...]]] = [(None, ())]
+    while stack:
+        parent_id, prefix = stack.pop()
         for code in children.get(parent_id, []):
             paths[code.pk] = (*prefix, code.name)
-            visit(code.pk, paths[code.pk])
-
-    visit(None, ())
+            stack.append((code.pk, paths[code.pk]))
     return paths
+
+
+def code_paths(study: Study) -> dict[int, tuple[str, ...]]:
+    """Every code's path of names from its theme down, from one query."""
+    return paths_from(codes_by_parent(study))
 
 
 def codebook_tree(study: Study) -> list[CodeNode]:

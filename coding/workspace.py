@@ -40,7 +40,7 @@ from django_htmx.http import trigger_client_event
 
 from coding import highlight, segments
 from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
-from coding.services import codes_by_parent
+from coding.services import codes_by_parent, paths_from
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
 from interventions.models import AttributeDefinition, AttributeValue, Intervention, Role, Section
 from interventions.views import HtmxHttpRequest
@@ -297,17 +297,6 @@ def _run_html(run: highlight.Run, lanes: dict[str, int]) -> str:
     keys = " ".join(mark.key for mark in run.marks)
     title = escape(", ".join(dict.fromkeys(mark.label for mark in run.marks)))
     return f'<mark data-segments="{keys}" style="{";".join(style)}" title="{title}">{body}</mark>'
-
-
-def _paths(children: dict[int | None, list[Code]]) -> dict[int, tuple[str, ...]]:
-    paths: dict[int, tuple[str, ...]] = {}
-    stack: list[tuple[int | None, tuple[str, ...]]] = [(None, ())]
-    while stack:
-        parent_id, prefix = stack.pop()
-        for code in children.get(parent_id, []):
-            paths[code.pk] = (*prefix, code.name)
-            stack.append((code.pk, paths[code.pk]))
-    return paths
 
 
 def _sections(intervention: Intervention) -> list[highlight.SectionSpan]:
@@ -632,7 +621,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
             quote=data["quote"],
             memo=data["memo"],
             role=access.role,
-            paths=segments.paths_from(viewing.children),
+            paths=paths_from(viewing.children),
         )
     except segments.SegmentError as error:
         return _picker_refusal(request, viewing, str(error))
@@ -755,7 +744,7 @@ def _panel_context(
     access: StudyAccess, segment: Segment, viewing: Viewing | None = None, **extra: Any
 ) -> dict[str, Any]:
     children = codes_by_parent(access.study)
-    paths = _paths(children)
+    paths = paths_from(children)
     editable = segment.coder_id == access.membership.user_id and access.role in (
         Role.OWNER,
         Role.CODER,
@@ -1075,7 +1064,7 @@ def _report(request: HtmxHttpRequest, slug: str) -> dict[str, Any]:
     access = get_study_for_user(request.user, slug)
     study = access.study
     children = codes_by_parent(study)
-    paths = _paths(children)
+    paths = paths_from(children)
     codes = []
     stack = list(reversed(children.get(None, [])))
     by_uuid: dict[str, Code] = {}
