@@ -87,6 +87,6 @@ def test_a_thread_is_discussed_resolved_and_the_codebook_approved(
     dashboard = page.locator(".dashboard")
     expect(dashboard.locator(".dash-threads")).to_have_text("0 open threads")
     expect(dashboard.locator(".dash-codebook")).to_contain_text(
-        re.compile(r"Approved: v1 Approved \d")
+        re.compile(r"Approved: v1, “Approved \d")
     )
     screenshot(page, "review-dashboard")

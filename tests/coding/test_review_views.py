@@ -442,7 +442,7 @@ def test_the_dashboard_shows_threads_and_the_approved_version(
     page = client_for(cast.owner).get(reverse("study_detail", args=[cast.study.slug]))
     text = page.content.decode()
     assert "1 open thread" in text
-    assert "Approved: v1 Approved" in text
+    assert "Approved: v1, “Approved" in text
     assert "Latest agreement" in text
     coder = client_for(cast.coder_a).get(reverse("study_detail", args=[cast.study.slug]))
     assert "Latest agreement" not in coder.content.decode()
