@@ -20,6 +20,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -140,7 +141,20 @@ def thread_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         )
     except CommentError as error:
         return _threads_page(request, access, form, str(error), status=400)
+    back = _safe_next(request)
+    if back:
+        messages.success(request, _("Discussion started."))
+        return redirect(back)
     return redirect("comment_thread", slug=slug, uuid=thread.uuid)
+
+
+def _safe_next(request: HtmxHttpRequest) -> str:
+    """The posted `next` when it leads back into this site, "" otherwise."""
+    back = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return back if back and allowed else ""
 
 
 def _thread(request: HtmxHttpRequest, slug: str, uuid: UUID) -> tuple[StudyAccess, CommentThread]:

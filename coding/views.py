@@ -20,16 +20,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
-from coding import exports, services
+from coding import comments, exports, services
 from coding.codebook_reading import read_codebook_file
 from coding.forms import (
     CodeAddForm,
@@ -44,7 +45,15 @@ from coding.forms import (
     TemplateForm,
     VersionForm,
 )
-from coding.models import Code, Codebook, CodebookVersion, CodingEvent, ExportJob, Segment
+from coding.models import (
+    Code,
+    Codebook,
+    CodebookVersion,
+    CodingEvent,
+    CommentThread,
+    ExportJob,
+    Segment,
+)
 from coding.segments import visible_coders
 from coding.tree import CodebookFormatError
 from coding.versions import snapshot_diff
@@ -300,12 +309,40 @@ def codebook(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def code_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
-    code = _code(access, uuid)
+    # The code and whether anyone discussed it, in one query: most codes have no thread.
+    discussed = CommentThread.objects.filter(
+        study=access.study, target_kind=CommentThread.Target.CODE, target_uuid=OuterRef("uuid")
+    )
+    code = get_object_or_404(
+        Code.objects.select_related("parent").annotate(discussed=Exists(discussed)),
+        study=access.study,
+        uuid=uuid,
+    )
+    threads: list[Any] = []
+    if getattr(code, "discussed", False):
+        threads = comments.threads_on(
+            study=access.study,
+            viewer=request.user,
+            target_kind=CommentThread.Target.CODE,
+            target_uuid=code.uuid,
+        )
+    discussion = {
+        "threads": threads,
+        "target": f"{CommentThread.Target.CODE}:{code.uuid}",
+        "next": reverse("code_detail", args=[access.study.slug, code.uuid]),
+    }
     if request.htmx and request.htmx.target == "code-editor":
         tree = _tree(access)
-        context = {"access": access, "study": access.study, **_editor_context(access, tree, code)}
+        context = {
+            "access": access,
+            "study": access.study,
+            "discussion": discussion,
+            **_editor_context(access, tree, code),
+        }
         return render(request, TEMPLATE + "#code-editor", context)
-    return render(request, TEMPLATE, _context(request, access, selected=code))
+    return render(
+        request, TEMPLATE, _context(request, access, selected=code, discussion=discussion)
+    )
 
 
 # Tree actions ------------------------------------------------------------------------------

@@ -34,12 +34,19 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from coding import highlight, segments
-from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
+from coding import analysis, comments, consensus, highlight, segments
+from coding.models import (
+    Code,
+    Codebook,
+    CodingEvent,
+    CommentThread,
+    InterventionProgress,
+    Segment,
+)
 from coding.services import codes_by_parent, paths_from
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
 from interventions.models import AttributeDefinition, AttributeValue, Intervention, Role, Section
@@ -585,7 +592,8 @@ def workspace(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     extra: dict[str, Any] = {}
     opened = request.GET.get("segment", "")
     if opened:
-        extra.update(_panel_context(access, _segment(access, request.user, opened), viewing))
+        segment = _segment(access, request.user, opened)
+        extra.update(_panel_context(access, segment, viewing, viewer=request.user))
     context = _page_context(viewing, **extra)
     if request.htmx and request.htmx.target == "ws-text":
         return render(request, TEMPLATE + "#text-swap", context)
@@ -741,7 +749,12 @@ def _history(segment: Segment) -> list[HistoryRow]:
 
 
 def _panel_context(
-    access: StudyAccess, segment: Segment, viewing: Viewing | None = None, **extra: Any
+    access: StudyAccess,
+    segment: Segment,
+    viewing: Viewing | None = None,
+    *,
+    viewer: Any = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     children = codes_by_parent(access.study)
     paths = paths_from(children)
@@ -756,8 +769,21 @@ def _panel_context(
             code, level = stack.pop()
             options.append((code, PATH_SEPARATOR.join(paths.get(code.pk, (code.name,)))))
             stack.extend((child, level + 1) for child in reversed(children.get(code.pk, [])))
+    viewer_id = access.membership.user_id
+    layers = segment.coder_id if segment.coder_id != viewer_id else ""
+    discussion = {
+        "threads": comments.threads_on(
+            study=access.study,
+            viewer=viewer if viewer is not None else access.membership.user,
+            target_kind=CommentThread.Target.SEGMENT,
+            target_uuid=segment.uuid,
+        ),
+        "target": f"{CommentThread.Target.SEGMENT}:{segment.uuid}",
+        "next": _workspace_url(segment.intervention, segment, segment=segment.uuid, layers=layers),
+    }
     return {
         "panel": segment,
+        "panel_discussion": discussion,
         "panel_path": PATH_SEPARATOR.join(paths.get(segment.code_id, (segment.code.name,))),
         "panel_editable": editable,
         "panel_options": options,
@@ -777,7 +803,11 @@ def segment_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
         return redirect(
             _workspace_url(segment.intervention, segment, segment=segment.uuid, layers=layers)
         )
-    context = {"study": access.study, "access": access, **_panel_context(access, segment)}
+    context = {
+        "study": access.study,
+        "access": access,
+        **_panel_context(access, segment, viewer=request.user),
+    }
     return render(request, TEMPLATE + "#segment-panel", context)
 
 
@@ -805,14 +835,14 @@ def _segment_change(
         context = {
             "study": access.study,
             "access": access,
-            **_panel_context(access, segment, panel_error=error),
+            **_panel_context(access, segment, viewer=request.user, panel_error=error),
         }
         return render(request, TEMPLATE + "#segment-panel", context, status=400)
     if deleted:
         extra: dict[str, Any] = {"panel": None, "panel_notice": notice}
     else:
         segment.refresh_from_db()
-        extra = _panel_context(access, segment, panel_notice=notice)
+        extra = _panel_context(access, segment, viewer=request.user, panel_notice=notice)
     viewing = _viewing(request, access, intervention, own=True)
     return _update(
         request,
@@ -1035,10 +1065,22 @@ class ReportForm(forms.Form):
         coders: list[Any],
         interventions: list[tuple[str, str]],
         attributes: list[tuple[AttributeDefinition, list[str]]],
+        consensus_open: bool = False,
     ) -> None:
         # Without a chosen code the form is shown fresh, subcodes included.
         bound = data if data.get("code") else None
         super().__init__(bound, initial={"subcodes": True})
+        if consensus_open:
+            # Only for those who may read the consensus layer; for others a "source" in the
+            # URL is ignored and the rows are the coders' segments.
+            self.fields["source"] = forms.ChoiceField(
+                label=_("Source"),
+                required=False,
+                choices=[
+                    (analysis.CODERS, _("coders' segments")),
+                    (analysis.CONSENSUS, _("consensus where reconciled")),
+                ],
+            )
         choices = {
             "code": [("", _("— choose a code —")), *codes],
             "coder": [("", _("all coders you can see"))]
@@ -1092,6 +1134,7 @@ def _report(request: HtmxHttpRequest, slug: str) -> dict[str, Any]:
         coders=coders,
         interventions=[(str(u), t) for u, t in interventions],
         attributes=[(d, values[d.pk]) for d in definitions if values[d.pk]],
+        consensus_open=consensus.can_view_consensus(study, request.user),
     )
     context: dict[str, Any] = {"access": access, "study": study, "form": form, "rows": None}
     if form.is_bound and form.is_valid():
@@ -1104,18 +1147,32 @@ def _report(request: HtmxHttpRequest, slug: str) -> dict[str, Any]:
                 .values_list("pk", flat=True)
                 .first()
             )
-        rows = segments.code_report(
-            study=study,
-            viewer=request.user,
-            code=by_uuid[data["code"]],
-            include_subcodes=data["subcodes"],
-            coder_id=data["coder"],
-            intervention_id=intervention_id,
-            attributes=attributes,
-        )
+        filters: dict[str, Any] = {
+            "study": study,
+            "viewer": request.user,
+            "code": by_uuid[data["code"]],
+            "include_subcodes": data["subcodes"],
+            "coder_id": data["coder"],
+            "intervention_id": intervention_id,
+            "attributes": attributes,
+        }
+        if data.get("source") == analysis.CONSENSUS:
+            rows: list[analysis.SourcedRow] = analysis.consensus_report(**filters)
+            reconciled = len(consensus.consensus_coded_ids(study))
+            source_note = ngettext(
+                "Rows from the consensus layer for the %(n)s intervention reconciled; "
+                "coders' segments elsewhere.",
+                "Rows from the consensus layer for the %(n)s interventions reconciled; "
+                "coders' segments elsewhere.",
+                reconciled,
+            ) % {"n": reconciled}
+        else:
+            rows = analysis.with_source(segments.code_report(**filters))
+            source_note = _("Rows from the coders' segments.")
         ids = {user.username: user.pk for user in coders}
         context.update(
             rows=rows,
+            source_note=source_note,
             code=by_uuid[data["code"]],
             layer_of={name: ("" if pk == request.user.pk else pk) for name, pk in ids.items()},
             query=request.GET.urlencode(),
@@ -1125,10 +1182,11 @@ def _report(request: HtmxHttpRequest, slug: str) -> dict[str, Any]:
     return context
 
 
-def _report_rows_html(slug: str, rows: list[segments.ReportRow], layer_of: dict[str, Any]) -> str:
+def _report_rows_html(slug: str, rows: list[analysis.SourcedRow], layer_of: dict[str, Any]) -> str:
     """The report's table rows. Built here, not in the template: a report easily lists two
     thousand segments, and the template loop took most of its time (benchmarks/workspace.py)."""
     memo_label = escape(_("Memo:"))
+    consensus_label = escape(_("consensus"))
     bases: dict[UUID, str] = {}
     html = []
     for row in rows:
@@ -1137,14 +1195,16 @@ def _report_rows_html(slug: str, rows: list[segments.ReportRow], layer_of: dict[
             base = bases[row.intervention_uuid] = reverse(
                 "workspace", args=[slug, row.intervention_uuid]
             )
-        layer = layer_of.get(row.coder, "")
+        from_consensus = row.source == analysis.CONSENSUS
+        layer = "" if from_consensus else layer_of.get(row.coder, "")
         query = f"?layers={layer}" if layer else ""
+        coder = consensus_label if from_consensus else escape(row.coder)
         memo = f'<p class="report-memo">{memo_label} {escape(row.memo)}</p>' if row.memo else ""
         html.append(
             f'<tr><td class="report-quote"><span class="context">{escape(row.before)}</span>'
             f"<mark>{escape(row.quote)}</mark>"
             f'<span class="context">{escape(row.after)}</span>{memo}</td>'
-            f"<td>{escape(row.code_path)}</td><td>{escape(row.coder)}</td>"
+            f"<td>{escape(row.code_path)}</td><td>{coder}</td>"
             f'<td><a href="{base}{query}#seg-{row.segment_uuid}">'
             f"{escape(row.intervention_title)}</a></td></tr>"
         )
@@ -1179,7 +1239,7 @@ def code_report_export(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpRes
         status = 400
         context.setdefault("report_error", _("Choose a code for the report first."))
         return render(request, "coding/code_report.html", context, status=status)
-    content = segments.code_report_export(context["rows"], fmt)
+    content = analysis.report_export(context["rows"], fmt)
     name = slugify(context["code"].name) or "code"
     filename = f"{context['study'].slug}-{name}.{fmt}"
     response = HttpResponse(content, content_type=_FORMATS[fmt])

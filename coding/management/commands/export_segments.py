@@ -6,6 +6,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from coding.analysis import consensus_table
+from coding.consensus import CONSENSUS
 from coding.segments import segments_table, table_export
 from interventions.models import Study
 
@@ -14,12 +16,16 @@ class Command(BaseCommand):
     help = (
         "Export a study's segments (every coder's, or one coder's) as csv or xlsx with the "
         "columns intervention, code, start, end, memo, coder, text; the csv imports back with "
-        "import_segments."
+        "import_segments. --coder consensus exports the consensus layer instead (coder "
+        'column "consensus").'
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--study", required=True, help="slug of the study")
-        parser.add_argument("--coder", help="username: only this coder's segments")
+        parser.add_argument(
+            "--coder",
+            help="username: only this coder's segments; consensus: the consensus layer",
+        )
         parser.add_argument("--format", required=True, choices=["csv", "xlsx"])
         parser.add_argument("-o", "--output", required=True, help="file to write")
 
@@ -27,12 +33,21 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=options["study"]).first()
         if study is None:
             raise CommandError(f"No study with slug {options['study']!r}.")
+        if options.get("coder") == CONSENSUS:
+            headers, rows = consensus_table(study)
+            self._write(study, headers, rows, options)
+            return
         coder = None
         if options.get("coder"):
             coder = get_user_model().objects.filter(username=options["coder"]).first()
             if coder is None:
                 raise CommandError(f"No user {options['coder']!r}.")
         headers, rows = segments_table(study=study, coder=coder)
+        self._write(study, headers, rows, options)
+
+    def _write(
+        self, study: Study, headers: list[str], rows: list[list[Any]], options: dict[str, Any]
+    ) -> None:
         content = table_export(headers, rows, options["format"], title="Segments")
         output = Path(options["output"])
         try:
