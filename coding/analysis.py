@@ -28,8 +28,7 @@ from coding.segments import (
     ReportRow,
     _check_code,
     code_report,
-    context_after,
-    context_before,
+    report_row,
     table_export,
 )
 from coding.services import code_paths, codes_by_parent, paths_from
@@ -137,23 +136,18 @@ def consensus_report(
     }
     paths = paths_from(codes_by_parent(study)) if found else {}
     for uuid, intervention_pk, code_pk, start, end, quote, memo in found:
-        intervention = interventions[intervention_pk]
-        rows.append(
-            SourcedRow(
-                segment_uuid=uuid,
-                intervention_uuid=intervention.uuid,
-                intervention_title=intervention.title,
-                coder=CONSENSUS,
-                code_path=path_string(paths.get(code_pk, ())),
-                start=start,
-                end=end,
-                quote=quote,
-                before=context_before(intervention.text, start, context),
-                after=context_after(intervention.text, end, context),
-                memo=memo,
-                source=CONSENSUS,
-            )
+        row = report_row(
+            intervention=interventions[intervention_pk],
+            uuid=uuid,
+            coder=CONSENSUS,
+            code_path=path_string(paths.get(code_pk, ())),
+            start=start,
+            end=end,
+            quote=quote,
+            memo=memo,
+            context=context,
         )
+        rows.append(SourcedRow(**dataclasses.asdict(row), source=CONSENSUS))
     # Each intervention's rows come from one source, already in text order; a stable sort
     # by intervention puts them together in title order.
     rows.sort(key=lambda row: order[row.intervention_uuid])

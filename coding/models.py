@@ -11,7 +11,7 @@ from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
 from interventions.models import Intervention, Study
-from veerkracht.models import BackgroundJob
+from veerkracht.models import BackgroundJob, JobStatus
 
 
 class Codebook(models.Model):
@@ -198,11 +198,7 @@ class Assignment(models.Model):
 class AgreementRun(BackgroundJob):
     """One computation of inter-rater agreement, with exactly the segments it used."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
+    Status = JobStatus
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="agreement_runs")
@@ -296,11 +292,7 @@ class CodebookVersion(models.Model):
 class ExportJob(BackgroundJob):
     """A codebook export made by a Celery task; the file is kept in the row for download."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
+    Status = JobStatus
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="export_jobs")

@@ -711,25 +711,48 @@ def code_report(
             "pk", "uuid", "title", "text"
         )
     }
-    report = []
-    for uuid, intervention_pk, username, code_pk, start, end, quote, memo in rows:
-        intervention = interventions[intervention_pk]
-        report.append(
-            ReportRow(
-                segment_uuid=uuid,
-                intervention_uuid=intervention.uuid,
-                intervention_title=intervention.title,
-                coder=username,
-                code_path=path_string(paths.get(code_pk, ())),
-                start=start,
-                end=end,
-                quote=quote,
-                before=context_before(intervention.text, start, context),
-                after=context_after(intervention.text, end, context),
-                memo=memo,
-            )
+    return [
+        report_row(
+            intervention=interventions[intervention_pk],
+            uuid=uuid,
+            coder=username,
+            code_path=path_string(paths.get(code_pk, ())),
+            start=start,
+            end=end,
+            quote=quote,
+            memo=memo,
+            context=context,
         )
-    return report
+        for uuid, intervention_pk, username, code_pk, start, end, quote, memo in rows
+    ]
+
+
+def report_row(
+    *,
+    intervention: Intervention,
+    uuid: UUID,
+    coder: str,
+    code_path: str,
+    start: int,
+    end: int,
+    quote: str,
+    memo: str,
+    context: int,
+) -> ReportRow:
+    """One row of the code report, with up to `context` characters around the quote."""
+    return ReportRow(
+        segment_uuid=uuid,
+        intervention_uuid=intervention.uuid,
+        intervention_title=intervention.title,
+        coder=coder,
+        code_path=code_path,
+        start=start,
+        end=end,
+        quote=quote,
+        before=context_before(intervention.text, start, context),
+        after=context_after(intervention.text, end, context),
+        memo=memo,
+    )
 
 
 REPORT_HEADERS = [

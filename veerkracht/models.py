@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class JobStatus(models.TextChoices):
+    """The steps of a job the worker runs from the start (an import adds a preview first)."""
+
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
 
 
 class BackgroundJob(models.Model):
