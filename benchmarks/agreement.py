@@ -4,7 +4,7 @@ Run from the repository root: ``.venv/bin/python benchmarks/agreement.py [sizes.
 (default 39 156 624). Synthetic data as the agreement issue states it: interventions of 30,000
 characters, a codebook of 20 codes (4 themes x 4 codes, plus the themes), 3 coders with about
 1,500 segments each per 39 interventions (scaled with the corpus), every intervention assigned
-to every coder. Times `coding.reliability.compute` (no database) for each unit without
+to every coder. Times `coding.agreement.reliability.compute` (no database) for each unit without
 bootstrap, and the word unit with 1,000 bootstrap samples per measure at the smallest size.
 Targets: all measures but bootstrap under 5 s at 39 interventions; 1,000 bootstrap samples
 under 30 s; growth no faster than linear.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coding.reliability import CodeInfo, DocInfo, ReliabilityInput, SegInfo, compute  # noqa: E402
+from coding.agreement.reliability import CodeInfo, DocInfo, ReliabilityInput, SegInfo, compute  # noqa: E402
 
 WORDS = [
     *("het gezin ouders kind netwerk hulpverlener versterken veerkracht steun school",),

@@ -37,7 +37,7 @@ import numpy as np
 # A script's own folder is first on sys.path; the project packages live one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coding.agreement import (  # noqa: E402
+from coding.agreement.metrics import (  # noqa: E402
     Span,
     bootstrap_alpha,
     character_units,

@@ -25,9 +25,9 @@ import django  # noqa: E402
 # Messages go through gettext, which needs configured settings (not a database).
 django.setup()
 
-from coding.codebook_files import to_docx_table  # noqa: E402
-from coding.qdc import to_qdc, validate_qdc  # noqa: E402
-from coding.tree import CodeNode, count, validate_tree  # noqa: E402
+from coding.codebook.files import to_docx_table  # noqa: E402
+from coding.codebook.qdc import to_qdc, validate_qdc  # noqa: E402
+from coding.codebook.tree import CodeNode, count, validate_tree  # noqa: E402
 
 THEMES, CODES, SUBCODES = 5, 10, 9
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2")

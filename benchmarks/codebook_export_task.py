@@ -20,7 +20,7 @@ from benchmarks.codebook_export import build_tree
 def main(runs: int) -> None:
     from django.contrib.auth import get_user_model
 
-    from coding import services
+    from coding.codebook import services
     from coding.models import Code, ExportJob
     from coding.tasks import run_export
     from interventions.services import study_create

@@ -135,7 +135,7 @@ def main() -> None:
     with throwaway_database() as vendor:
         from django.contrib.auth.models import User
 
-        from coding import services
+        from coding.codebook import services
         from coding.models import Code, Segment
         from interventions.models import Intervention, Membership, Role, Section, Study
 

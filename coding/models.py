@@ -321,7 +321,7 @@ class ExportJob(BackgroundJob):
 class ConsensusDecision(models.Model):
     """What the team decided for one reconciliation item of an intervention.
 
-    An item is a group of coders' segments (see `coding.consensus`); `item_key` names it by
+    An item is a group of coders' segments (see `coding.consensus.services`); `item_key` names it by
     the sorted UUIDs of those segments, hashed to a fixed length, so it stays the same however
     often the items are recomputed, and changes when a coder adds or removes a segment of it.
     `source_segments` keeps the state of those segments when the decision was made, so a

@@ -33,16 +33,16 @@ from django.utils.translation import gettext as _
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from coding.codebook_files import xml_text
-from coding.models import Assignment, Code, Codebook, CodingEvent, InterventionProgress, Segment
-from coding.services import (
+from coding.codebook.files import xml_text
+from coding.codebook.services import (
     CodebookError,
     code_create,
     code_paths,
     codes_by_parent,
     paths_from,
 )
-from coding.tree import path_string
+from coding.codebook.tree import path_string
+from coding.models import Assignment, Code, Codebook, CodingEvent, InterventionProgress, Segment
 from interventions.models import AttributeValue, Intervention, Membership, Role, Section, Study
 
 MEMO_MAX_LENGTH = 10_000

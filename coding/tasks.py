@@ -10,7 +10,7 @@ from coding.models import ExportJob
 @shared_task(name="coding.run_export", bind=True, acks_late=True, max_retries=3)
 def run_export(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
     """Make a codebook export; re-running a finished job does nothing."""
-    from coding.exports import export_codebook
+    from coding.codebook.exports import export_codebook
 
     job = ExportJob.objects.select_related("study").filter(pk=job_id).first()
     if job is None or job.is_finished:
@@ -39,7 +39,7 @@ def run_export(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
 def run_agreement(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
     """Compute an agreement run. Safe to re-run: a finished run is left alone, and an
     interrupted one (a worker killed mid-run) is computed again from the same inputs."""
-    from coding.agreement_runs import agreement_run_execute, agreement_run_fail
+    from coding.agreement.runs import agreement_run_execute, agreement_run_fail
 
     try:
         agreement_run_execute(run_id)

@@ -81,7 +81,7 @@ def study_create(
                     study=study, name=attr_name, kind=kind, position=position
                 )
             # The codebook belongs to coding/; imported here to keep the apps' imports one-way.
-            from coding.services import codebook_apply_template
+            from coding.codebook.services import codebook_apply_template
 
             codebook_apply_template(study=study, actor=owner, template=template)
     return study

@@ -1,7 +1,7 @@
 """Agreement on the study page: `{% agreement_summary as agreement %}`.
 
 The study page's view (`interventions.views.study_detail`) knows nothing of agreement; this tag
-adds what `coding/agreement_study.html` shows: the chart of alpha over the runs for the owner
+adds what `coding/agreement/study.html` shows: the chart of alpha over the runs for the owner
 and the supervisor, and the viewer's own assignment for those who code.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from django import template
 
-from coding.agreement_views import study_summary
+from coding.agreement.views import study_summary
 
 register = template.Library()
 

@@ -2,7 +2,7 @@
 dash %}` on the study page, and `{{ body|mentions:member_names }}` for comment bodies.
 
 The study page's view knows nothing of the dashboard; like `agreement_tags`, this tag reads it
-(`coding.dashboard.dashboard`) for the viewer in the template's context.
+(`coding.review.dashboard.dashboard`) for the viewer in the template's context.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy
 
-from coding.comments import MENTION_RE, unread_count
-from coding.dashboard import dashboard
+from coding.review.comments import MENTION_RE, unread_count
+from coding.review.dashboard import dashboard
 
 register = template.Library()
 
@@ -70,7 +70,7 @@ def activity_label(action: str) -> str:
     return str(ACTIONS.get(action, action.replace("_", " ")))
 
 
-@register.inclusion_tag("coding/review_notifications_link.html", takes_context=True)
+@register.inclusion_tag("coding/review/notifications_link.html", takes_context=True)
 def notifications_link(context: template.Context) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from coding import services
-from coding.agreement_runs import agreement_run_start
+from coding.agreement.runs import agreement_run_start
+from coding.codebook import services
 from coding.models import AgreementRun, Code, InterventionProgress, Segment
 from coding.tasks import run_agreement
 from interventions.models import Intervention

@@ -10,7 +10,7 @@ import docx
 import pytest
 from playwright.sync_api import Page, expect
 
-from coding import services
+from coding.codebook import services
 from coding.models import Code, Segment
 from tests.browser.conftest import login, screenshot
 from tests.conftest import Cast

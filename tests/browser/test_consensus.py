@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from coding.assignments import assign
+from coding.agreement.assignments import assign
 from coding.models import ConsensusDecision, ConsensusSegment
 from coding.segments import reveal
 from tests.browser.conftest import login, screenshot

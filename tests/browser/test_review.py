@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, expect
 
-from coding import services
+from coding.codebook import services
 from coding.models import CodebookVersion, CommentThread
 from tests.browser.conftest import login, screenshot
 from tests.conftest import Cast

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from coding import services
-from coding.assignments import assign
+from coding.agreement.assignments import assign
+from coding.codebook import services
 from coding.models import (
     AgreementRun,
     Code,

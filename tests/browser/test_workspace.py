@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from coding import segments as seg
-from coding import services
+from coding.codebook import services
 from coding.models import Code, Segment
 from interventions.models import Intervention, Section
 from tests.browser.conftest import SCREENSHOTS, login, screenshot

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from coding import segments as seg
-from coding import services
+from coding.codebook import services
 from coding.models import Code, CodingEvent, Segment
 from interventions.models import Intervention, Section
 from tests.conftest import Cast

@@ -16,7 +16,7 @@ from django.db import connection
 from django.http import Http404
 
 from coding import segments as seg
-from coding import services
+from coding.codebook import services
 from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
 from interventions.models import Intervention, Section
 from tests.conftest import Cast

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from coding import services
-from coding.agreement_runs import compute_for_study
-from coding.assignments import assign
+from coding.agreement.assignments import assign
+from coding.agreement.runs import compute_for_study
+from coding.codebook import services
 from coding.models import AgreementRun, Segment
 from coding.tasks import run_agreement
 from interventions.models import Intervention

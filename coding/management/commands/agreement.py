@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coding.agreement_runs import AgreementError, clean_params, compute_for_study
-from coding.reliability import UNITS, command_view
+from coding.agreement.reliability import UNITS, command_view
+from coding.agreement.runs import AgreementError, clean_params, compute_for_study
 from interventions.models import Study
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coding.assignments import AssignmentError, assign, sample_interventions, strata_for
+from coding.agreement.assignments import AssignmentError, assign, sample_interventions, strata_for
 from interventions.models import Intervention, Study
 
 

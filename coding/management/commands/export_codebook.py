@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coding.exports import FORMATS, export_codebook
+from coding.codebook.exports import FORMATS, export_codebook
 from coding.models import Code
 from interventions.models import Study
 

@@ -6,8 +6,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coding.analysis import consensus_table
-from coding.consensus import CONSENSUS
+from coding.analysis.report import consensus_table
+from coding.consensus.services import CONSENSUS
 from coding.segments import segments_table, table_export
 from interventions.models import Study
 

@@ -6,9 +6,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coding import services
-from coding.codebook_reading import read_codebook_file
-from coding.tree import CodebookFormatError
+from coding.codebook import services
+from coding.codebook.reading import read_codebook_file
+from coding.codebook.tree import CodebookFormatError
 from interventions.models import Membership, Role, Study
 
 

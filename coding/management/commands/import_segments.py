@@ -12,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from coding.codebook.services import code_paths
+from coding.codebook.tree import CodebookFormatError, split_path
 from coding.models import Code, Segment
 from coding.segments import (
     MEMO_MAX_LENGTH,
@@ -21,8 +23,6 @@ from coding.segments import (
     csv_unescape,
     segment_create,
 )
-from coding.services import code_paths
-from coding.tree import CodebookFormatError, split_path
 from interventions.models import Intervention, Section, Study
 
 REQUIRED = ("intervention", "code", "start", "end")

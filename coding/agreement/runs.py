@@ -1,0 +1,203 @@
+"""Agreement runs: load the coding from the database, compute, store exactly what was used."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from coding.agreement.assignments import assigned_ids
+from coding.agreement.reliability import (
+    UNITS,
+    CodeInfo,
+    DocInfo,
+    ReliabilityInput,
+    SegInfo,
+    compute,
+    disagreements,
+)
+from coding.codebook.services import code_paths
+from coding.models import AgreementRun, CodebookVersion, Segment
+from interventions.models import Role, Section, Study
+
+MAX_BOOTSTRAP = 10_000
+
+
+class AgreementError(ValueError):
+    """A refused run; str(error) is the message for the user."""
+
+
+def coders_of(study: Study) -> list[Any]:
+    """Members who code (owner and coders), by username."""
+    return list(
+        get_user_model()
+        .objects.filter(memberships__study=study, memberships__role__in=[Role.OWNER, Role.CODER])
+        .order_by("username")
+    )
+
+
+def load_input(study: Study, coder_names: Sequence[str]) -> tuple[ReliabilityInput, list[int]]:
+    """The plain data `compute` needs, and the ids of the segments it contains."""
+    users = {u.username: u for u in coders_of(study)}
+    unknown = [name for name in coder_names if name not in users]
+    if unknown:
+        raise AgreementError(_("“%(name)s” is not a coder in this study.") % {"name": unknown[0]})
+    if len(set(coder_names)) < 2:
+        raise AgreementError(_("Choose at least two coders."))
+    ids = {users[name].pk: name for name in coder_names}
+    assigned_by_id = assigned_ids(study)
+    assigned = {name: assigned_by_id.get(pk, set()) for pk, name in ids.items()}
+    wanted = set().union(*assigned.values())
+    interventions = list(
+        study.interventions.filter(pk__in=wanted).only("pk", "title", "text").order_by("title")
+    )
+    excluded: dict[int, list[tuple[int, int]]] = {}
+    for section in Section.objects.filter(intervention__in=wanted, excluded=True):
+        excluded.setdefault(section.intervention_id, []).append((section.start, section.end))
+    docs = [
+        DocInfo(i.pk, i.title, i.text, _coded_ranges(len(i.text), excluded.get(i.pk, [])))
+        for i in interventions
+    ]
+    paths = code_paths(study)
+    parents = dict(study.codes.values_list("pk", "parent_id"))
+    codes = [CodeInfo(pk, path, parents[pk]) for pk, path in paths.items()]
+    rows = list(
+        Segment.objects.filter(intervention__in=wanted, coder_id__in=list(ids), code__study=study)
+        .order_by("pk")
+        .values_list("pk", "intervention_id", "coder_id", "code_id", "start", "end")
+    )
+    segments = [SegInfo(pk, doc, ids[coder], code, s, e) for pk, doc, coder, code, s, e in rows]
+    data = ReliabilityInput(
+        coders=sorted(coder_names), docs=docs, codes=codes, segments=segments, assigned=assigned
+    )
+    return data, [row[0] for row in rows]
+
+
+def _coded_ranges(length: int, excluded: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    ranges, cursor = [], 0
+    for start, end in sorted(excluded):
+        if start > cursor:
+            ranges.append((cursor, start))
+        cursor = max(cursor, end)
+    if cursor < length:
+        ranges.append((cursor, length))
+    return tuple(ranges)
+
+
+def coding_fingerprint(study: Study, coder_names: Sequence[str]) -> str:
+    """A hash of the coding a run would use: it changes whenever that coding changes."""
+    users = get_user_model().objects.filter(username__in=list(coder_names)).values_list("pk")
+    digest = hashlib.sha256()
+    for row in (
+        Segment.objects.filter(code__study=study, coder_id__in=users)
+        .order_by("pk")
+        .values_list("pk", "code_id", "start", "end", "updated_at")
+    ):
+        digest.update(repr(row).encode())
+    for coder_id, intervention_ids in sorted(assigned_ids(study).items()):
+        digest.update(repr((coder_id, sorted(intervention_ids))).encode())
+    return digest.hexdigest()
+
+
+def clean_params(
+    *,
+    study: Study,
+    coders: Sequence[str] | None,
+    unit: str = "intervention",
+    overlap: float = 0.9,
+    bootstrap: int = 0,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    if unit not in UNITS:
+        raise AgreementError(_("The unit is one of: %(units)s.") % {"units": ", ".join(UNITS)})
+    if not 0 < overlap <= 1:
+        raise AgreementError(_("The overlap is a share above 0 and at most 1, such as 0.9."))
+    if not 0 <= bootstrap <= MAX_BOOTSTRAP:
+        raise AgreementError(_("Bootstrap samples: 0 to %(max)s.") % {"max": MAX_BOOTSTRAP})
+    names = list(coders) if coders else [u.username for u in coders_of(study)]
+    if bootstrap and seed is None:
+        # Recorded, so a retried or repeated run draws the same samples.
+        seed = secrets.randbelow(2**31)
+    return {
+        "coders": sorted(dict.fromkeys(names)),
+        "unit": unit,
+        "overlap": overlap,
+        "bootstrap": bootstrap,
+        "seed": seed,
+    }
+
+
+def compute_for_study(study: Study, params: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
+    """The report of a run, with its disagreement list, and the ids of the segments used."""
+    data, segment_ids = load_input(study, params["coders"])
+    report = compute(
+        data,
+        unit=params["unit"],
+        min_overlap=params["overlap"],
+        bootstrap=params["bootstrap"],
+        seed=params["seed"],
+    )
+    report["disagreements"] = disagreements(data, min_overlap=params["overlap"])
+    report["n_assigned"] = {coder: len(ids) for coder, ids in data.assigned.items()}
+    report["n_interventions_total"] = study.interventions.count()
+    return report, segment_ids
+
+
+def agreement_run_start(*, study: Study, actor: Any, **options: Any) -> AgreementRun:
+    """Queue a run; the worker computes it (`coding.run_agreement`)."""
+    params = clean_params(study=study, **options)
+    load_input(study, params["coders"])  # refuse bad coders now, not in the worker
+    from coding.tasks import run_agreement
+
+    with transaction.atomic():
+        run = AgreementRun.objects.create(
+            study=study,
+            created_by=actor,
+            params=params,
+            codebook_version=CodebookVersion.objects.filter(study=study)
+            .order_by("-number")
+            .first(),
+        )
+        transaction.on_commit(lambda: run_agreement.delay(run.pk))
+    return run
+
+
+def agreement_run_execute(run_id: int) -> None:
+    """Compute a queued run and store the result; a finished run is left as it is."""
+    run = AgreementRun.objects.select_related("study").filter(pk=run_id).first()
+    if run is None or run.is_finished:
+        return
+    AgreementRun.objects.filter(pk=run.pk).update(status=AgreementRun.Status.RUNNING, progress=10)
+    if settings.AGREEMENT_TEST_PAUSE:
+        time.sleep(settings.AGREEMENT_TEST_PAUSE)
+    fingerprint = coding_fingerprint(run.study, run.params["coders"])
+    report, segment_ids = compute_for_study(run.study, run.params)
+    AgreementRun.objects.filter(pk=run.pk).update(
+        status=AgreementRun.Status.DONE,
+        progress=100,
+        result=report,
+        segment_ids=segment_ids,
+        fingerprint=fingerprint,
+        finished_at=timezone.now(),
+    )
+
+
+def agreement_run_fail(run_id: int, message: str) -> None:
+    AgreementRun.objects.filter(pk=run_id).exclude(status=AgreementRun.Status.DONE).update(
+        status=AgreementRun.Status.FAILED, error=message[:2000], finished_at=timezone.now()
+    )
+
+
+def is_outdated(run: AgreementRun) -> bool:
+    """Whether coding changed since the run: then a newer run is due."""
+    if run.status != AgreementRun.Status.DONE:
+        return False
+    return coding_fingerprint(run.study, run.params["coders"]) != run.fingerprint

@@ -1,0 +1,925 @@
+"""Every write to the codebook goes through one function here.
+
+Each function owns its transaction, checks the rules of the tree, records a `CodingEvent` with
+the state before and after, and raises `CodebookError` (a message for the user) when it refuses;
+nothing is written then. Permission to call them is checked by the caller (views, commands).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from coding.codebook.tree import CodeNode, walk
+from coding.models import (
+    Code,
+    Codebook,
+    CodebookVersion,
+    CodingEvent,
+    ConsensusSegment,
+    Segment,
+)
+from interventions.headers import fold_header
+from interventions.models import Study
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "codebook_templates"
+CODE_FIELDS = (
+    "name",
+    "definition",
+    "inclusion",
+    "exclusion",
+    "example",
+    "color",
+    "origin",
+    "shortcut",
+)
+COLOR_RE = re.compile(r"^#[0-9a-f]{6}$")
+# Colour-blind-safe defaults for new themes (Okabe-Ito, darkened where text sits on them).
+PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8a7d00", "#666666")
+
+
+class CodebookError(ValueError):
+    """A refused change; str(error) is the message for the user."""
+
+
+class ConflictError(CodebookError):
+    """Someone else changed the code since the user loaded it."""
+
+
+# Reading --------------------------------------------------------------------------------
+
+
+def codes_by_parent(study: Study) -> dict[int | None, list[Code]]:
+    children: dict[int | None, list[Code]] = {}
+    for code in Code.objects.filter(study=study).tree_order():
+        children.setdefault(code.parent_id, []).append(code)
+    return children
+
+
+def paths_from(children: dict[int | None, list[Code]]) -> dict[int, tuple[str, ...]]:
+    """Every code's path of names from its theme down, from a tree loaded by codes_by_parent."""
+    paths: dict[int, tuple[str, ...]] = {}
+    stack: list[tuple[int | None, tuple[str, ...]]] = [(None, ())]
+    while stack:
+        parent_id, prefix = stack.pop()
+        for code in children.get(parent_id, []):
+            paths[code.pk] = (*prefix, code.name)
+            stack.append((code.pk, paths[code.pk]))
+    return paths
+
+
+def code_paths(study: Study) -> dict[int, tuple[str, ...]]:
+    """Every code's path of names from its theme down, from one query."""
+    return paths_from(codes_by_parent(study))
+
+
+def codebook_tree(study: Study) -> list[CodeNode]:
+    children = codes_by_parent(study)
+
+    def build(parent_id: int | None) -> list[CodeNode]:
+        return [
+            CodeNode(
+                name=code.name,
+                definition=code.definition,
+                inclusion=code.inclusion,
+                exclusion=code.exclusion,
+                example=code.example,
+                color=code.color,
+                origin=code.origin,
+                guid=str(code.uuid),
+                children=build(code.pk),
+            )
+            for code in children.get(parent_id, [])
+        ]
+
+    return build(None)
+
+
+def tree_snapshot(nodes: list[CodeNode]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": n.name,
+            "definition": n.definition,
+            "inclusion": n.inclusion,
+            "exclusion": n.exclusion,
+            "example": n.example,
+            "color": n.color,
+            "origin": n.origin,
+            "guid": n.guid,
+            "children": tree_snapshot(n.children),
+        }
+        for n in nodes
+    ]
+
+
+def nodes_from_snapshot(snapshot: list[dict[str, Any]]) -> list[CodeNode]:
+    return [
+        CodeNode(
+            name=item["name"],
+            definition=item.get("definition", ""),
+            inclusion=item.get("inclusion", ""),
+            exclusion=item.get("exclusion", ""),
+            example=item.get("example", ""),
+            color=item.get("color", ""),
+            origin=item.get("origin", "deductive"),
+            guid=item.get("guid", ""),
+            children=nodes_from_snapshot(item.get("children", [])),
+        )
+        for item in snapshot
+    ]
+
+
+def descendant_ids(code: Code) -> set[int]:
+    children = codes_by_parent(code.study)
+    found: set[int] = set()
+    stack = [code.pk]
+    while stack:
+        current = stack.pop()
+        for child in children.get(current, []):
+            found.add(child.pk)
+            stack.append(child.pk)
+    return found
+
+
+def segment_counts(study: Study, coder_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Segments per code; only those of `coder_ids` when given (blind coding counts too)."""
+    segments = Segment.objects.filter(code__study=study)
+    if coder_ids is not None:
+        segments = segments.filter(coder_id__in=list(coder_ids))
+    rows = segments.values("code_id").annotate(n=Count("pk"))
+    return {row["code_id"]: row["n"] for row in rows}
+
+
+# Events ---------------------------------------------------------------------------------
+
+
+def _fields(code: Code) -> dict[str, Any]:
+    data = {name: getattr(code, name) for name in CODE_FIELDS}
+    data["parent"] = str(code.parent.uuid) if code.parent_id and code.parent else None
+    data["position"] = code.position
+    return data
+
+
+def _record(
+    *,
+    study: Study,
+    actor: Any,
+    action: str,
+    code: Code | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> CodingEvent:
+    return CodingEvent.objects.create(
+        study=study,
+        actor=actor,
+        action=action,
+        code=code if code is not None and code.pk else None,
+        code_uuid=code.uuid if code is not None else None,
+        code_name=code.name if code is not None else "",
+        before=before or {},
+        after=after or {},
+    )
+
+
+# Checks ---------------------------------------------------------------------------------
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise CodebookError(_("A code needs a name."))
+    if len(name) > 200:
+        raise CodebookError(_("A code name may be at most 200 characters."))
+    return name
+
+
+def _clean_color(color: str) -> str:
+    color = color.strip().lower()
+    if not COLOR_RE.match(color):
+        raise CodebookError(
+            _("“%(color)s” is not a colour like #1d5e6f.") % {"color": color or "—"}
+        )
+    return color
+
+
+def _check_sibling_name(study: Study, parent: Code | None, name: str, exclude: Code | None) -> None:
+    siblings = Code.objects.filter(study=study, parent=parent)
+    if exclude is not None:
+        siblings = siblings.exclude(pk=exclude.pk)
+    folded = fold_header(name) or name.lower()
+    for other in siblings.only("name"):
+        if (fold_header(other.name) or other.name.lower()) == folded:
+            where = parent.name if parent else _("the top level")
+            raise CodebookError(
+                _("There is a code “%(other)s” under %(where)s already.")
+                % {"other": other.name, "where": where}
+            )
+
+
+def _check_shortcut(study: Study, shortcut: str, exclude: Code | None) -> str:
+    shortcut = shortcut.strip()
+    if not shortcut:
+        return ""
+    if len(shortcut) != 1 or not shortcut.isalnum():
+        raise CodebookError(_("A shortcut is one letter or digit."))
+    clash = Code.objects.filter(study=study, shortcut__iexact=shortcut)
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude.pk)
+    other = clash.first()
+    if other is not None:
+        raise CodebookError(
+            _("The shortcut “%(key)s” belongs to “%(name)s” already.")
+            % {"key": shortcut, "name": other.name}
+        )
+    return shortcut.lower()
+
+
+def _renumber(study: Study, parent_id: int | None, order: list[Code]) -> None:
+    for position, sibling in enumerate(order):
+        if sibling.position != position:
+            sibling.position = position
+            Code.objects.filter(pk=sibling.pk).update(position=position)
+
+
+def _siblings(study: Study, parent_id: int | None) -> list[Code]:
+    return list(Code.objects.filter(study=study, parent_id=parent_id).tree_order())
+
+
+# Writes ---------------------------------------------------------------------------------
+
+
+def code_create(
+    *,
+    study: Study,
+    actor: Any,
+    name: str,
+    parent: Code | None = None,
+    definition: str = "",
+    inclusion: str = "",
+    exclusion: str = "",
+    example: str = "",
+    color: str = "",
+    origin: str | None = None,
+    shortcut: str = "",
+    guid: str = "",
+) -> Code:
+    """Add a code at the end of its siblings; inductive once coding has started."""
+    name = _clean_name(name)
+    if parent is not None and parent.study_id != study.pk:
+        raise CodebookError(_("That parent code belongs to another study."))
+    with transaction.atomic():
+        codebook = Codebook.for_study(study)
+        _check_sibling_name(study, parent, name, exclude=None)
+        if codebook.coding_started_at is not None:
+            origin = Code.Origin.INDUCTIVE
+        origin = origin or Code.Origin.DEDUCTIVE
+        if origin not in Code.Origin.values:
+            raise CodebookError(_("Origin is deductive or inductive."))
+        if color:
+            color = _clean_color(color)
+        elif parent is not None:
+            color = parent.color
+        else:
+            themes = Code.objects.filter(study=study, parent=None).count()
+            color = PALETTE[themes % len(PALETTE)]
+        position = Code.objects.filter(study=study, parent=parent).aggregate(m=Max("position"))["m"]
+        extra: dict[str, Any] = {}
+        if guid and not Code.objects.filter(uuid=guid).exists():
+            extra["uuid"] = guid
+        code = Code.objects.create(
+            study=study,
+            parent=parent,
+            name=name,
+            definition=definition.strip(),
+            inclusion=inclusion.strip(),
+            exclusion=exclusion.strip(),
+            example=example.strip(),
+            color=color,
+            origin=origin,
+            shortcut=_check_shortcut(study, shortcut, exclude=None),
+            position=0 if position is None else position + 1,
+            created_by=actor,
+            **extra,
+        )
+        _record(study=study, actor=actor, action="code_create", code=code, after=_fields(code))
+    return code
+
+
+def code_update(*, code: Code, actor: Any, revision: int | None, **changes: Any) -> Code:
+    """Change a code's own fields. `revision` is what the editor saw; None skips the check."""
+    unknown = set(changes) - set(CODE_FIELDS) - {"example_segment"}
+    if unknown:
+        raise CodebookError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        current = (
+            Code.objects.select_for_update(of=("self",)).select_related("parent").get(pk=code.pk)
+        )
+        if revision is not None and current.revision != revision:
+            last = current.events.order_by("-created_at").select_related("actor").first()
+            who = last.actor.username if last and last.actor else _("someone")
+            raise ConflictError(
+                _(
+                    "“%(name)s” was changed by %(who)s while you were editing. Your text is kept "
+                    "below; compare it with the current version and save again."
+                )
+                % {"name": current.name, "who": who}
+            )
+        if "name" in changes:
+            changes["name"] = _clean_name(changes["name"])
+            _check_sibling_name(current.study, current.parent, changes["name"], exclude=current)
+        if "color" in changes:
+            changes["color"] = _clean_color(changes["color"])
+        if "origin" in changes and changes["origin"] not in Code.Origin.values:
+            raise CodebookError(_("Origin is deductive or inductive."))
+        if "shortcut" in changes:
+            changes["shortcut"] = _check_shortcut(current.study, changes["shortcut"], current)
+        for key in ("definition", "inclusion", "exclusion", "example"):
+            if key in changes:
+                changes[key] = changes[key].strip()
+        before = {k: getattr(current, k) for k in changes if k != "example_segment"}
+        after = {k: v for k, v in changes.items() if k != "example_segment"}
+        changed = {k for k in after if before[k] != after[k]}
+        segment_change = (
+            "example_segment" in changes
+            and getattr(changes["example_segment"], "pk", None) != current.example_segment_id
+        )
+        if not changed and not segment_change:
+            return current
+        for key, value in changes.items():
+            setattr(current, key, value)
+        current.revision += 1
+        current.save()
+        _record(
+            study=current.study,
+            actor=actor,
+            action="code_update",
+            code=current,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
+    return current
+
+
+def code_move(
+    *,
+    code: Code,
+    actor: Any,
+    parent: Code | None,
+    position: int,
+    revision: int | None = None,
+    record: bool = True,
+) -> Code:
+    """Put a code under `parent` (None: a theme) at `position` among its new siblings."""
+    with transaction.atomic():
+        current = (
+            Code.objects.select_for_update(of=("self",)).select_related("parent").get(pk=code.pk)
+        )
+        study = current.study
+        if revision is not None and current.revision != revision:
+            raise ConflictError(
+                _("“%(name)s” was changed by someone else meanwhile; the tree is reloaded.")
+                % {"name": current.name}
+            )
+        if parent is not None:
+            if parent.study_id != study.pk:
+                raise CodebookError(_("That parent code belongs to another study."))
+            if parent.pk == current.pk or parent.pk in descendant_ids(current):
+                raise CodebookError(
+                    _("“%(name)s” cannot move under itself or one of its own subcodes.")
+                    % {"name": current.name}
+                )
+        before = {
+            "parent": str(current.parent.uuid) if current.parent else None,
+            "position": current.position,
+        }
+        if (parent.pk if parent else None) != current.parent_id:
+            _check_sibling_name(study, parent, current.name, exclude=current)
+        siblings_now = _siblings(study, current.parent_id)
+        old_siblings = [s for s in siblings_now if s.pk != current.pk]
+        same_parent = (parent.pk if parent else None) == current.parent_id
+        new_siblings = (
+            old_siblings
+            if same_parent
+            else [s for s in _siblings(study, parent.pk if parent else None) if s.pk != current.pk]
+        )
+        position = max(0, min(position, len(new_siblings)))
+        if same_parent and [s.pk for s in siblings_now].index(current.pk) == position:
+            # A drop where it was: no change, so no new revision to conflict with an editor.
+            return current
+        new_siblings.insert(position, current)
+        old_parent_id = current.parent_id
+        current.parent = parent
+        current.revision += 1
+        current.save(update_fields=["parent", "revision"])
+        if new_siblings is not old_siblings:
+            _renumber(study, old_parent_id, old_siblings)
+        _renumber(study, parent.pk if parent else None, new_siblings)
+        current.refresh_from_db()
+        after = {"parent": str(parent.uuid) if parent else None, "position": current.position}
+        if record and before != after:
+            _record(
+                study=study,
+                actor=actor,
+                action="code_move",
+                code=current,
+                before=before,
+                after=after,
+            )
+    return current
+
+
+def code_move_step(*, code: Code, actor: Any, direction: str, revision: int | None = None) -> Code:
+    """The keyboard path: up, down, indent (under the sibling above), outdent (after parent)."""
+    study = code.study
+    siblings = _siblings(study, code.parent_id)
+    index = next(i for i, s in enumerate(siblings) if s.pk == code.pk)
+    if direction == "up":
+        if index == 0:
+            raise CodebookError(_("“%(name)s” is first already.") % {"name": code.name})
+        return code_move(
+            code=code, actor=actor, parent=code.parent, position=index - 1, revision=revision
+        )
+    if direction == "down":
+        if index == len(siblings) - 1:
+            raise CodebookError(_("“%(name)s” is last already.") % {"name": code.name})
+        return code_move(
+            code=code, actor=actor, parent=code.parent, position=index + 1, revision=revision
+        )
+    if direction == "indent":
+        if index == 0:
+            raise CodebookError(
+                _("“%(name)s” has no code above it to go under.") % {"name": code.name}
+            )
+        new_parent = siblings[index - 1]
+        return code_move(
+            code=code, actor=actor, parent=new_parent, position=10**6, revision=revision
+        )
+    if direction == "outdent":
+        if code.parent is None:
+            raise CodebookError(_("“%(name)s” is a theme already.") % {"name": code.name})
+        grandparent = code.parent.parent
+        parent_index = next(
+            i
+            for i, s in enumerate(_siblings(study, code.parent.parent_id))
+            if s.pk == code.parent_id
+        )
+        return code_move(
+            code=code, actor=actor, parent=grandparent, position=parent_index + 1, revision=revision
+        )
+    raise CodebookError(_("Unknown direction."))
+
+
+def _subtree(code: Code) -> list[dict[str, Any]]:
+    """The code and its descendants, parents first, enough to recreate them exactly."""
+    children = codes_by_parent(code.study)
+    rows: list[dict[str, Any]] = []
+
+    def visit(node: Code, parent_uuid: str | None) -> None:
+        data = {name: getattr(node, name) for name in CODE_FIELDS}
+        data.update(uuid=str(node.uuid), parent=parent_uuid, position=node.position)
+        rows.append(data)
+        for child in children.get(node.pk, []):
+            visit(child, str(node.uuid))
+
+    visit(code, str(code.parent.uuid) if code.parent else None)
+    return rows
+
+
+def code_delete(*, code: Code, actor: Any) -> None:
+    """Delete a code and its subcodes; refused while any of them has segments."""
+    with transaction.atomic():
+        code = (
+            Code.objects.select_for_update(of=("self",))
+            .select_related("parent", "study")
+            .get(pk=code.pk)
+        )
+        ids = {code.pk} | descendant_ids(code)
+        used = (
+            Segment.objects.filter(code_id__in=ids).count()
+            + ConsensusSegment.objects.filter(code_id__in=ids).count()
+        )
+        if used:
+            raise CodebookError(
+                ngettext(
+                    "“%(name)s” is used by %(n)s segment, so it cannot be deleted. Merge it into "
+                    "another code (its segment moves there) or remove that segment first.",
+                    "“%(name)s” is used by %(n)s segments, so it cannot be deleted. Merge it into "
+                    "another code (its segments move there) or remove those segments first.",
+                    used,
+                )
+                % {"name": code.name, "n": used}
+            )
+        subtree = _subtree(code)
+        _record(
+            study=code.study,
+            actor=actor,
+            action="code_delete",
+            code=code,
+            before={"subtree": subtree},
+        )
+        Code.objects.filter(pk__in=ids).update(example_segment=None)
+        # Delete leaves first: parent links are PROTECT.
+        for row in reversed(subtree):
+            Code.objects.filter(uuid=row["uuid"]).delete()
+        _renumber(code.study, code.parent_id, _siblings(code.study, code.parent_id))
+
+
+def code_merge(*, source: Code, target: Code, actor: Any) -> Code:
+    """Fold `source` into `target`: its segments and subcodes move there, then it goes."""
+    if source.pk == target.pk:
+        raise CodebookError(_("A code cannot be merged into itself."))
+    if source.study_id != target.study_id:
+        raise CodebookError(_("Codes of different studies cannot be merged."))
+    with transaction.atomic():
+        source = (
+            Code.objects.select_for_update(of=("self",))
+            .select_related("parent", "study")
+            .get(pk=source.pk)
+        )
+        target = Code.objects.select_for_update().get(pk=target.pk)
+        if target.pk in descendant_ids(source):
+            raise CodebookError(
+                _("“%(source)s” cannot be merged into its own subcode “%(target)s”.")
+                % {"source": source.name, "target": target.name}
+            )
+        study = source.study
+        moved, duplicates = [], []
+        target_spans = set(
+            Segment.objects.filter(code=target).values_list(
+                "intervention_id", "coder_id", "start", "end"
+            )
+        )
+        for segment in Segment.objects.filter(code=source):
+            key = (segment.intervention_id, segment.coder_id, segment.start, segment.end)
+            if key in target_spans:
+                duplicates.append(segment)
+            else:
+                target_spans.add(key)
+                moved.append(segment)
+        children = _siblings(study, source.pk)
+        for child in children:
+            _check_sibling_name(study, target, child.name, exclude=None)
+        before: dict[str, Any] = {
+            "source": _subtree(source)[0],
+            "children": [str(c.uuid) for c in children],
+            "segments": [str(s.uuid) for s in moved],
+            "duplicates": [
+                {
+                    "uuid": str(s.uuid),
+                    "intervention": s.intervention_id,
+                    "coder": s.coder_id,
+                    "start": s.start,
+                    "end": s.end,
+                    "quote": s.quote,
+                    "memo": s.memo,
+                }
+                for s in duplicates
+            ],
+        }
+        Segment.objects.filter(pk__in=[s.pk for s in moved]).update(code=target)
+        # The consensus layer follows the merge too; a span it holds under both codes stays once.
+        consensus_kept: set[tuple[int, int, int]] = set(
+            ConsensusSegment.objects.filter(code=target).values_list(
+                "intervention_id", "start", "end"
+            )
+        )
+        consensus_moved: list[ConsensusSegment] = []
+        consensus_dropped: list[ConsensusSegment] = []
+        for item in ConsensusSegment.objects.filter(code=source):
+            span = (item.intervention_id, item.start, item.end)
+            (consensus_dropped if span in consensus_kept else consensus_moved).append(item)
+            consensus_kept.add(span)
+        before["consensus"] = [item.pk for item in consensus_moved]
+        before["consensus_dropped"] = [
+            {
+                "decision": item.decision_id,
+                "intervention": item.intervention_id,
+                "start": item.start,
+                "end": item.end,
+                "quote": item.quote,
+                "memo": item.memo,
+                "created_by": item.created_by_id,
+            }
+            for item in consensus_dropped
+        ]
+        ConsensusSegment.objects.filter(pk__in=[c.pk for c in consensus_moved]).update(code=target)
+        ConsensusSegment.objects.filter(pk__in=[c.pk for c in consensus_dropped]).delete()
+        # A coder who gave both codes to one span keeps one segment, with both memos.
+        for duplicate in duplicates:
+            if duplicate.memo:
+                kept = Segment.objects.get(
+                    code=target,
+                    intervention_id=duplicate.intervention_id,
+                    coder_id=duplicate.coder_id,
+                    start=duplicate.start,
+                    end=duplicate.end,
+                )
+                kept.memo = "\n\n".join(m for m in (kept.memo, duplicate.memo) if m)
+                kept.save(update_fields=["memo"])
+            duplicate.delete()
+        offset = Code.objects.filter(study=study, parent=target).count()
+        for index, child in enumerate(children):
+            Code.objects.filter(pk=child.pk).update(parent=target, position=offset + index)
+        Code.objects.filter(example_segment__in=[s.pk for s in duplicates]).update(
+            example_segment=None
+        )
+        _record(
+            study=study,
+            actor=actor,
+            action="code_merge",
+            code=target,
+            before=before,
+            after={"target": str(target.uuid), "source_name": source.name},
+        )
+        parent_id = source.parent_id
+        source.delete()
+        _renumber(study, parent_id, _siblings(study, parent_id))
+        target.revision += 1
+        target.save(update_fields=["revision"])
+    return target
+
+
+UNDOABLE = {"code_create", "code_update", "code_move", "code_delete", "code_merge"}
+
+
+def codebook_undo(*, study: Study, actor: Any) -> CodingEvent:
+    """Undo the study's last codebook change that has not been undone."""
+    with transaction.atomic():
+        event = (
+            CodingEvent.objects.select_for_update()
+            .filter(study=study, action__in=UNDOABLE, undone_by__isnull=True)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if event is None:
+            raise CodebookError(_("There is no change to undo."))
+        _undo(study, event)
+        undo = _record(
+            study=study,
+            actor=actor,
+            action="undo",
+            before={"event": event.pk},
+            after={"undid": event.action, "code": event.code_name},
+        )
+        undo.code_uuid, undo.code_name = event.code_uuid, event.code_name
+        undo.save(update_fields=["code_uuid", "code_name"])
+        event.undone_by = undo
+        event.save(update_fields=["undone_by"])
+    return event
+
+
+def _code_by_uuid(study: Study, value: str | None) -> Code | None:
+    if value is None:
+        return None
+    code = Code.objects.filter(study=study, uuid=value).first()
+    if code is None:
+        raise CodebookError(_("The change cannot be undone: a code it needs is gone."))
+    return code
+
+
+def _undo(study: Study, event: CodingEvent) -> None:
+    if event.action == "code_create":
+        code = _code_by_uuid(study, str(event.code_uuid))
+        assert code is not None
+        if code.children.exists() or code.segments.exists():
+            raise CodebookError(
+                _("“%(name)s” has subcodes or segments now; delete or merge it instead.")
+                % {"name": code.name}
+            )
+        parent_id = code.parent_id
+        code.delete()
+        _renumber(study, parent_id, _siblings(study, parent_id))
+    elif event.action == "code_update":
+        code = _code_by_uuid(study, str(event.code_uuid))
+        assert code is not None
+        for key, value in event.before.items():
+            setattr(code, key, value)
+        code.revision += 1
+        code.save()
+    elif event.action == "code_move":
+        code = _code_by_uuid(study, str(event.code_uuid))
+        assert code is not None
+        parent = _code_by_uuid(study, event.before["parent"])
+        code_move(
+            code=code, actor=None, parent=parent, position=event.before["position"], record=False
+        )
+    elif event.action == "code_delete":
+        _restore_rows(study, event.before["subtree"])
+    elif event.action == "code_merge":
+        source_row = event.before["source"]
+        _restore_rows(study, [source_row])
+        source = Code.objects.get(uuid=source_row["uuid"])
+        Code.objects.filter(study=study, uuid__in=event.before["children"]).update(parent=source)
+        _renumber(study, source.pk, _siblings(study, source.pk))
+        Segment.objects.filter(uuid__in=event.before["segments"]).update(code=source)
+        ConsensusSegment.objects.filter(pk__in=event.before.get("consensus", [])).update(
+            code=source
+        )
+        ConsensusSegment.objects.bulk_create(
+            ConsensusSegment(
+                decision_id=d["decision"],
+                intervention_id=d["intervention"],
+                code=source,
+                start=d["start"],
+                end=d["end"],
+                quote=d["quote"],
+                memo=d["memo"],
+                created_by_id=d["created_by"],
+            )
+            for d in event.before.get("consensus_dropped", [])
+        )
+        Segment.objects.bulk_create(
+            Segment(
+                uuid=d["uuid"],
+                intervention_id=d["intervention"],
+                coder_id=d["coder"],
+                start=d["start"],
+                end=d["end"],
+                quote=d["quote"],
+                memo=d["memo"],
+                code=source,
+            )
+            for d in event.before["duplicates"]
+        )
+
+
+def _restore_rows(study: Study, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        parent = _code_by_uuid(study, row["parent"])
+        siblings = _siblings(study, parent.pk if parent else None)
+        code = Code.objects.create(
+            study=study,
+            parent=parent,
+            uuid=row["uuid"],
+            position=row["position"],
+            **{name: row[name] for name in CODE_FIELDS},
+        )
+        siblings.insert(min(row["position"], len(siblings)), code)
+        _renumber(study, parent.pk if parent else None, siblings)
+
+
+def coding_started_set(*, study: Study, actor: Any, started: bool) -> Codebook:
+    with transaction.atomic():
+        codebook = Codebook.for_study(study)
+        codebook.coding_started_at = timezone.now() if started else None
+        codebook.coding_started_by = actor if started else None
+        codebook.save(update_fields=["coding_started_at", "coding_started_by"])
+        _record(study=study, actor=actor, action="coding_started" if started else "coding_paused")
+    return codebook
+
+
+# Versions -------------------------------------------------------------------------------
+
+
+def version_create(*, study: Study, actor: Any, label: str) -> CodebookVersion:
+    label = " ".join(label.split())
+    if not label:
+        raise CodebookError(_("A version needs a label, such as “v2 na overleg begeleider”."))
+    with transaction.atomic():
+        Codebook.objects.select_for_update().filter(pk=Codebook.for_study(study).pk).first()
+        number = (
+            CodebookVersion.objects.filter(study=study).aggregate(m=Max("number"))["m"] or 0
+        ) + 1
+        version = CodebookVersion.objects.create(
+            study=study,
+            number=number,
+            label=label[:200],
+            snapshot=tree_snapshot(codebook_tree(study)),
+            created_by=actor,
+        )
+        _record(
+            study=study,
+            actor=actor,
+            action="version_create",
+            after={"number": number, "label": version.label},
+        )
+    return version
+
+
+def version_approve(*, version: CodebookVersion, actor: Any) -> CodebookVersion:
+    with transaction.atomic():
+        version.approved_by = actor
+        version.approved_at = timezone.now()
+        version.save(update_fields=["approved_by", "approved_at"])
+        _record(
+            study=version.study,
+            actor=actor,
+            action="version_approve",
+            after={"number": version.number, "label": version.label},
+        )
+    return version
+
+
+# Import, copy and templates --------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def summary(self) -> str:
+        return _("%(added)s added, %(changed)s changed, %(unchanged)s unchanged") % {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "unchanged": self.unchanged,
+        }
+
+
+def codebook_import(
+    *, study: Study, actor: Any, nodes: list[CodeNode], keep_guids: bool = True
+) -> ImportReport:
+    """Fill an empty codebook, or merge into an existing one by path; all or nothing."""
+    from coding.codebook.tree import path_string, validate_tree
+
+    validate_tree(nodes)
+    report = ImportReport()
+    with transaction.atomic():
+        Codebook.objects.select_for_update().filter(pk=Codebook.for_study(study).pk).first()
+        existing = {
+            tuple(fold_header(p) or p.lower() for p in path): pk
+            for pk, path in code_paths(study).items()
+        }
+        created: dict[tuple[str, ...], Code] = {}
+        for path, node in walk(nodes):
+            key = tuple(fold_header(p) or p.lower() for p in path)
+            if key in existing:
+                code = Code.objects.get(pk=existing[key])
+                changes = {
+                    name: getattr(node, name)
+                    for name in (
+                        "definition",
+                        "inclusion",
+                        "exclusion",
+                        "example",
+                        "color",
+                        "origin",
+                    )
+                    if getattr(node, name) and getattr(node, name) != getattr(code, name)
+                }
+                if changes:
+                    code_update(code=code, actor=actor, revision=None, **changes)
+                    report.changed.append(path_string(path))
+                else:
+                    report.unchanged += 1
+                created[key] = code
+                continue
+            parent_key = key[:-1]
+            parent = None
+            if parent_key:
+                parent = created.get(parent_key) or Code.objects.get(pk=existing[parent_key])
+            code = code_create(
+                study=study,
+                actor=actor,
+                name=node.name,
+                parent=parent,
+                definition=node.definition,
+                inclusion=node.inclusion,
+                exclusion=node.exclusion,
+                example=node.example,
+                color=node.color or "",
+                origin=node.origin or None,
+                guid=node.guid if keep_guids else "",
+            )
+            created[key] = code
+            report.added.append(path_string(path))
+        _record(
+            study=study,
+            actor=actor,
+            action="codebook_import",
+            after={"added": len(report.added), "changed": len(report.changed)},
+        )
+    return report
+
+
+def template_nodes(template: str) -> list[CodeNode]:
+    path = TEMPLATE_DIR / f"{template}.json"
+    if not path.exists():
+        raise CodebookError(_("Unknown template “%(template)s”.") % {"template": template})
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return nodes_from_snapshot(data["codes"])
+
+
+def codebook_apply_template(*, study: Study, actor: Any, template: str) -> ImportReport:
+    if template == "empty":
+        return ImportReport()
+    return codebook_import(
+        study=study, actor=actor, nodes=template_nodes(template), keep_guids=False
+    )
+
+
+def codebook_copy(*, source: Study, target: Study, actor: Any) -> ImportReport:
+    if source.pk == target.pk:
+        raise CodebookError(_("Choose another study to copy from."))
+    return codebook_import(study=target, actor=actor, nodes=codebook_tree(source), keep_guids=False)

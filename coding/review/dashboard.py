@@ -1,0 +1,270 @@
+"""What the study dashboard shows, read in a bounded number of queries whatever the size.
+
+Each part follows the study's rules of sight: a coder before the reveal sees only their own
+progress and their own segment events; agreement figures are for the owner and the
+supervisor (a coder must not learn about the others' coding from them); reconciliation counts
+appear once the coders' layers are open to the viewer. Also here: codebook approval, which
+the supervisor (or the owner) gives, and the changes made since the approved version.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
+from django.utils import timezone
+
+from coding.codebook.services import codebook_tree, tree_snapshot
+from coding.codebook.versions import SnapshotDiff, snapshot_diff
+from coding.consensus.services import layers_open, reconciliation_progress_for_study
+from coding.models import (
+    AgreementRun,
+    Assignment,
+    Codebook,
+    CodebookVersion,
+    CodingEvent,
+    InterventionProgress,
+)
+from coding.review.comments import open_thread_count
+from coding.segments import visible_coders
+from interventions.models import Membership, Role, Study
+
+ACTIVITY_LIMIT = 15
+TREND_RUNS = 20
+LOWEST_CODES = 5
+
+
+def _role(study: Study, user: Any) -> str | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(study=study, user=user).values_list("role", flat=True).first()
+
+
+def _revealed(study: Study) -> bool:
+    return Codebook.objects.filter(study=study, revealed_at__isnull=False).exists()
+
+
+# Codebook approval ------------------------------------------------------------------------
+
+
+def can_approve_codebook(study: Study, user: Any) -> bool:
+    """The supervisor approves a codebook version; the owner, who manages everything, may too."""
+    return _role(study, user) in (Role.SUPERVISOR, Role.OWNER)
+
+
+@dataclass(frozen=True)
+class PendingChanges:
+    """The codebook's changes since the latest approved version."""
+
+    version: CodebookVersion
+    diff: SnapshotDiff
+
+    @property
+    def is_empty(self) -> bool:
+        return self.diff.is_empty
+
+    @property
+    def count(self) -> int:
+        d = self.diff
+        return len(d.added) + len(d.removed) + len(d.renamed) + len(d.moved) + len(d.changed)
+
+
+def pending_codebook_changes(study: Study) -> PendingChanges | None:
+    """The current tree against the latest approved version; None when none is approved."""
+    approved = (
+        CodebookVersion.objects.filter(study=study, approved_at__isnull=False)
+        .select_related("approved_by")
+        .order_by("-approved_at", "-number")
+        .first()
+    )
+    if approved is None:
+        return None
+    current = tree_snapshot(codebook_tree(study))
+    return PendingChanges(approved, snapshot_diff(approved.snapshot, current))
+
+
+# Progress ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoderRow:
+    user: Any
+    assigned: int
+    done: int  # of the assigned interventions, how many the coder marked complete
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.assigned) if self.assigned else 0
+
+
+def coder_rows(study: Study, viewer: Any, role: str) -> list[CoderRow]:
+    """Assigned and done per coder: every coding member for the owner and supervisor (and
+    for coders after the reveal), only themself for a coder before it."""
+    if role == Role.CODER and not _revealed(study):
+        users = [viewer]
+    else:
+        users = list(
+            get_user_model()
+            .objects.filter(
+                memberships__study=study, memberships__role__in=[Role.OWNER, Role.CODER]
+            )
+            .order_by("username")
+        )
+    ids = [u.pk for u in users]
+    assigned = Counter(
+        Assignment.objects.filter(intervention__study=study, coder_id__in=ids).values_list(
+            "coder_id", flat=True
+        )
+    )
+    is_assigned = Assignment.objects.filter(
+        intervention=OuterRef("intervention"), coder=OuterRef("coder")
+    )
+    done = Counter(
+        InterventionProgress.objects.filter(intervention__study=study, coder_id__in=ids)
+        .filter(Exists(is_assigned))
+        .values_list("coder_id", flat=True)
+    )
+    return [CoderRow(u, assigned.get(u.pk, 0), done.get(u.pk, 0)) for u in users]
+
+
+# Agreement --------------------------------------------------------------------------------
+
+
+def _measure(unit: str) -> str:
+    # The segment unit has no alpha; its chance-corrected figure is Brennan and Prediger's.
+    return "brennan_prediger_kappa" if unit == "segment" else "krippendorff_alpha"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def agreement_summary(study: Study) -> dict[str, Any] | None:
+    """The latest finished run's overall figure, its trend over the runs with the same unit,
+    and the codes with the lowest figure in it. None before the first finished run."""
+    latest = (
+        AgreementRun.objects.filter(study=study, status=AgreementRun.Status.DONE)
+        .order_by("-created_at", "-pk")
+        .values("uuid", "created_at", "finished_at", "params", "result__overall", "result__codes")
+        .first()
+    )
+    if latest is None:
+        return None
+    unit = (latest["params"] or {}).get("unit", "intervention")
+    measure = _measure(unit)
+    overall = latest["result__overall"] or {}
+    trend_rows = list(
+        AgreementRun.objects.filter(study=study, status=AgreementRun.Status.DONE, params__unit=unit)
+        .order_by("-created_at", "-pk")
+        .values_list("created_at", f"result__overall__{measure}")[:TREND_RUNS]
+    )
+    trend = [
+        (timezone.localdate(created), value)
+        for created, raw in reversed(trend_rows)
+        if (value := _number(raw)) is not None
+    ]
+    codes = [
+        (path, value)
+        for path, figures in (latest["result__codes"] or {}).items()
+        if (value := _number((figures or {}).get(measure))) is not None
+    ]
+    codes.sort(key=lambda row: (row[1], row[0]))
+    return {
+        "run_uuid": latest["uuid"],
+        "at": latest["finished_at"] or latest["created_at"],
+        "unit": unit,
+        "coders": (latest["params"] or {}).get("coders", []),
+        "measure": measure,
+        "value": _number(overall.get(measure)),
+        "interpretation": overall.get("interpretation", ""),
+        "trend": trend,
+        "lowest_codes": codes[:LOWEST_CODES],
+    }
+
+
+# Activity ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One event as the dashboard may show it: never its before/after, which can quote
+    segments the viewer may not see (a merge lists the segments it moved)."""
+
+    at: Any
+    actor: Any
+    action: str
+    code_name: str
+    intervention_title: str
+
+
+def recent_activity(
+    study: Study, viewer: Any, *, layers: bool, limit: int = ACTIVITY_LIMIT
+) -> list[ActivityRow]:
+    """The latest events the viewer may see: segment events only of coders whose layer is
+    visible to them, reconciliation only when every layer is (`layers`)."""
+    visible = [u.pk for u in visible_coders(intervention_or_study=study, viewer=viewer)]
+    segment = Q(action__startswith="segment_")
+    consensus = Q(action__startswith="consensus_")
+    allowed = (~segment & ~consensus) | (segment & Q(actor_id__in=visible))
+    if layers:
+        allowed |= consensus
+    events = (
+        CodingEvent.objects.filter(study=study)
+        .filter(allowed)
+        .select_related("actor")
+        .only("created_at", "action", "code_name", "after", "actor")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    return [
+        ActivityRow(
+            at=e.created_at,
+            actor=e.actor,
+            action=e.action,
+            code_name=e.code_name,
+            intervention_title=str((e.after or {}).get("intervention_title", "")),
+        )
+        for e in events
+    ]
+
+
+# The dashboard ----------------------------------------------------------------------------
+
+
+def dashboard(study: Study, viewer: Any) -> dict[str, Any]:
+    """Everything the study dashboard shows to `viewer`; Http404 for a non-member.
+
+    Keys: role, coders (CoderRow list), agreement (None for coders, or `agreement_summary`),
+    open_threads (count the viewer may see), activity (ActivityRow list), codebook
+    (PendingChanges or None: nothing approved yet), can_approve, reconciliation (decided,
+    items, interventions fully decided, interventions with items; None while the layers are
+    closed to the viewer).
+    """
+    role = _role(study, viewer)
+    if role is None:
+        raise Http404
+    layers = layers_open(study, viewer, role=role)
+    reconciliation = None
+    if layers:
+        progress = reconciliation_progress_for_study(study)
+        reconciliation = {
+            "decided": sum(d for d, _t in progress.values()),
+            "items": sum(t for _d, t in progress.values()),
+            "interventions_done": sum(1 for d, t in progress.values() if t and d == t),
+            "interventions": len(progress),
+        }
+    return {
+        "role": role,
+        "coders": coder_rows(study, viewer, role),
+        "agreement": agreement_summary(study) if role in (Role.OWNER, Role.SUPERVISOR) else None,
+        "open_threads": open_thread_count(study, viewer),
+        "activity": recent_activity(study, viewer, layers=layers),
+        "codebook": pending_codebook_changes(study),
+        "can_approve": role in (Role.SUPERVISOR, Role.OWNER),
+        "reconciliation": reconciliation,
+    }

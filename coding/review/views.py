@@ -1,0 +1,328 @@
+"""Review: comment threads, notifications and the codebook's approval.
+
+The writes live in `coding.review.comments` and `coding.codebook.services`; these views fetch
+through the access helpers (404 outsiders, 403 a missing right), call one write and redirect. A
+refused comment answers 400 with the message and stores nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from coding.codebook import services
+from coding.models import Code, CommentThread, Segment
+from coding.review import comments
+from coding.review.comments import CommentError
+from coding.review.dashboard import can_approve_codebook, pending_codebook_changes
+from interventions.access import StudyAccess, get_study_for_user
+from interventions.models import Intervention, Membership, Role
+from veerkracht.lib.http import HtmxHttpRequest
+
+PATH_SEPARATOR = " › "
+NOTIFICATIONS_PER_PAGE = 50
+
+
+class ThreadStartForm(forms.Form):
+    """What to discuss and the first comment. `target` is "<kind>:<uuid>", so one select
+    offers codes and interventions together (grouped) and the workspace may post segments."""
+
+    target = forms.CharField(label=gettext_lazy("About"))
+    body = forms.CharField(
+        label=gettext_lazy("Comment"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        strip=False,
+        help_text=gettext_lazy("Mention a member with @username to notify them."),
+    )
+
+    def __init__(self, *args: Any, study: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.study = study
+
+    def target_choices(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        codes = Code.objects.filter(study=self.study).tree_order().values_list("uuid", "name")
+        items = Intervention.objects.filter(study=self.study).order_by("title")
+        return [
+            (_("Codes"), [(f"code:{uuid}", name) for uuid, name in codes]),
+            (
+                _("Interventions"),
+                [
+                    (f"intervention:{uuid}", title)
+                    for uuid, title in items.values_list("uuid", "title")
+                ],
+            ),
+        ]
+
+    def clean_target(self) -> tuple[str, str]:
+        kind, _sep, uuid = self.cleaned_data["target"].partition(":")
+        if kind not in CommentThread.Target.values or not uuid:
+            raise forms.ValidationError(_("Choose what the thread is about."))
+        return kind, uuid
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("Reply"), widget=forms.Textarea(attrs={"rows": 3}), strip=False
+    )
+
+
+def _form_error(form: forms.Form) -> str:
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+# Threads ----------------------------------------------------------------------------------
+
+
+def _member_names(access: StudyAccess) -> set[str]:
+    return set(
+        Membership.objects.filter(study=access.study).values_list("user__username", flat=True)
+    )
+
+
+def _threads_page(
+    request: HtmxHttpRequest,
+    access: StudyAccess,
+    form: ThreadStartForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    study = access.study
+    if form is None:
+        initial = {"target": request.GET.get("target", "")}
+        form = ThreadStartForm(study=study, initial=initial)
+    context = {
+        "access": access,
+        "study": study,
+        "rows": comments.open_threads(study, request.user),
+        "form": form,
+        "selected": form["target"].value() or "",
+        "error": error,
+        "member_names": _member_names(access),
+    }
+    return render(request, "coding/review/comments.html", context, status=status)
+
+
+@login_required
+@require_GET
+def thread_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug)
+    return _threads_page(request, access)
+
+
+@login_required
+@require_POST
+def thread_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug)
+    form = ThreadStartForm(request.POST, study=access.study)
+    if not form.is_valid():
+        return _threads_page(request, access, form, _form_error(form), status=400)
+    kind, uuid = form.cleaned_data["target"]
+    try:
+        thread = comments.thread_start(
+            study=access.study,
+            actor=request.user,
+            target_kind=kind,
+            target_uuid=uuid,
+            body=form.cleaned_data["body"],
+        )
+    except CommentError as error:
+        return _threads_page(request, access, form, str(error), status=400)
+    back = _safe_next(request)
+    if back:
+        messages.success(request, _("Discussion started."))
+        return redirect(back)
+    return redirect("comment_thread", slug=slug, uuid=thread.uuid)
+
+
+def _safe_next(request: HtmxHttpRequest) -> str:
+    """The posted `next` when it leads back into this site, "" otherwise."""
+    back = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return back if back and allowed else ""
+
+
+def _thread(request: HtmxHttpRequest, slug: str, uuid: UUID) -> tuple[StudyAccess, CommentThread]:
+    access = get_study_for_user(request.user, slug)
+    thread = comments.thread_for_user(viewer=request.user, uuid=uuid)
+    if thread.study_id != access.study.pk:
+        raise Http404
+    return access, thread
+
+
+def _target(thread: CommentThread) -> dict[str, Any]:
+    """What the thread is about, with a link where there is one to follow."""
+    kind, key = thread.target_kind, thread.target_uuid
+    if kind == CommentThread.Target.CODE:
+        code = Code.objects.filter(study=thread.study, uuid=key).only("name", "uuid").first()
+        return {"label": code.name if code else _("a deleted code"), "code": code}
+    if kind == CommentThread.Target.INTERVENTION:
+        item = Intervention.objects.filter(study=thread.study, uuid=key).only("title").first()
+        return {"label": item.title if item else _("a deleted intervention"), "intervention": item}
+    # thread_for_user let the viewer see the thread, so they may see its segment.
+    segment = Segment.objects.filter(uuid=key).select_related("code", "intervention").first()
+    if segment is None:
+        return {"label": _("a deleted segment")}
+    return {
+        "label": f"{segment.code.name}: “{segment.quote[:60]}”",
+        "intervention": segment.intervention,
+    }
+
+
+def _may_settle(thread: CommentThread, access: StudyAccess, user: Any) -> bool:
+    """Mirrors `comments._can_settle`, only to decide which buttons to show; the service
+    still decides."""
+    if access.role in (Role.OWNER, Role.SUPERVISOR) or thread.created_by_id == user.pk:
+        return True
+    if thread.target_kind != CommentThread.Target.SEGMENT:
+        return False
+    return Segment.objects.filter(uuid=thread.target_uuid, coder=user).exists()
+
+
+def _thread_page(
+    request: HtmxHttpRequest,
+    access: StudyAccess,
+    thread: CommentThread,
+    form: ReplyForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "access": access,
+        "study": access.study,
+        "thread": thread,
+        "target": _target(thread),
+        "thread_comments": thread.comments.select_related("author").order_by("created_at", "pk"),
+        "form": form or ReplyForm(),
+        "error": error,
+        "may_settle": _may_settle(thread, access, request.user),
+        "member_names": _member_names(access),
+    }
+    return render(request, "coding/review/thread.html", context, status=status)
+
+
+@login_required
+@require_GET
+def thread_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    access, thread = _thread(request, slug, uuid)
+    return _thread_page(request, access, thread)
+
+
+@login_required
+@require_POST
+def thread_reply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    access, thread = _thread(request, slug, uuid)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _thread_page(request, access, thread, form, _form_error(form), status=400)
+    try:
+        comments.comment_add(thread=thread, actor=request.user, body=form.cleaned_data["body"])
+    except CommentError as error:
+        return _thread_page(request, access, thread, form, str(error), status=400)
+    return redirect("comment_thread", slug=slug, uuid=thread.uuid)
+
+
+def _settle(request: HtmxHttpRequest, slug: str, uuid: UUID, *, resolve: bool) -> HttpResponse:
+    access, thread = _thread(request, slug, uuid)
+    action = comments.thread_resolve if resolve else comments.thread_reopen
+    try:
+        action(thread=thread, actor=request.user)
+    except CommentError as error:
+        return _thread_page(request, access, thread, error=str(error), status=400)
+    messages.success(request, _("Thread resolved.") if resolve else _("Thread reopened."))
+    return redirect("comment_thread", slug=slug, uuid=thread.uuid)
+
+
+@login_required
+@require_POST
+def thread_resolve(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    return _settle(request, slug, uuid, resolve=True)
+
+
+@login_required
+@require_POST
+def thread_reopen(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    return _settle(request, slug, uuid, resolve=False)
+
+
+# Notifications ----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def notifications(request: HtmxHttpRequest) -> HttpResponse:
+    notes = comments.notifications_for(request.user, unread_only=False)
+    page = Paginator(notes, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"page": page, "unread": comments.unread_count(request.user)}
+    return render(request, "coding/review/notifications.html", context)
+
+
+@login_required
+@require_POST
+def notifications_read(request: HtmxHttpRequest) -> HttpResponse:
+    """Mark one notification (the `notification` field, a UUID) or all of them as read."""
+    comments.notification_mark_read(user=request.user, uuid=request.POST.get("notification"))
+    return redirect("notifications")
+
+
+# Codebook approval ------------------------------------------------------------------------
+
+
+def _review_context(access: StudyAccess, user: Any) -> dict[str, Any]:
+    pending = pending_codebook_changes(access.study)
+    return {
+        "access": access,
+        "study": access.study,
+        "pending": pending,
+        "can_approve": can_approve_codebook(access.study, user),
+        "separator": PATH_SEPARATOR,
+    }
+
+
+@login_required
+@require_GET
+def codebook_review(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    access = get_study_for_user(request.user, slug)
+    return render(request, "coding/review/codebook.html", _review_context(access, request.user))
+
+
+@login_required
+@require_POST
+def codebook_approve(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Save the current codebook as a named version and approve it, both or neither."""
+    access = get_study_for_user(request.user, slug)
+    if not can_approve_codebook(access.study, request.user):
+        raise PermissionDenied
+    pending = pending_codebook_changes(access.study)
+    if pending is not None and pending.is_empty:
+        messages.error(
+            request,
+            _("Nothing changed since version %(n)s was approved.") % {"n": pending.version.number},
+        )
+        context = _review_context(access, request.user)
+        return render(request, "coding/review/codebook.html", context, status=400)
+    label = _("Approved %(date)s") % {"date": date_format(timezone.localdate(), "j F Y")}
+    with transaction.atomic():
+        version = services.version_create(study=access.study, actor=request.user, label=label)
+        services.version_approve(version=version, actor=request.user)
+    messages.success(
+        request,
+        _("Saved and approved as version %(n)s, “%(label)s”.")
+        % {"n": version.number, "label": version.label},
+    )
+    return redirect("codebook_review", slug=slug)

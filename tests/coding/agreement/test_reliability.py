@@ -1,0 +1,164 @@
+"""From segments to agreement figures: units, missing data, parents, families, segments."""
+
+from __future__ import annotations
+
+import pytest
+
+from coding.agreement import metrics as agreement
+from coding.agreement.reliability import (
+    CodeInfo,
+    DocInfo,
+    ReliabilityInput,
+    SegInfo,
+    command_view,
+    compute,
+    disagreements,
+)
+
+TEXT = "Ouders leren hun kind beter begrijpen. Het netwerk helpt mee."
+CODES = [
+    CodeInfo(1, ("Sociaal",), None),
+    CodeInfo(2, ("Sociaal", "Doelen"), 1),
+    CodeInfo(3, ("Sociaal", "Inhoud"), 1),
+    CodeInfo(4, ("Materieel",), None),
+]
+
+
+def doc(doc_id: int, excluded: tuple[int, int] | None = None) -> DocInfo:
+    ranges = ((0, len(TEXT)),) if excluded is None else ((0, excluded[0]), (excluded[1], len(TEXT)))
+    return DocInfo(doc_id, f"Tekst {doc_id}", TEXT, ranges)
+
+
+def seg(n: int, doc_id: int, coder: str, code: int, start: int, end: int) -> SegInfo:
+    return SegInfo(n, doc_id, coder, code, start, end)
+
+
+def data(segments: list[SegInfo], assigned: dict[str, set[int]] | None = None) -> ReliabilityInput:
+    return ReliabilityInput(
+        coders=["ann", "bas"],
+        docs=[doc(1), doc(2), doc(3)],
+        codes=CODES,
+        segments=segments,
+        assigned=assigned or {"ann": {1, 2, 3}, "bas": {1, 2, 3}},
+    )
+
+
+def test_intervention_level_alpha_matches_the_hand_built_matrix() -> None:
+    segments = [
+        seg(1, 1, "ann", 2, 0, 6),
+        seg(2, 1, "bas", 2, 0, 6),
+        seg(3, 2, "ann", 3, 7, 12),
+        seg(4, 3, "bas", 4, 0, 6),
+    ]
+    report = compute(data(segments), unit="intervention")
+    # Leaf codes Doelen, Inhoud, Materieel over three texts: ann and bas per (text, code).
+    ann = [1, 0, 0, 0, 1, 0, 0, 0, 0]
+    bas = [1, 0, 0, 0, 0, 0, 0, 0, 1]
+    expected = agreement.krippendorff_alpha([ann, bas]).value
+    assert report["overall"]["krippendorff_alpha"] == pytest.approx(expected)
+    assert report["overall"]["n_units"] == 9
+    # The parent counts its subcodes: both coded Sociaal in text 1, only ann in text 2.
+    parent = report["codes"]["Sociaal"]
+    assert parent["percent_agreement"] == pytest.approx(2 / 3)
+    assert report["codes"]["Sociaal > Doelen"]["cohen_kappa"] == pytest.approx(1.0)
+
+
+def test_an_unassigned_text_is_missing_not_no_code() -> None:
+    segments = [seg(1, 1, "ann", 2, 0, 6), seg(2, 1, "bas", 2, 0, 6), seg(3, 2, "ann", 2, 0, 6)]
+    only_one = {"ann": {1, 2, 3}, "bas": {1, 3}}
+    report = compute(data(segments, only_one), unit="intervention")
+    # Text 2 is assigned to ann only: no unit of comparison, so no disagreement either.
+    assert report["n_interventions"] == 2
+    assert report["codes"]["Sociaal > Doelen"]["percent_agreement"] == pytest.approx(1.0)
+
+
+def test_no_variation_is_reported_undefined_with_its_reason() -> None:
+    segments = [seg(1, n, c, 2, 0, 6) for n in (1, 2, 3) for c in ("ann", "bas")]
+    report = compute(data(segments), unit="intervention")
+    doelen = report["codes"]["Sociaal > Doelen"]
+    assert doelen["krippendorff_alpha"] is None
+    assert "no variation" in doelen["reasons"]["krippendorff_alpha"]
+    assert doelen["percent_agreement"] == pytest.approx(1.0)
+
+
+def test_word_units_leave_out_sections_that_are_not_coded() -> None:
+    segments = [seg(1, 1, "ann", 2, 0, 12), seg(2, 1, "bas", 2, 0, 6)]
+    whole = compute(data(segments), unit="word")
+    cut = ReliabilityInput(
+        coders=["ann", "bas"],
+        docs=[doc(1, excluded=(39, len(TEXT)))],
+        codes=CODES,
+        segments=segments,
+        assigned={"ann": {1}, "bas": {1}},
+    )
+    partial = compute(cut, unit="word")
+    # Ten words in the text, six in the coded part; "leren" is the one disagreement.
+    assert whole["codes"]["Sociaal > Doelen"]["n_units"] == 30
+    assert partial["codes"]["Sociaal > Doelen"]["n_units"] == 6
+    assert partial["codes"]["Sociaal > Doelen"]["percent_agreement"] == pytest.approx(5 / 6)
+
+
+def test_character_units_count_every_coded_character() -> None:
+    segments = [seg(1, 1, "ann", 2, 0, 10), seg(2, 1, "bas", 2, 0, 6)]
+    report = compute(data(segments, {"ann": {1}, "bas": {1}}), unit="character")
+    doelen = report["codes"]["Sociaal > Doelen"]
+    assert doelen["n_units"] == len(TEXT)
+    assert doelen["percent_agreement"] == pytest.approx(1 - 4 / len(TEXT))
+
+
+def test_segment_matching_needs_the_overlap_asked_for() -> None:
+    segments = [seg(1, 1, "ann", 2, 0, 20), seg(2, 1, "bas", 2, 0, 19), seg(3, 1, "bas", 3, 21, 30)]
+    strict = compute(data(segments, {"ann": {1}, "bas": {1}}), unit="segment", min_overlap=0.99)
+    loose = compute(data(segments, {"ann": {1}, "bas": {1}}), unit="segment", min_overlap=0.9)
+    assert strict["overall"]["percent_agreement"] == pytest.approx(0.0)
+    assert loose["overall"]["percent_agreement"] == pytest.approx(2 / 3)
+    expected = agreement.brennan_prediger_kappa(2 / 3, 4).value
+    assert loose["overall"]["brennan_prediger_kappa"] == pytest.approx(expected)
+
+
+def test_a_family_compares_the_subcode_chosen_and_gives_a_confusion_matrix() -> None:
+    segments = [
+        seg(1, 1, "ann", 2, 0, 6),
+        seg(2, 1, "bas", 2, 0, 6),
+        seg(3, 2, "ann", 2, 0, 6),
+        seg(4, 2, "bas", 3, 0, 6),
+    ]
+    report = compute(data(segments), unit="intervention")
+    family = report["families"]["Sociaal"]
+    assert family["percent_agreement"] == pytest.approx(2 / 3)
+    confusion = report["confusion"]["Sociaal"]
+    assert confusion["labels"] == ["—", "Doelen", "Inhoud"]
+    assert confusion["counts"] == [[1, 0, 0], [0, 1, 1], [0, 0, 0]]
+
+
+def test_bootstrap_gives_an_interval_around_alpha() -> None:
+    segments = [seg(n, (n % 3) + 1, "ann" if n % 2 else "bas", 2 + n % 3, 0, 6) for n in range(9)]
+    report = compute(data(segments), unit="word", bootstrap=200, seed=3)
+    overall = report["overall"]
+    low, high = overall["alpha_ci95"]
+    assert low <= overall["krippendorff_alpha"] <= high
+    again = compute(data(segments), unit="word", bootstrap=200, seed=3)
+    assert again["overall"]["alpha_ci95"] == overall["alpha_ci95"]
+
+
+def test_the_command_view_has_exactly_the_documented_keys() -> None:
+    report = compute(data([seg(1, 1, "ann", 2, 0, 6)]), unit="intervention")
+    shaped = command_view(report)
+    assert set(shaped) == {"unit", "coders", "overall", "codes", "families"}
+    assert set(shaped["overall"]) == {
+        "n_units",
+        "percent_agreement",
+        "cohen_kappa",
+        "fleiss_kappa",
+        "krippendorff_alpha",
+        "alpha_ci95",
+    }
+
+
+def test_disagreements_pair_a_segment_with_the_other_coders_nearest() -> None:
+    segments = [seg(1, 1, "ann", 2, 0, 12), seg(2, 1, "bas", 3, 0, 12), seg(3, 1, "ann", 4, 40, 50)]
+    found = disagreements(data(segments, {"ann": {1}, "bas": {1}}))
+    by_segment = {d["segment"]: d for d in found}
+    assert by_segment[1]["other_segment"] == 2
+    assert by_segment[2]["other_segment"] == 1
+    assert by_segment[3]["other_segment"] is None

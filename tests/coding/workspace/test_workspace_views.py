@@ -1,0 +1,885 @@
+"""The coding workspace, segment actions, progress, the reveal and the code report through their
+pages: who may do what, what each action stores and answers, refusals, escaping, blind coding
+and the number of queries."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from coding import segments as seg
+from coding.codebook import services
+from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
+from interventions.models import Role, Section
+from tests.conftest import Cast
+from tests.factories import (
+    AttributeDefinitionFactory,
+    AttributeValueFactory,
+    InterventionFactory,
+    MembershipFactory,
+    StudyFactory,
+)
+
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # 👨‍👩‍👧
+TEXT = (
+    "Samenvatting\n"
+    "Kort: het gezin leert samen.\n"
+    "\n"
+    "Aanpak\n"
+    f"De coördinator en het gezin {FAMILY} maken een plan voor de kome\u0301nde week. "
+    "Ouders oefenen thuis met nieuwe vaardigheden en de coach geeft feedback.\n"
+    "Het netwerk van buren en school steunt de kinderen.\n"
+)
+XSS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def span(word: str, text: str = TEXT) -> dict[str, Any]:
+    start = text.index(word)
+    return {"start": start, "end": start + len(word), "quote": word}
+
+
+def chunk_texts(content: str) -> list[tuple[int, str]]:
+    """(data-offset, text) of every chunk on a page, tags stripped and entities decoded."""
+    found = re.findall(
+        r'<div id="ws-chunk-\d+" class="ws-chunk" data-offset="(\d+)"[^>]*>(.*?)</div>',
+        content,
+        flags=re.S,
+    )
+    return [(int(offset), html.unescape(re.sub(r"<[^>]+>", "", body))) for offset, body in found]
+
+
+@pytest.fixture
+def doc(cast: Cast) -> Any:
+    intervention = cast.intervention
+    intervention.text = TEXT
+    intervention.save()
+    aanpak = TEXT.index("Aanpak")
+    Section.objects.create(
+        intervention=intervention, heading="Samenvatting", start=0, end=aanpak, excluded=True
+    )
+    Section.objects.create(intervention=intervention, heading="Aanpak", start=aanpak, end=len(TEXT))
+    return intervention
+
+
+@pytest.fixture
+def codes(cast: Cast) -> dict[str, Code]:
+    make = services.code_create
+    sociaal = make(study=cast.study, actor=cast.owner, name="Sociale hulpbronnen")
+    psych = make(study=cast.study, actor=cast.owner, name="Psychologische hulpbronnen")
+    doelen = make(study=cast.study, actor=cast.owner, name="Doelen", parent=sociaal)
+    inhoud = make(study=cast.study, actor=cast.owner, name="Inhoud", parent=sociaal)
+    return {"sociaal": sociaal, "psych": psych, "doelen": doelen, "inhoud": inhoud}
+
+
+@dataclass
+class World:
+    carol_segment: Segment
+    bob_segment: Segment
+    other_code: Code
+
+
+@pytest.fixture
+def world(cast: Cast, doc: Any, codes: dict[str, Code]) -> World:
+    carol = seg.segments_apply(
+        intervention=doc,
+        coder=cast.coder_a,
+        codes=[codes["doelen"]],
+        memo="Carols geheime notitie",
+        **span("Ouders oefenen thuis"),
+    )[0]
+    bob = seg.segments_apply(
+        intervention=doc,
+        coder=cast.coder_b,
+        codes=[codes["inhoud"]],
+        memo="Bobs geheime notitie",
+        **span("netwerk van buren"),
+    )[0]
+    other: Any = StudyFactory(name="Andere studie", slug="andere")
+    MembershipFactory(study=other, user=cast.owner, role=Role.OWNER)
+    other_code = services.code_create(study=other, actor=cast.owner, name="Vreemde code")
+    return World(carol, bob, other_code)
+
+
+# Who may do what ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    # read: every member; code: owner and coders; own: the segment's own coder (carol);
+    # manage: the owner.
+    kind: str
+    kwargs: Callable[[Cast, World], dict[str, Any]]
+    data: Callable[[Cast, World], dict[str, Any]] = lambda cast, world: {}
+    htmx: bool = False
+
+
+def _intervention(cast: Cast, world: World) -> dict[str, Any]:
+    return {"slug": cast.study.slug, "uuid": cast.intervention.uuid}
+
+
+def _slug(cast: Cast, world: World) -> dict[str, Any]:
+    return {"slug": cast.study.slug}
+
+
+def _carols(cast: Cast, world: World) -> dict[str, Any]:
+    return {"slug": cast.study.slug, "uuid": world.carol_segment.uuid}
+
+
+def _apply_data(cast: Cast, world: World) -> dict[str, Any]:
+    return {**span("coach geeft feedback"), "codes": [str(world.carol_segment.code.uuid)]}
+
+
+ENDPOINTS = [
+    Endpoint("workspace", "get", "read", _intervention),
+    Endpoint("segments_apply", "post", "code", _intervention, _apply_data, htmx=True),
+    Endpoint(
+        "workspace_code_create",
+        "post",
+        "code",
+        _intervention,
+        lambda cast, world: {"name": "Empowerment"},
+        htmx=True,
+    ),
+    Endpoint(
+        "workspace_progress", "post", "code", _intervention, lambda cast, world: {"done": "on"}
+    ),
+    Endpoint("segment_detail", "get", "visible", _carols, htmx=True),
+    Endpoint(
+        "segment_memo", "post", "own", _carols, lambda cast, world: {"memo": "Nieuw"}, htmx=True
+    ),
+    Endpoint(
+        "segment_code",
+        "post",
+        "own",
+        _carols,
+        lambda cast, world: {"code": str(world.bob_segment.code.uuid)},
+        htmx=True,
+    ),
+    Endpoint(
+        "segment_bounds",
+        "post",
+        "own",
+        _carols,
+        lambda cast, world: span("Ouders oefenen"),
+        htmx=True,
+    ),
+    Endpoint("segment_delete", "post", "own", _carols, htmx=True),
+    Endpoint("study_progress", "get", "read", _slug),
+    Endpoint("reveal", "post", "manage", _slug),
+    Endpoint(
+        "reveal_policy", "post", "manage", _slug, lambda cast, world: {"reveal": "after_reveal"}
+    ),
+    Endpoint("code_report", "get", "read", _slug),
+    Endpoint(
+        "code_report_export",
+        "get",
+        "read",
+        lambda cast, world: {"slug": cast.study.slug, "fmt": "csv"},
+        lambda cast, world: {"code": str(world.carol_segment.code.uuid)},
+    ),
+]
+ROLES = ("anonymous", "outsider", "coder", "supervisor", "owner")
+
+
+def _user(cast: Cast, role: str) -> Any:
+    return {
+        "anonymous": None,
+        "outsider": cast.outsider,
+        "coder": cast.coder_a,
+        "supervisor": cast.supervisor,
+        "owner": cast.owner,
+    }[role]
+
+
+def expected_status(kind: str, role: str) -> set[int]:
+    if role == "anonymous":
+        return {302}
+    if role == "outsider":
+        return {404}
+    allowed = {
+        "read": True,
+        "visible": True,  # the policy is "always": owner and supervisor see carol's layer
+        "code": role in ("owner", "coder"),
+        "own": role == "coder",
+        "manage": role == "owner",
+    }[kind]
+    return {200, 302} if allowed else {403}
+
+
+def _call(client: Client, endpoint: Endpoint, cast: Cast, world: World, method: str) -> Any:
+    url = reverse(endpoint.name, kwargs=endpoint.kwargs(cast, world))
+    extra = HTMX if endpoint.htmx else {}
+    call = client.get if method == "get" else client.post
+    return call(url, endpoint.data(cast, world), **extra)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_each_role_gets_what_its_role_allows(
+    cast: Cast, world: World, endpoint: Endpoint, role: str
+) -> None:
+    response = _call(client_for(_user(cast, role)), endpoint, cast, world, endpoint.method)
+    assert response.status_code in expected_status(endpoint.kind, role), response.content[:400]
+    if role == "anonymous":
+        assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_the_wrong_method_is_refused(cast: Cast, world: World, endpoint: Endpoint) -> None:
+    wrong = "post" if endpoint.method == "get" else "get"
+    response = _call(client_for(cast.owner), endpoint, cast, world, wrong)
+    assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [e for e in ENDPOINTS if e.kind in ("visible", "own")],
+    ids=lambda e: e.name,
+)
+def test_another_coders_segment_url_is_a_404_before_the_reveal(
+    cast: Cast, world: World, endpoint: Endpoint
+) -> None:
+    before = Segment.objects.count(), CodingEvent.objects.count()
+    response = _call(client_for(cast.coder_b), endpoint, cast, world, endpoint.method)
+    assert response.status_code == 404
+    assert (Segment.objects.count(), CodingEvent.objects.count()) == before
+    assert b"Carols geheime notitie" not in response.content
+
+
+def test_after_the_reveal_a_coder_reads_but_cannot_change_anothers_segment(
+    cast: Cast, world: World
+) -> None:
+    seg.reveal(study=cast.study, actor=cast.owner)
+    bob = client_for(cast.coder_b)
+    url = reverse("segment_detail", args=[cast.study.slug, world.carol_segment.uuid])
+    response = bob.get(url, **HTMX)
+    assert response.status_code == 200
+    assert "Only carol can change this segment." in response.content.decode()
+    memo_url = reverse("segment_memo", args=[cast.study.slug, world.carol_segment.uuid])
+    assert bob.post(memo_url, {"memo": "x"}, **HTMX).status_code == 403
+
+
+def test_without_htmx_a_segment_url_opens_the_workspace_at_it(cast: Cast, world: World) -> None:
+    segment = world.carol_segment
+    url = reverse("segment_detail", args=[cast.study.slug, segment.uuid])
+    response = client_for(cast.supervisor).get(url)
+    assert response.status_code == 302
+    assert response["Location"] == (
+        f"{workspace_url(cast)}?segment={segment.uuid}&layers={cast.coder_a.pk}#seg-{segment.uuid}"
+    )
+    page = client_for(cast.supervisor).get(response["Location"]).content.decode()
+    assert f'data-segment="{segment.uuid}"' in page
+    assert "Only carol can change this segment." in page
+    own = client_for(cast.coder_a).get(url)
+    assert own["Location"].endswith(f"?segment={segment.uuid}#seg-{segment.uuid}")
+
+
+def test_a_segment_parameter_that_is_no_uuid_is_a_404(cast: Cast, world: World) -> None:
+    response = client_for(cast.coder_a).get(workspace_url(cast, segment="nee"))
+    assert response.status_code == 404
+
+
+def test_a_segment_of_another_study_is_a_404(cast: Cast, world: World) -> None:
+    other = StudyFactory(slug="derde")
+    MembershipFactory(study=other, user=cast.coder_a, role=Role.CODER)
+    url = reverse("segment_detail", args=["derde", world.carol_segment.uuid])
+    assert client_for(cast.coder_a).get(url, **HTMX).status_code == 404
+
+
+# The page ----------------------------------------------------------------------------------
+
+
+def workspace_url(cast: Cast, **query: str) -> str:
+    url = reverse("workspace", args=[cast.study.slug, cast.intervention.uuid])
+    if query:
+        url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return url
+
+
+def test_the_chunks_spell_the_text_exactly_at_their_offsets(cast: Cast, world: World) -> None:
+    content = client_for(cast.owner).get(workspace_url(cast)).content.decode()
+    chunks = chunk_texts(content)
+    assert "".join(text for _offset, text in chunks) == TEXT
+    for offset, text in chunks:
+        assert TEXT[offset : offset + len(text)] == text
+
+
+def test_a_long_section_is_cut_into_chunks_of_about_two_thousand_characters(
+    cast: Cast, codes: dict[str, Code]
+) -> None:
+    paragraph = "Het gezin oefent elke week met de coach en de buren. " * 12 + "\n"
+    text = "Aanpak\n" + paragraph * 20
+    cast.intervention.text = text
+    cast.intervention.save()
+    Section.objects.create(intervention=cast.intervention, heading="Aanpak", start=0, end=len(text))
+    content = client_for(cast.coder_a).get(workspace_url(cast)).content.decode()
+    chunks = chunk_texts(content)
+    assert len(chunks) > 3
+    assert "".join(t for _o, t in chunks) == text
+    assert all(len(t) <= 3000 for _o, t in chunks)
+    # Cut after a line break, so no paragraph is split between two rows.
+    assert all(t.endswith("\n") for _o, t in chunks)
+
+
+def test_a_section_that_is_not_coded_is_marked_and_not_focusable(cast: Cast, world: World) -> None:
+    content = client_for(cast.coder_a).get(workspace_url(cast)).content.decode()
+    first = re.search(r'<div id="ws-chunk-0"[^>]*>', content)
+    assert first is not None
+    first_tag = first.group(0)
+    assert "data-excluded" in first_tag
+    assert "tabindex" not in first_tag
+    assert "Not coded" in content
+    second = re.search(r'<div id="ws-chunk-1"[^>]*>', content)
+    assert second is not None
+    assert 'tabindex="0"' in second.group(0)
+
+
+def test_a_coder_sees_their_own_marks_labels_and_counts(cast: Cast, world: World) -> None:
+    content = client_for(cast.coder_a).get(workspace_url(cast)).content.decode()
+    carol = str(world.carol_segment.uuid)
+    assert f'data-segments="{carol}"' in content
+    assert f'id="seg-{carol}"' in content
+    assert 'title="Doelen"' in content
+    # Counts of the coder's own segments only: 1 in this text, 1 in the study.
+    doelen_row = content[content.index('data-search="sociale hulpbronnen doelen"') :]
+    assert re.search(r'class="seg-count"[^>]*>1<span class="ws-count-all"> · 1</span>', doelen_row)
+    inhoud_row = content[content.index('data-search="sociale hulpbronnen inhoud"') :]
+    assert re.search(r'class="seg-count"[^>]*>0<span class="ws-count-all"> · 0</span>', inhoud_row)
+    assert "Layers shown" not in content
+
+
+def test_the_owner_turns_both_coders_layers_on(cast: Cast, world: World) -> None:
+    owner = client_for(cast.owner)
+    content = owner.get(workspace_url(cast)).content.decode()
+    assert "Layers shown" in content
+    assert str(world.carol_segment.uuid) not in content  # the owner's own layer is empty
+    layers = f"{cast.coder_a.pk},{cast.coder_b.pk}"
+    response = owner.get(workspace_url(cast, layers=layers), HTTP_HX_TARGET="ws-text", **HTMX)
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="ws-text"')
+    assert f'id="seg-{world.carol_segment.uuid}"' in content
+    assert f'id="seg-{world.bob_segment.uuid}"' in content
+    assert '<span class="ws-initials" aria-label="carol">CA</span>' in content
+    assert 'id="ws-tree" hx-swap-oob="true"' in content
+
+
+def test_the_supervisor_sees_nothing_of_the_coders_before_a_reveal_when_the_policy_says_so(
+    cast: Cast, world: World
+) -> None:
+    seg.reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
+    content = client_for(cast.supervisor).get(workspace_url(cast)).content.decode()
+    assert str(world.carol_segment.uuid) not in content
+    assert "shown once the owner reveals them" in content
+    assert 'id="picker"' not in content
+    seg.reveal(study=cast.study, actor=cast.owner)
+    content = client_for(cast.supervisor).get(workspace_url(cast)).content.decode()
+    assert str(world.carol_segment.uuid) in content
+    assert str(world.bob_segment.uuid) in content
+
+
+def test_a_report_link_opens_the_workspace_with_the_segments_panel(
+    cast: Cast, world: World
+) -> None:
+    uuid = world.carol_segment.uuid
+    response = client_for(cast.coder_a).get(workspace_url(cast, segment=str(uuid)))
+    content = response.content.decode()
+    assert f'data-segment="{uuid}"' in content
+    assert "Carols geheime notitie" in content
+    assert "Save memo" in content
+
+
+def test_the_previous_and_next_links_follow_the_title_order(cast: Cast, world: World) -> None:
+    before: Any = InterventionFactory(study=cast.study, title="Aardige aanpak")
+    after: Any = InterventionFactory(study=cast.study, title="Zorg dichtbij")
+    content = client_for(cast.coder_a).get(workspace_url(cast)).content.decode()
+    assert reverse("workspace", args=[cast.study.slug, before.uuid]) in content
+    assert reverse("workspace", args=[cast.study.slug, after.uuid]) in content
+
+
+# Applying codes ----------------------------------------------------------------------------
+
+
+def apply_url(cast: Cast) -> str:
+    return reverse("segments_apply", args=[cast.study.slug, cast.intervention.uuid])
+
+
+def test_applying_a_code_stores_it_and_answers_the_rows_it_touched(
+    cast: Cast, world: World, codes: dict[str, Code]
+) -> None:
+    data = {**span("nieuwe vaardigheden"), "codes": [str(codes["psych"].uuid)], "memo": " Let op "}
+    response = client_for(cast.coder_a).post(apply_url(cast), data, **HTMX)
+    assert response.status_code == 200
+    segment = Segment.objects.get(coder=cast.coder_a, code=codes["psych"])
+    assert (segment.start, segment.end, segment.quote, segment.memo) == (
+        data["start"],
+        data["end"],
+        "nieuwe vaardigheden",
+        "Let op",
+    )
+    content = response.content.decode()
+    assert re.search(r'<div id="ws-row-1" class="ws-row" hx-swap-oob="true">', content)
+    assert f'id="seg-{segment.uuid}"' in content
+    # The count of the code applied, not the whole tree.
+    assert re.search(
+        rf'<span class="seg-count" id="count-{codes["psych"].uuid}" title="[^"]*" '
+        r'hx-swap-oob="true">1<span class="ws-count-all"> · 1</span>',
+        content,
+    )
+    assert 'id="ws-tree"' not in content
+    assert "Coded: Psychologische hulpbronnen" in content
+    assert "codeApplied" in response["HX-Trigger-After-Swap"]
+    # Only touched rows: the excluded summary is not sent again.
+    assert 'id="ws-row-0"' not in content
+
+
+def test_several_codes_apply_at_once(cast: Cast, world: World, codes: dict[str, Code]) -> None:
+    data = {**span("coach"), "codes": [str(codes["doelen"].uuid), str(codes["inhoud"].uuid)]}
+    response = client_for(cast.coder_a).post(apply_url(cast), data, **HTMX)
+    assert response.status_code == 200
+    assert Segment.objects.filter(coder=cast.coder_a, quote="coach").count() == 2
+    assert "Coded: Doelen, Inhoud" in response.content.decode()
+
+
+def test_the_offsets_count_code_points_after_an_emoji_family_and_a_combining_accent(
+    cast: Cast, world: World, codes: dict[str, Code]
+) -> None:
+    data = {**span("week"), "codes": [str(codes["doelen"].uuid)]}
+    assert TEXT.index(FAMILY) < data["start"]
+    response = client_for(cast.coder_a).post(apply_url(cast), data, **HTMX)
+    assert response.status_code == 200
+    segment = Segment.objects.get(quote="week")
+    assert TEXT[segment.start : segment.end] == "week"
+
+
+def test_without_htmx_applying_redirects_to_the_new_segment(
+    cast: Cast, world: World, codes: dict[str, Code]
+) -> None:
+    data = {**span("coach"), "codes": [str(codes["doelen"].uuid)]}
+    response = client_for(cast.coder_a).post(apply_url(cast), data)
+    segment = Segment.objects.get(quote="coach")
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"#seg-{segment.uuid}")
+
+
+def _bad(cast: Cast, world: World, codes: dict[str, Code]) -> dict[str, dict[str, Any]]:
+    doelen = str(codes["doelen"].uuid)
+    length = len(TEXT)
+    return {
+        "offsets out of range": {
+            "start": length - 3,
+            "end": length + 5,
+            "quote": TEXT[-3:],
+            "codes": [doelen],
+        },
+        "a negative start": {"start": -1, "end": 3, "quote": "Sam", "codes": [doelen]},
+        "start after end": {"start": 30, "end": 20, "quote": "x", "codes": [doelen]},
+        "start equal to end": {"start": 30, "end": 30, "quote": "x", "codes": [doelen]},
+        "a span in a section that is not coded": {**span("het gezin leert"), "codes": [doelen]},
+        "a code of another study": {
+            **span("coach"),
+            "codes": [str(world.other_code.uuid)],
+        },
+        "a stale quote": {**span("coach"), "quote": "trainer", "codes": [doelen]},
+        "no code": {**span("coach"), "codes": []},
+        "a code that is not a uuid": {**span("coach"), "codes": ["doelen"]},
+        "offsets that are not numbers": {
+            "start": "een",
+            "end": "twee",
+            "quote": "coach",
+            "codes": [doelen],
+        },
+        "a memo that is too long": {**span("coach"), "codes": [doelen], "memo": "x" * 10_001},
+    }
+
+
+BAD_CASES = [
+    ("offsets out of range", "lies outside the text"),
+    ("a negative start", "lies outside the text"),
+    ("start after end", "is empty"),
+    ("start equal to end", "is empty"),
+    ("a span in a section that is not coded", "which is not coded"),
+    ("a code of another study", "not in this study"),
+    ("a stale quote", "does not match your selection"),
+    ("no code", "Choose at least one code"),
+    ("a code that is not a uuid", "is not a code"),
+    ("offsets that are not numbers", "Start"),
+    ("a memo that is too long", "at most 10,000 characters"),
+]
+
+
+@pytest.mark.parametrize(("case", "message"), BAD_CASES)
+def test_bad_input_is_refused_with_a_message_and_nothing_stored(
+    cast: Cast, world: World, codes: dict[str, Code], case: str, message: str
+) -> None:
+    before = Segment.objects.count(), CodingEvent.objects.count()
+    response = client_for(cast.coder_a).post(
+        apply_url(cast), _bad(cast, world, codes)[case], **HTMX
+    )
+    assert response.status_code == 400
+    content = html.unescape(response.content.decode())
+    assert message in content
+    assert 'id="picker-error"' in content
+    assert (Segment.objects.count(), CodingEvent.objects.count()) == before
+
+
+def test_without_htmx_a_refusal_shows_the_page_with_the_message(
+    cast: Cast, world: World, codes: dict[str, Code]
+) -> None:
+    data = {**span("coach"), "quote": "trainer", "codes": [str(codes["doelen"].uuid)]}
+    response = client_for(cast.coder_a).post(apply_url(cast), data)
+    assert response.status_code == 400
+    assert "does not match your selection" in html.unescape(response.content.decode())
+
+
+def test_a_new_code_from_the_picker_is_inductive_and_sent_to_the_picker(
+    cast: Cast, world: World, codes: dict[str, Code]
+) -> None:
+    url = reverse("workspace_code_create", args=[cast.study.slug, cast.intervention.uuid])
+    data = {"name": "Empowerment", "parent": str(codes["psych"].uuid)}
+    response = client_for(cast.coder_a).post(url, data, **HTMX)
+    assert response.status_code == 200
+    code = Code.objects.get(name="Empowerment")
+    assert (code.origin, code.parent) == ("inductive", codes["psych"])
+    content = response.content.decode()
+    assert 'id="picker-codes" class="plain ws-picker-codes" hx-swap-oob="true"' in content
+    assert str(code.uuid) in response["HX-Trigger-After-Swap"]
+    refused = client_for(cast.coder_a).post(url, data, **HTMX)
+    assert refused.status_code == 400
+    assert "already" in html.unescape(refused.content.decode())
+
+
+# A segment's actions -----------------------------------------------------------------------
+
+
+def segment_url(name: str, cast: Cast, segment: Segment) -> str:
+    return reverse(name, args=[cast.study.slug, segment.uuid])
+
+
+def test_the_coder_writes_a_memo_and_sees_it_in_the_panel_and_history(
+    cast: Cast, world: World
+) -> None:
+    carol = client_for(cast.coder_a)
+    segment = world.carol_segment
+    response = carol.post(segment_url("segment_memo", cast, segment), {"memo": "Sterk"}, **HTMX)
+    assert response.status_code == 200
+    segment.refresh_from_db()
+    assert segment.memo == "Sterk"
+    content = response.content.decode()
+    assert content.lstrip().startswith('<section id="segment-panel"')
+    assert "Memo saved." in content
+    assert "wrote the memo" in content
+    assert f'id="seg-{segment.uuid}"' in content  # its row, with the memo mark
+
+
+def test_the_coder_changes_the_code_and_the_boundaries(
+    cast: Cast, world: World, codes: dict[str, Code]
+) -> None:
+    carol = client_for(cast.coder_a)
+    segment = world.carol_segment
+    response = carol.post(
+        segment_url("segment_code", cast, segment), {"code": str(codes["inhoud"].uuid)}, **HTMX
+    )
+    assert response.status_code == 200
+    response = carol.post(
+        segment_url("segment_bounds", cast, segment), span("oefenen thuis met"), **HTMX
+    )
+    assert response.status_code == 200
+    segment.refresh_from_db()
+    assert (segment.code, segment.quote) == (codes["inhoud"], "oefenen thuis met")
+    history = carol.get(segment_url("segment_detail", cast, segment), **HTMX).content.decode()
+    assert "changed the code" in history
+    assert "changed the boundaries" in history
+    assert "Ouders oefenen thuis" in history
+
+
+def test_bounds_in_a_section_that_is_not_coded_are_refused_in_the_panel(
+    cast: Cast, world: World
+) -> None:
+    response = client_for(cast.coder_a).post(
+        segment_url("segment_bounds", cast, world.carol_segment), span("het gezin leert"), **HTMX
+    )
+    assert response.status_code == 400
+    assert "which is not coded" in html.unescape(response.content.decode())
+    world.carol_segment.refresh_from_db()
+    assert world.carol_segment.quote == "Ouders oefenen thuis"
+
+
+def test_the_coder_removes_a_segment(cast: Cast, world: World) -> None:
+    segment = world.carol_segment
+    response = client_for(cast.coder_a).post(segment_url("segment_delete", cast, segment), **HTMX)
+    assert response.status_code == 200
+    assert not Segment.objects.filter(pk=segment.pk).exists()
+    content = response.content.decode()
+    assert "removed" in content
+    assert f'id="seg-{segment.uuid}"' not in content
+
+
+# Progress and the reveal -------------------------------------------------------------------
+
+
+def test_a_coder_marks_a_text_done_and_not_done(cast: Cast, world: World) -> None:
+    carol = client_for(cast.coder_a)
+    url = reverse("workspace_progress", args=[cast.study.slug, cast.intervention.uuid])
+    response = carol.post(url, {"done": "on"}, **HTMX)
+    assert response.status_code == 200
+    assert "Not done" in response.content.decode()
+    assert InterventionProgress.objects.filter(coder=cast.coder_a).exists()
+    carol.post(url, {"done": ""}, **HTMX)
+    assert not InterventionProgress.objects.filter(coder=cast.coder_a).exists()
+
+
+def test_the_progress_page_shows_a_coder_only_their_own_row_before_the_reveal(
+    cast: Cast, world: World
+) -> None:
+    seg.progress_set(intervention=cast.intervention, coder=cast.coder_b, done=True)
+    url = reverse("study_progress", args=[cast.study.slug])
+    content = client_for(cast.coder_a).get(url).content.decode()
+    assert "carol" in content
+    assert "bob" not in content
+    owner = client_for(cast.owner).get(url).content.decode()
+    assert "bob" in owner
+    assert "carol" in owner
+    assert "1 of 1" in owner
+    assert "Reveal coders' segments" in owner
+    seg.reveal(study=cast.study, actor=cast.owner)
+    assert "bob" in client_for(cast.coder_a).get(url).content.decode()
+
+
+def test_the_owner_sets_the_policy_and_reveals(cast: Cast, world: World) -> None:
+    owner = client_for(cast.owner)
+    owner.post(reverse("reveal_policy", args=[cast.study.slug]), {"reveal": "after_reveal"})
+    assert Codebook.objects.get(study=cast.study).reveal == "after_reveal"
+    bad = owner.post(reverse("reveal_policy", args=[cast.study.slug]), {"reveal": "nooit"})
+    assert bad.status_code == 302
+    assert Codebook.objects.get(study=cast.study).reveal == "after_reveal"
+    owner.post(reverse("reveal", args=[cast.study.slug]))
+    assert Codebook.objects.get(study=cast.study).revealed_at is not None
+
+
+# The code report ---------------------------------------------------------------------------
+
+
+def report_url(cast: Cast, fmt: str = "") -> str:
+    if fmt:
+        return reverse("code_report_export", args=[cast.study.slug, fmt])
+    return reverse("code_report", args=[cast.study.slug])
+
+
+def test_the_report_lists_a_codes_segments_with_subcodes_and_links_to_them(
+    cast: Cast, world: World, codes: dict[str, Code]
+) -> None:
+    owner = client_for(cast.owner)
+    response = owner.get(report_url(cast), {"code": str(codes["sociaal"].uuid), "subcodes": "on"})
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Ouders oefenen thuis" in content
+    assert "netwerk van buren" in content
+    assert "Sociale hulpbronnen › Doelen" in content
+    assert f"?layers={cast.coder_a.pk}#seg-{world.carol_segment.uuid}" in content
+    # Without subcodes the theme itself has no segments.
+    response = owner.get(report_url(cast), {"code": str(codes["sociaal"].uuid)})
+    assert "0 segments coded" in response.content.decode()
+    # Filtered by coder.
+    response = owner.get(
+        report_url(cast),
+        {"code": str(codes["sociaal"].uuid), "subcodes": "on", "coder": cast.coder_b.pk},
+    )
+    content = response.content.decode()
+    assert "netwerk van buren" in content
+    assert "Ouders oefenen thuis" not in content
+
+
+def test_the_report_filters_by_attribute_value(
+    cast: Cast, world: World, codes: dict[str, Code]
+) -> None:
+    setting: Any = AttributeDefinitionFactory(study=cast.study, name="Setting")
+    AttributeValueFactory(intervention=cast.intervention, definition=setting, value="Thuis")
+    other = InterventionFactory(study=cast.study, title="Ander", text="Een ander plan.")
+    AttributeValueFactory(intervention=other, definition=setting, value="Zorginstelling")
+    owner = client_for(cast.owner)
+    query = {"code": str(codes["doelen"].uuid), f"a{setting.pk}": "Thuis"}
+    assert "Ouders oefenen thuis" in owner.get(report_url(cast), query).content.decode()
+    query[f"a{setting.pk}"] = "Zorginstelling"
+    assert "Ouders oefenen thuis" not in owner.get(report_url(cast), query).content.decode()
+
+
+def test_the_report_exports_csv_and_xlsx(cast: Cast, world: World, codes: dict[str, Code]) -> None:
+    owner = client_for(cast.owner)
+    query = {"code": str(codes["doelen"].uuid)}
+    response = owner.get(report_url(cast, "csv"), query)
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["intervention", "code", "coder"]
+    assert rows[1][6] == "Ouders oefenen thuis"
+    response = owner.get(report_url(cast, "xlsx"), query)
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert sheet["G2"].value == "Ouders oefenen thuis"
+    assert owner.get(report_url(cast, "pdf"), query).status_code == 404
+    assert owner.get(report_url(cast, "csv")).status_code == 400
+
+
+# Escaping ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", XSS)
+def test_payloads_in_text_code_names_and_memos_render_escaped(cast: Cast, payload: str) -> None:
+    text = f"Aanpak {payload} en meer tekst.\n"
+    cast.intervention.text = text
+    cast.intervention.save()
+    code = services.code_create(study=cast.study, actor=cast.owner, name=f"Code {payload}")
+    segment = seg.segments_apply(
+        intervention=cast.intervention,
+        coder=cast.coder_a,
+        codes=[code],
+        memo=f"Memo {payload}",
+        start=text.index(payload),
+        end=text.index(payload) + len(payload),
+        quote=payload,
+    )[0]
+    carol = client_for(cast.coder_a)
+    pages = [
+        carol.get(workspace_url(cast, segment=str(segment.uuid))),
+        carol.get(segment_url("segment_detail", cast, segment), **HTMX),
+        carol.get(report_url(cast), {"code": str(code.uuid)}),
+        carol.post(
+            apply_url(cast),
+            {"start": 0, "end": 6, "quote": "Aanpak", "codes": [str(code.uuid)]},
+            **HTMX,
+        ),
+    ]
+    for response in pages:
+        content = response.content.decode()
+        assert response.status_code == 200
+        assert payload not in content
+        assert "<script>alert" not in content
+        assert "<img src=x" not in content
+    assert html.escape(payload) in pages[0].content.decode()
+
+
+# Blind coding ------------------------------------------------------------------------------
+
+
+def _secrets(world: World) -> list[str]:
+    return [str(world.bob_segment.uuid), "Bobs geheime notitie"]
+
+
+def test_a_coder_never_receives_another_coders_segment(
+    cast: Cast, world: World, codes: dict[str, Code]
+) -> None:
+    carol = client_for(cast.coder_a)
+    bob_id = cast.coder_b.pk
+    responses = [
+        carol.get(workspace_url(cast)),
+        carol.get(workspace_url(cast, layers=str(bob_id))),
+        carol.get(workspace_url(cast, layers=f"{cast.coder_a.pk},{bob_id}")),
+        carol.get(workspace_url(cast, layers=str(bob_id)), HTTP_HX_TARGET="ws-text", **HTMX),
+        carol.post(
+            apply_url(cast),
+            {**span("netwerk van buren"), "codes": [str(codes["psych"].uuid)], "layers": bob_id},
+            **HTMX,
+        ),
+        carol.get(report_url(cast), {"code": str(codes["sociaal"].uuid), "subcodes": "on"}),
+        carol.get(report_url(cast, "csv"), {"code": str(codes["sociaal"].uuid), "subcodes": "on"}),
+        carol.get(reverse("study_progress", args=[cast.study.slug])),
+    ]
+    for response in responses:
+        content = response.content.decode("utf-8-sig")
+        for secret in _secrets(world):
+            assert secret not in content
+    # The report's quotes: bob's quote is absent; carol coded the same words only in the POST
+    # above, so the report before it must not show them.
+    assert "netwerk van buren" not in responses[5].content.decode()
+    # Asking the report for bob's layer is refused as a choice the form does not offer.
+    refused = carol.get(report_url(cast), {"code": str(codes["inhoud"].uuid), "coder": bob_id})
+    assert refused.status_code == 400
+    assert "netwerk van buren" not in refused.content.decode()
+    assert carol.get(workspace_url(cast, segment=str(world.bob_segment.uuid))).status_code == 404
+
+
+# Queries -----------------------------------------------------------------------------------
+
+
+def _many_segments(cast: Cast, codes: dict[str, Code], n: int) -> None:
+    text = "Aanpak\n" + "".join(f"Zin {i} over het gezin en de buren.\n" for i in range(n))
+    cast.intervention.text = text
+    cast.intervention.save()
+    Section.objects.create(intervention=cast.intervention, heading="Aanpak", start=0, end=len(text))
+    rows = []
+    position = 7
+    code_list = list(codes.values())
+    for i in range(n):
+        line = f"Zin {i} over het gezin en de buren.\n"
+        rows.append(
+            Segment(
+                intervention=cast.intervention,
+                code=code_list[i % len(code_list)],
+                coder=cast.coder_a if i % 3 else cast.coder_b,
+                start=position,
+                end=position + len(line) - 1,
+                quote=line[:-1],
+                memo="m" if i % 5 == 0 else "",
+            )
+        )
+        position += len(line)
+    Segment.objects.bulk_create(rows)
+
+
+def test_the_workspace_page_runs_a_fixed_number_of_queries(
+    cast: Cast, codes: dict[str, Code], django_assert_max_num_queries: Any
+) -> None:
+    _many_segments(cast, codes, 3)
+    owner = client_for(cast.owner)
+    layers = f"{cast.coder_a.pk},{cast.coder_b.pk}"
+    with CaptureQueriesContext(connection) as few:
+        assert owner.get(workspace_url(cast, layers=layers)).status_code == 200
+    Segment.objects.all().delete()
+    Section.objects.all().delete()
+    _many_segments(cast, codes, 300)
+    with django_assert_max_num_queries(22):
+        response = owner.get(workspace_url(cast, layers=layers))
+    assert response.content.decode().count("<mark ") == 300
+    with CaptureQueriesContext(connection) as many:
+        owner.get(workspace_url(cast, layers=layers))
+    assert len(many) == len(few)
+
+
+def test_applying_a_code_runs_a_fixed_number_of_queries(
+    cast: Cast, codes: dict[str, Code], django_assert_max_num_queries: Any
+) -> None:
+    _many_segments(cast, codes, 300)
+    text = cast.intervention.text
+    start = text.index("Zin 150")
+    data = {
+        "start": start,
+        "end": start + 7,
+        "quote": "Zin 150",
+        "codes": [str(codes["psych"].uuid)],
+    }
+    carol = client_for(cast.coder_a)
+    carol.get(workspace_url(cast))  # the session is read once, as on a real page
+    with django_assert_max_num_queries(26):
+        response = carol.post(apply_url(cast), data, **HTMX)
+    assert response.status_code == 200
+    assert "Coded: Psychologische hulpbronnen" in response.content.decode()
