@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("coding.review.urls")),
     path("", include("coding.agreement.urls")),
     path("", include("coding.consensus.urls")),
+    path("", include("coding.analysis.urls")),
 ]

@@ -58,6 +58,7 @@ from coding.models import AgreementRun, Assignment, InterventionProgress, Segmen
 from coding.segments import can_code, visible_coders
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import AttributeDefinition, Intervention, Role, Study
+from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
 TEMPLATE = "coding/agreement/runs.html"
@@ -169,14 +170,6 @@ def _run(access: StudyAccess, uuid: UUID) -> AgreementRun:
         study=access.study,
         uuid=uuid,
     )
-
-
-def _form_error(form: forms.Form) -> str:
-    for name, errors in form.errors.items():
-        if name == "__all__" or name not in form.fields:
-            return str(errors[0])
-        return f"{form.fields[name].label}: {errors[0]}"
-    return _("Check the form.")
 
 
 # Assignments ---------------------------------------------------------------------------------
@@ -304,7 +297,7 @@ def _assignment_refused(
     if error:
         form.add_error(None, error)
     context = _assignments_context(access, form)
-    context["form_error"] = error or _form_error(form)
+    context["form_error"] = error or form_error(form)
     return render(request, "coding/agreement/assignments.html", context, status=400)
 
 
@@ -596,7 +589,7 @@ def run_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         else:
             return redirect("agreement", slug=slug)
     else:
-        error = _form_error(form)
+        error = form_error(form)
     context = _runs_context(access, form)
     context["form_error"] = error
     return render(request, TEMPLATE, context, status=400)

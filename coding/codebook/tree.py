@@ -22,6 +22,8 @@ MAX_DEPTH = 12
 # Matches Code.name's max_length, so an imported tree always fits the model.
 MAX_NAME_LENGTH = 200
 PATH_SEPARATOR = " > "
+# A colour no code asked for: what a page draws for an unknown or unsafe one.
+DEFAULT_COLOR = "#767676"
 ORIGINS = ("deductive", "inductive")
 
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -138,6 +140,11 @@ def normalize_color(value: str) -> str | None:
     if len(digits) == 8:
         return "#" + digits[2:]
     return None
+
+
+def safe_color(color: str) -> str:
+    """`color` if it is a plain #rrggbb (it goes into a style attribute), else a neutral grey."""
+    return color.lower() if _COLOR.fullmatch(color or "") else DEFAULT_COLOR
 
 
 def normalize_origin(value: str) -> str | None:

@@ -12,7 +12,7 @@ answers 409 with the user's own text kept next to the current one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -44,6 +44,7 @@ from coding.codebook.forms import (
     TemplateForm,
     VersionForm,
 )
+from coding.codebook.outline import SEPARATOR, Outline, outline
 from coding.codebook.reading import read_codebook_file
 from coding.codebook.tree import CodebookFormatError
 from coding.codebook.versions import snapshot_diff
@@ -60,11 +61,11 @@ from coding.review import comments
 from coding.segments import visible_coders
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import Membership, Role
+from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
 
 TEMPLATE = "coding/codebook/codebook.html"
-PATH_SEPARATOR = " › "
 ACTION_LABELS = {
     "code_create": gettext_lazy("added"),
     "code_update": gettext_lazy("edited"),
@@ -88,63 +89,11 @@ FIELD_LABELS = {
 # The tree ----------------------------------------------------------------------------------
 
 
-@dataclass
-class TreeNode:
-    code: Code
-    level: int
-    path: tuple[str, ...]
-    count: int
-    children: list[TreeNode] = field(default_factory=list)
-
-    @property
-    def swatch(self) -> str:
-        # The colour goes into a style attribute: only a plain #rrggbb gets there.
-        return self.code.color if services.COLOR_RE.match(self.code.color) else "#767676"
-
-    @property
-    def label(self) -> str:
-        return PATH_SEPARATOR.join(self.path)
-
-
-@dataclass
-class Tree:
-    roots: list[TreeNode]
-    ordered: list[TreeNode]
-
-    def node(self, code: Code | None) -> TreeNode | None:
-        if code is None:
-            return None
-        return next((n for n in self.ordered if n.code.pk == code.pk), None)
-
-    def others(self, code: Code) -> list[TreeNode]:
-        """Every code except `code` and its subcodes: where it can move or merge to."""
-        node = self.node(code)
-        own: set[int] = set()
-        stack = [node] if node else []
-        while stack:
-            current = stack.pop()
-            own.add(current.code.pk)
-            stack.extend(current.children)
-        return [n for n in self.ordered if n.code.pk not in own]
-
-
-def _tree(access: StudyAccess) -> Tree:
-    children = services.codes_by_parent(access.study)
+def _tree(access: StudyAccess) -> Outline:
     # A blind coder must not learn how often others used a code: count visible layers only.
     visible = visible_coders(intervention_or_study=access.study, viewer=access.membership.user)
     counts = services.segment_counts(access.study, coder_ids=[user.pk for user in visible])
-    ordered: list[TreeNode] = []
-
-    def build(parent_id: int | None, prefix: tuple[str, ...]) -> list[TreeNode]:
-        nodes = []
-        for code in children.get(parent_id, []):
-            node = TreeNode(code, len(prefix) + 1, (*prefix, code.name), counts.get(code.pk, 0))
-            ordered.append(node)
-            node.children = build(code.pk, node.path)
-            nodes.append(node)
-        return nodes
-
-    return Tree(build(None, ()), ordered)
+    return outline(services.codes_by_parent(access.study), totals=counts)
 
 
 def _code(access: StudyAccess, uuid: UUID) -> Code:
@@ -181,7 +130,7 @@ def _describe(event: CodingEvent) -> str:
 
 def _editor_context(
     access: StudyAccess,
-    tree: Tree,
+    tree: Outline,
     code: Code | None,
     *,
     code_form: CodeForm | None = None,
@@ -346,13 +295,7 @@ def code_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse
     )
 
 
-# Tree actions ------------------------------------------------------------------------------
-
-
-def _form_error(form: Any) -> str:
-    for errors in form.errors.values():
-        return str(errors[0])
-    return _("Check the form.")
+# Outline actions ------------------------------------------------------------------------------
 
 
 @login_required
@@ -361,7 +304,7 @@ def code_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = get_study_for_user(request.user, slug, manage=True)
     form = CodeAddForm(request.POST)
     if not form.is_valid():
-        return _tree_response(request, access, error=_form_error(form), status=400)
+        return _tree_response(request, access, error=form_error(form), status=400)
     try:
         parent = _code_or_none(access, form.cleaned_data["parent"])
         code = services.code_create(
@@ -427,7 +370,7 @@ def code_move_step(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
     code = _code(access, uuid)
     form = MoveStepForm(request.POST)
     if not form.is_valid():
-        return _tree_response(request, access, error=_form_error(form), status=400)
+        return _tree_response(request, access, error=form_error(form), status=400)
     direction = form.cleaned_data["direction"]
     try:
         services.code_move_step(
@@ -458,7 +401,7 @@ def code_move(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     code = _code(access, uuid)
     form = MoveForm(request.POST)
     if not form.is_valid():
-        return _tree_response(request, access, error=_form_error(form), status=400)
+        return _tree_response(request, access, error=form_error(form), status=400)
     position = form.cleaned_data["position"]
     try:
         parent = _code_or_none(access, form.cleaned_data["parent"])
@@ -490,7 +433,7 @@ def code_merge(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     source = _code(access, uuid)
     form = MergeForm(request.POST)
     if not form.is_valid():
-        return _tree_response(request, access, error=_form_error(form), status=400)
+        return _tree_response(request, access, error=form_error(form), status=400)
     try:
         target = _code_or_none(access, form.cleaned_data["target"])
         assert target is not None
@@ -589,7 +532,7 @@ def codebook_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = get_study_for_user(request.user, slug, manage=True)
     form = ImportForm(request.POST, request.FILES)
     if refuse_oversized(request, form, "file") or not form.is_valid():
-        return _import_response(request, access, error=_form_error(form))
+        return _import_response(request, access, error=form_error(form))
     try:
         filename, raw = read_upload(form.cleaned_data["file"])
         nodes, dropped = read_codebook_file(filename, raw)
@@ -605,7 +548,7 @@ def codebook_copy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = get_study_for_user(request.user, slug, manage=True)
     form = CopyForm(request.POST)
     if not form.is_valid():
-        return _import_response(request, access, error=_form_error(form))
+        return _import_response(request, access, error=form_error(form))
     source = get_study_for_user(request.user, form.cleaned_data["source"])
     try:
         report = services.codebook_copy(
@@ -622,7 +565,7 @@ def codebook_template(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = get_study_for_user(request.user, slug, manage=True)
     form = TemplateForm(request.POST)
     if not form.is_valid():
-        return _import_response(request, access, error=_form_error(form))
+        return _import_response(request, access, error=form_error(form))
     try:
         report = services.codebook_apply_template(
             study=access.study, actor=request.user, template=form.cleaned_data["template"]
@@ -830,7 +773,7 @@ def version_diff(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 )
                 for item in diff.changed
             ],
-            separator=PATH_SEPARATOR,
+            separator=SEPARATOR,
         )
     return render(request, "coding/codebook/version_diff.html", context)
 
@@ -861,7 +804,7 @@ def export_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 return render(request, "coding/codebook/export.html#export-status", context)
             return redirect("export_status", slug=slug, uuid=job.uuid)
     else:
-        error = _form_error(form)
+        error = form_error(form)
     context = {"access": access, "study": access.study, "job": None, "export_error": error}
     if request.htmx:
         return render(request, "coding/codebook/export.html#export-status", context, status=400)

@@ -47,6 +47,7 @@ from coding.consensus.services import accept_agreed as accept_agreed_items
 from coding.models import Code, ConsensusDecision, ConsensusSegment, Segment
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
 from interventions.models import Intervention, Membership, Role
+from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
 TEMPLATE = "coding/consensus/intervention.html"
@@ -382,13 +383,6 @@ class NoteForm(forms.Form):
     note = forms.CharField(required=False, strip=True)
 
 
-def _form_error(form: forms.Form) -> str:
-    for name, errors in form.errors.items():
-        label = form.fields[name].label or name if name in form.fields else ""
-        return f"{label}: {errors[0]}" if label else str(errors[0])
-    return _("The request could not be read.")
-
-
 def _answer(
     request: HtmxHttpRequest,
     access: StudyAccess,
@@ -424,7 +418,7 @@ def decide_item(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse
     form = DecideForm(request.POST)
     if not form.is_valid():
         key = request.POST.get("item", "")[:64]
-        return _answer(request, access, intervention, key=key, error=_form_error(form))
+        return _answer(request, access, intervention, key=key, error=form_error(form))
     data = form.cleaned_data
     edit = None
     if data["action"] == ConsensusDecision.Action.EDIT:
@@ -452,7 +446,7 @@ def undo_item(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access, intervention = _reconciler(request.user, slug, uuid)
     form = ItemForm(request.POST)
     if not form.is_valid():
-        return _answer(request, access, intervention, error=_form_error(form))
+        return _answer(request, access, intervention, error=form_error(form))
     key = form.cleaned_data["item"]
     try:
         undecide(intervention=intervention, actor=request.user, item_key=key)
@@ -467,7 +461,7 @@ def accept_agreed(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespon
     access, intervention = _reconciler(request.user, slug, uuid)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return _answer(request, access, intervention, error=_form_error(form))
+        return _answer(request, access, intervention, error=form_error(form))
     try:
         accept_agreed_items(
             intervention=intervention, actor=request.user, note=form.cleaned_data["note"]

@@ -31,6 +31,7 @@ from coding.review.comments import CommentError
 from coding.review.dashboard import can_approve_codebook, pending_codebook_changes
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import Intervention, Membership, Role
+from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
 PATH_SEPARATOR = " › "
@@ -80,10 +81,6 @@ class ReplyForm(forms.Form):
     )
 
 
-def _form_error(form: forms.Form) -> str:
-    return " ".join(str(e) for errors in form.errors.values() for e in errors)
-
-
 # Threads ----------------------------------------------------------------------------------
 
 
@@ -129,7 +126,7 @@ def thread_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
     form = ThreadStartForm(request.POST, study=access.study)
     if not form.is_valid():
-        return _threads_page(request, access, form, _form_error(form), status=400)
+        return _threads_page(request, access, form, form_error(form), status=400)
     kind, uuid = form.cleaned_data["target"]
     try:
         thread = comments.thread_start(
@@ -229,7 +226,7 @@ def thread_reply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespons
     access, thread = _thread(request, slug, uuid)
     form = ReplyForm(request.POST)
     if not form.is_valid():
-        return _thread_page(request, access, thread, form, _form_error(form), status=400)
+        return _thread_page(request, access, thread, form, form_error(form), status=400)
     try:
         comments.comment_add(thread=thread, actor=request.user, body=form.cleaned_data["body"])
     except CommentError as error:

@@ -19,17 +19,16 @@ chunk, so its underline does not jump up and down between runs.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from coding.codebook.tree import DEFAULT_COLOR, safe_color
+
 CHUNK_SIZE = 2_000
 # Underlines drawn under one run; a run under more segments still lists them all.
 MAX_LANES = 4
-DEFAULT_COLOR = "#767676"
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ZWJ = "\u200d"
 
 
@@ -110,11 +109,6 @@ class Chunk:
 
 
 # Colours ----------------------------------------------------------------------------------
-
-
-def safe_color(color: str) -> str:
-    """`color` if it is a plain #rrggbb (it goes into a style attribute), else a neutral grey."""
-    return color.lower() if _COLOR.match(color or "") else DEFAULT_COLOR
 
 
 def tint(color: str, strength: float = 0.22) -> str:

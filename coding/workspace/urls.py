@@ -33,10 +33,4 @@ urlpatterns = [
     path("s/<slug:slug>/progress/", workspace.study_progress, name="study_progress"),
     path("s/<slug:slug>/reveal/", workspace.reveal, name="reveal"),
     path("s/<slug:slug>/reveal/policy/", workspace.reveal_policy, name="reveal_policy"),
-    path("s/<slug:slug>/report/", workspace.code_report, name="code_report"),
-    path(
-        "s/<slug:slug>/report/export.<str:fmt>",
-        workspace.code_report_export,
-        name="code_report_export",
-    ),
 ]

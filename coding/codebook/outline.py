@@ -1,0 +1,114 @@
+"""The code tree as the pages draw it: every code in order, with its path, colour and counts.
+
+The codebook editor, the workspace's code tree and picker, the report pages and the review
+pages all show a code by its path, joined with `SEPARATOR`. Counts are whatever the caller
+counted (for a blind coder, their own layer only); this module only arranges them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+
+from coding.codebook.tree import PATH_SEPARATOR, safe_color
+
+if TYPE_CHECKING:
+    from coding.models import Code
+
+SEPARATOR = " › "
+
+
+def display_path(path: Iterable[str]) -> str:
+    """A code's path as a page shows it: "Sociale hulpbronnen › Doelen"."""
+    return SEPARATOR.join(path)
+
+
+def display_path_string(path: str) -> str:
+    """A stored path string (`coding.codebook.tree.PATH_SEPARATOR`) as a page shows it."""
+    return path.replace(PATH_SEPARATOR, SEPARATOR)
+
+
+@dataclass
+class OutlineNode:
+    code: Code
+    level: int
+    path: tuple[str, ...]
+    total: int = 0
+    here: int = 0
+    children: list[OutlineNode] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return self.total
+
+    @property
+    def swatch(self) -> str:
+        return safe_color(self.code.color)
+
+    @property
+    def label(self) -> str:
+        return display_path(self.path)
+
+    @property
+    def search(self) -> str:
+        return " ".join(self.path).casefold()
+
+    @property
+    def count_title(self) -> str:
+        return _("%(here)s in this text, %(total)s in all texts") % {
+            "here": self.here,
+            "total": self.total,
+        }
+
+
+@dataclass
+class Outline:
+    roots: list[OutlineNode]
+    ordered: list[OutlineNode]
+
+    @cached_property
+    def nodes(self) -> dict[int, OutlineNode]:
+        return {node.code.pk: node for node in self.ordered}
+
+    def node(self, code: Code | None) -> OutlineNode | None:
+        return None if code is None else self.nodes.get(code.pk)
+
+    def others(self, code: Code) -> list[OutlineNode]:
+        """Every code except `code` and its subcodes: where it can move or merge to."""
+        node = self.node(code)
+        own: set[int] = set()
+        stack = [node] if node else []
+        while stack:
+            current = stack.pop()
+            own.add(current.code.pk)
+            stack.extend(current.children)
+        return [n for n in self.ordered if n.code.pk not in own]
+
+
+def outline(
+    children: Mapping[int | None, list[Code]],
+    *,
+    totals: Mapping[int, int],
+    here: Mapping[int, int] | None = None,
+) -> Outline:
+    """The tree of `children` (codes by parent id, in order) with a count or two per code."""
+    here = here or {}
+    ordered: list[OutlineNode] = []
+
+    def build(parent_id: int | None, prefix: tuple[str, ...]) -> list[OutlineNode]:
+        nodes = []
+        for code in children.get(parent_id, []):
+            path = (*prefix, code.name)
+            node = OutlineNode(
+                code, len(prefix) + 1, path, totals.get(code.pk, 0), here.get(code.pk, 0)
+            )
+            ordered.append(node)
+            node.children = build(code.pk, path)
+            nodes.append(node)
+        return nodes
+
+    return Outline(build(None, ()), ordered)

@@ -1,0 +1,127 @@
+"""Who looks at which intervention in the workspace, what they may do, which layers are on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from coding import segments
+from coding.codebook.services import codes_by_parent
+from coding.models import (
+    Code,
+    Segment,
+)
+from interventions.access import StudyAccess
+from interventions.models import Intervention
+from veerkracht.lib.http import HtmxHttpRequest
+
+
+def initials(user: Any) -> str:
+    """Two letters for a coder's margin label: from the full name, else the username."""
+    names = [part for part in (user.first_name, user.last_name) if part]
+    if len(names) == 2:
+        return (names[0][0] + names[1][0]).upper()
+    return (names[0] if names else user.username)[:2].upper()
+
+
+@dataclass(frozen=True)
+class Layer:
+    user: Any
+    shown: bool
+
+    @property
+    def initials(self) -> str:
+        return initials(self.user)
+
+
+@dataclass
+class Viewing:
+    """Who looks at which intervention, what they may do and which layers they have on."""
+
+    access: StudyAccess
+    intervention: Intervention
+    viewer: Any
+    coding: bool
+    layers: list[Layer]
+
+    @property
+    def study(self) -> Any:
+        return self.access.study
+
+    @cached_property
+    def children(self) -> dict[int | None, list[Code]]:
+        """The codebook, loaded once per request for the tree, the picker and the paths."""
+        return codes_by_parent(self.study)
+
+    def codes(self, uuids: list[UUID]) -> list[Code]:
+        """The codes of these UUIDs in this study's codebook, in the order asked."""
+        found = {c.uuid: c for codes in self.children.values() for c in codes}
+        missing = [uuid for uuid in uuids if uuid not in found]
+        if missing:
+            raise segments.SegmentError(
+                _("One of the chosen codes is not in this study's codebook; reload the page.")
+            )
+        return [found[uuid] for uuid in uuids]
+
+    @property
+    def shown(self) -> list[int]:
+        return [layer.user.pk for layer in self.layers if layer.shown]
+
+    @property
+    def several(self) -> bool:
+        """More than one layer on: labels then name their coder."""
+        return len(self.shown) > 1 or self.shown != [self.viewer.pk]
+
+
+def requested_layers(data: Any) -> list[int] | None:
+    """Coder ids from `layers` (repeated or comma-separated); None when not sent at all."""
+    if "layers" not in data:
+        return None
+    ids: list[int] = []
+    for value in data.getlist("layers"):
+        ids.extend(int(part) for part in value.split(",") if part.strip().isdigit())
+    return ids
+
+
+def viewing_for(
+    request: HtmxHttpRequest, access: StudyAccess, intervention: Intervention, *, own: bool = False
+) -> Viewing:
+    viewer = request.user
+    intervention.study = access.study  # loaded already; saves the services a query
+    # The role is on the membership already loaded; `segments.CODING_ROLES` is the rule.
+    coding = access.role in segments.CODING_ROLES
+    coders = segments.visible_coders(
+        intervention_or_study=intervention, viewer=viewer, role=access.role
+    )
+    data = request.POST if request.method == "POST" else request.GET
+    requested = requested_layers(data)
+    if requested is None:
+        # A coder starts on their own layer; the supervisor, who has none, on all of them.
+        requested = [viewer.pk] if coding else [user.pk for user in coders]
+    if own:
+        requested.append(viewer.pk)
+    wanted = set(requested)
+    layers = [Layer(user, user.pk in wanted) for user in coders]
+    return Viewing(access, intervention, viewer, coding, layers)
+
+
+def segment_in_study(access: StudyAccess, viewer: Any, uuid: UUID | str) -> Segment:
+    """The segment if this viewer may see it and it belongs to this study; 404 otherwise."""
+    segment = segments.segment_for_user(viewer=viewer, uuid=uuid)
+    if segment.intervention.study_id != access.study.pk:
+        raise Http404
+    return segment
+
+
+def own_segment(access: StudyAccess, viewer: Any, uuid: UUID) -> Segment:
+    """A segment the viewer may change: 404 when hidden from them, 403 when someone else's."""
+    segment = segment_in_study(access, viewer, uuid)
+    if segment.coder_id != viewer.pk or not segments.can_code(access.study, viewer):
+        raise PermissionDenied
+    return segment
