@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -23,12 +22,13 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from coding.agreement.metrics import ALPHA_RELIABLE, ALPHA_TENTATIVE
 from coding.agreement.reliability import UNITS
+from coding.codebook.outline import display_path
 from coding.codebook.services import code_paths
+from coding.consensus.forms import UNIT_LABELS, DecideForm, ItemForm, NoteForm, UnitForm
 from coding.consensus.services import (
     ConsensusError,
     Edit,
@@ -52,14 +52,6 @@ from veerkracht.lib.http import HtmxHttpRequest
 
 TEMPLATE = "coding/consensus/intervention.html"
 OVERVIEW_TEMPLATE = "coding/consensus/overview.html"
-PATH_SEPARATOR = " › "
-
-UNIT_LABELS = {
-    "intervention": gettext_lazy("Intervention: does the text have the code?"),
-    "word": gettext_lazy("Word: which words carry the code?"),
-    "character": gettext_lazy("Character: which characters carry the code?"),
-    "segment": gettext_lazy("Segment: do the passages match?"),
-}
 
 
 def _reader(user: Any, slug: str) -> StudyAccess:
@@ -144,10 +136,6 @@ def _coder_rows(result: dict[str, Any]) -> list[CoderRow]:
             )
         )
     return rows
-
-
-class UnitForm(forms.Form):
-    unit = forms.ChoiceField(choices=[(u, UNIT_LABELS[u]) for u in UNITS], required=False)
 
 
 @login_required
@@ -269,7 +257,7 @@ class Page:
 
 
 def _path(paths: dict[int, tuple[str, ...]], code: Code) -> str:
-    return PATH_SEPARATOR.join(paths.get(code.pk, (code.name,)))
+    return display_path(paths.get(code.pk, (code.name,)))
 
 
 def _page(access: StudyAccess, intervention: Intervention, viewer: Any) -> Page:
@@ -317,7 +305,7 @@ def _page(access: StudyAccess, intervention: Intervention, viewer: Any) -> Page:
     ]
     uuids = dict(Code.objects.filter(study=study).values_list("pk", "uuid"))
     codes = sorted(
-        ((str(uuids[pk]), PATH_SEPARATOR.join(path)) for pk, path in paths.items() if pk in uuids),
+        ((str(uuids[pk]), display_path(path)) for pk, path in paths.items() if pk in uuids),
         key=lambda c: c[1].lower(),
     )
     reconciler = can_reconcile(study, viewer)
@@ -353,34 +341,6 @@ def intervention_consensus(request: HtmxHttpRequest, slug: str, uuid: UUID) -> H
     access, intervention = _intervention(request.user, slug, uuid)
     page = _page(access, intervention, request.user)
     return render(request, TEMPLATE, _context(page))
-
-
-class DecideForm(forms.Form):
-    item = forms.CharField(max_length=64)
-    # A "take" button sends only the segment to take; the other buttons send the action.
-    action = forms.ChoiceField(choices=ConsensusDecision.Action.choices, required=False)
-    take = forms.UUIDField(required=False)
-    code = forms.UUIDField(required=False)
-    start = forms.IntegerField(required=False)
-    end = forms.IntegerField(required=False)
-    note = forms.CharField(required=False, strip=True)
-    replace = forms.BooleanField(required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not data.get("action"):
-            if not data.get("take"):
-                raise forms.ValidationError(_("Choose what to do with this passage."))
-            data["action"] = ConsensusDecision.Action.TAKE
-        return data
-
-
-class ItemForm(forms.Form):
-    item = forms.CharField(max_length=64)
-
-
-class NoteForm(forms.Form):
-    note = forms.CharField(required=False, strip=True)
 
 
 def _answer(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,64 +20,21 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from coding.codebook import services
+from coding.codebook.outline import SEPARATOR
 from coding.models import Code, CommentThread, Segment
 from coding.review import comments
 from coding.review.comments import CommentError
 from coding.review.dashboard import can_approve_codebook, pending_codebook_changes
+from coding.review.forms import ReplyForm, ThreadStartForm
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import Intervention, Membership, Role
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
-PATH_SEPARATOR = " › "
 NOTIFICATIONS_PER_PAGE = 50
-
-
-class ThreadStartForm(forms.Form):
-    """What to discuss and the first comment. `target` is "<kind>:<uuid>", so one select
-    offers codes and interventions together (grouped) and the workspace may post segments."""
-
-    target = forms.CharField(label=gettext_lazy("About"))
-    body = forms.CharField(
-        label=gettext_lazy("Comment"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        strip=False,
-        help_text=gettext_lazy("Mention a member with @username to notify them."),
-    )
-
-    def __init__(self, *args: Any, study: Any = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.study = study
-
-    def target_choices(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        codes = Code.objects.filter(study=self.study).tree_order().values_list("uuid", "name")
-        items = Intervention.objects.filter(study=self.study).order_by("title")
-        return [
-            (_("Codes"), [(f"code:{uuid}", name) for uuid, name in codes]),
-            (
-                _("Interventions"),
-                [
-                    (f"intervention:{uuid}", title)
-                    for uuid, title in items.values_list("uuid", "title")
-                ],
-            ),
-        ]
-
-    def clean_target(self) -> tuple[str, str]:
-        kind, _sep, uuid = self.cleaned_data["target"].partition(":")
-        if kind not in CommentThread.Target.values or not uuid:
-            raise forms.ValidationError(_("Choose what the thread is about."))
-        return kind, uuid
-
-
-class ReplyForm(forms.Form):
-    body = forms.CharField(
-        label=gettext_lazy("Reply"), widget=forms.Textarea(attrs={"rows": 3}), strip=False
-    )
 
 
 # Threads ----------------------------------------------------------------------------------
@@ -287,7 +243,7 @@ def _review_context(access: StudyAccess, user: Any) -> dict[str, Any]:
         "study": access.study,
         "pending": pending,
         "can_approve": can_approve_codebook(access.study, user),
-        "separator": PATH_SEPARATOR,
+        "separator": SEPARATOR,
     }
 
 

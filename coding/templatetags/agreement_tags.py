@@ -11,7 +11,7 @@ from typing import Any
 
 from django import template
 
-from coding.agreement.views import study_summary
+from coding.agreement.summary import study_summary
 
 register = template.Library()
 

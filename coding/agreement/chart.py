@@ -1,0 +1,121 @@
+"""The chart of Krippendorff's alpha over a study's runs, as numbers an SVG template draws."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from django.utils import timezone
+
+from coding.agreement.metrics import ALPHA_RELIABLE, ALPHA_TENTATIVE
+from coding.agreement.report import UNIT_NAMES, figure
+from coding.models import AgreementRun
+from interventions.models import Study
+
+CHART_RUNS = 30
+CHART_WIDTH = 640
+CHART_HEIGHT = 232
+CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 48, 16, 14, 46
+UNIT_COLOURS = {
+    "intervention": "#1d5e6f",
+    "word": "#8a4f9e",
+    "character": "#b4541a",
+}
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    x: float
+    y: float
+    value: float
+    label: str
+    when: Any
+    uuid: UUID
+    below_axis: bool
+
+
+@dataclass
+class ChartSeries:
+    unit: str
+    name: str
+    colour: str
+    points: list[ChartPoint] = field(default_factory=list)
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+
+
+def _y(value: float) -> float:
+    inner = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    return CHART_TOP + inner * (1 - min(max(value, 0.0), 1.0))
+
+
+def alpha_chart(study: Study) -> dict[str, Any] | None:
+    """Overall alpha of the last finished runs, as coordinates of a small SVG line chart.
+
+    One line per unit, since alphas over interventions and over words are not one series.
+    Runs without an overall alpha (segment unit, or not computable) are left out.
+    """
+    rows = list(
+        AgreementRun.objects.filter(study=study, status=AgreementRun.Status.DONE)
+        .order_by("-created_at", "-pk")
+        .values_list("uuid", "created_at", "params__unit", "result__overall__krippendorff_alpha")[
+            :CHART_RUNS
+        ]
+    )
+    rows = [row for row in reversed(rows) if isinstance(row[3], int | float)]
+    if not rows:
+        return None
+    inner = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    step = inner / len(rows)
+    series: dict[str, ChartSeries] = {}
+    for index, (uuid, created, unit, value) in enumerate(rows):
+        line = series.setdefault(
+            unit,
+            ChartSeries(unit, str(UNIT_NAMES.get(unit, unit)), UNIT_COLOURS.get(unit, "#4a525c")),
+        )
+        line.points.append(
+            ChartPoint(
+                x=CHART_LEFT + step * (index + 0.5),
+                y=_y(float(value)),
+                value=float(value),
+                label=figure(float(value)),
+                when=created,
+                uuid=uuid,
+                below_axis=value < 0,
+            )
+        )
+    ticks = [(v, _y(v), figure(v, 1 if v in (0.0, 1.0) else 3)) for v in (0.0, 0.667, 0.8, 1.0)]
+    # Runs on one day are told apart by the time.
+    same_day = len({timezone.localdate(row[1]) for row in rows}) < len(rows)
+    every = max(1, -(-len(rows) // (6 if same_day else 8)))
+    # (x, run number, date) under every `every`th point.
+    dates = [
+        (CHART_LEFT + step * (i + 0.5), i + 1, row[1])
+        for i, row in enumerate(rows)
+        if i % every == 0
+    ]
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "right": CHART_WIDTH - CHART_RIGHT,
+        "bottom": CHART_HEIGHT - CHART_BOTTOM,
+        "top": CHART_TOP,
+        "series": list(series.values()),
+        "ticks": ticks,
+        "plot_width": inner,
+        "tentative_y": _y(ALPHA_TENTATIVE),
+        "reliable_y": _y(ALPHA_RELIABLE),
+        "low_height": _y(0.0) - _y(ALPHA_TENTATIVE),
+        "tentative_height": _y(ALPHA_TENTATIVE) - _y(ALPHA_RELIABLE),
+        "any_below": any(row[3] < 0 for row in rows),
+        "dates": dates,
+        "number_y": CHART_HEIGHT - CHART_BOTTOM + 16,
+        "date_y": CHART_HEIGHT - CHART_BOTTOM + 30,
+        "date_format": "j M H:i" if same_day else "j M",
+        "n": len(rows),
+        "points": [p for line in series.values() for p in line.points],
+    }

@@ -1,0 +1,31 @@
+"""What the study page shows about agreement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coding.agreement.chart import alpha_chart
+from coding.models import AgreementRun, Assignment, InterventionProgress
+from coding.segments import can_code
+from interventions.access import StudyAccess
+from interventions.models import Role
+
+
+def study_summary(access: StudyAccess, viewer: Any) -> dict[str, Any]:
+    """What the study page shows about agreement: the chart for the owner and supervisor,
+    the viewer's own assignment for those who code."""
+    study = access.study
+    summary: dict[str, Any] = {"study": study, "chart": None, "mine": None, "readers": False}
+    if access.role in (Role.OWNER, Role.SUPERVISOR):
+        summary["readers"] = True
+        summary["chart"] = alpha_chart(study)
+        summary["n_runs"] = AgreementRun.objects.filter(study=study).count()
+    if can_code(study, viewer):
+        ids = list(
+            Assignment.objects.filter(coder=viewer, intervention__study=study).values_list(
+                "intervention_id", flat=True
+            )
+        )
+        done = InterventionProgress.objects.filter(coder=viewer, intervention_id__in=ids).count()
+        summary["mine"] = {"n": len(ids), "done": done}
+    return summary
