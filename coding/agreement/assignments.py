@@ -53,7 +53,7 @@ def strata_for(definition: AttributeDefinition) -> dict[int, str]:
     )
 
 
-def assign(
+def assignment_create(
     *,
     study: Study,
     actor: Any,
@@ -103,7 +103,7 @@ def assign(
     return new
 
 
-def unassign(*, study: Study, actor: Any, coder: Any, intervention: Intervention) -> None:
+def assignment_delete(*, study: Study, actor: Any, coder: Any, intervention: Intervention) -> None:
     with transaction.atomic():
         deleted, _rows = Assignment.objects.filter(
             coder=coder, intervention=intervention, intervention__study=study

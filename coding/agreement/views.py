@@ -35,10 +35,10 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 from coding.agreement import exports as agreement_exports
 from coding.agreement.assignments import (
     AssignmentError,
-    assign,
+    assignment_create,
+    assignment_delete,
     sample_interventions,
     strata_for,
-    unassign,
 )
 from coding.agreement.chart import alpha_chart
 from coding.agreement.forms import AssignForm, RunForm, UnassignForm
@@ -246,7 +246,7 @@ def assignment_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             seed = data["seed"] if data["seed"] is not None else secrets.randbelow(2**31)
             strata = strata_for(definition) if definition else None
             chosen = sample_interventions(corpus, percent=percent, seed=seed, strata=strata)
-        added = assign(
+        added = assignment_create(
             study=study,
             actor=request.user,
             coder=coders[data["coder"]],
@@ -292,7 +292,9 @@ def assignment_remove(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context = _assignments_context(access)
         context["form_error"] = _("That assignment does not exist; reload the page.")
         return render(request, "coding/agreement/assignments.html", context, status=400)
-    unassign(study=access.study, actor=request.user, coder=coder, intervention=intervention)
+    assignment_delete(
+        study=access.study, actor=request.user, coder=coder, intervention=intervention
+    )
     messages.success(
         request,
         _("“%(title)s” is no longer assigned to %(coder)s.")

@@ -643,7 +643,7 @@ def _write(
     return decision, event
 
 
-def decide(
+def consensus_decide(
     *,
     intervention: Intervention,
     actor: Any,
@@ -700,7 +700,7 @@ def decide(
     return decision
 
 
-def accept_agreed(*, intervention: Intervention, actor: Any, note: str = "") -> list[Any]:
+def consensus_accept_agreed(*, intervention: Intervention, actor: Any, note: str = "") -> list[Any]:
     """Take every undecided agreed item in one go, each as its first version in text order
     (ties by coder). Items whose segment the consensus has already are left undecided."""
     note = _clean_note(note)
@@ -747,7 +747,7 @@ def accept_agreed(*, intervention: Intervention, actor: Any, note: str = "") -> 
     return decisions
 
 
-def undecide(*, intervention: Intervention, actor: Any, item_key: str) -> None:
+def consensus_undecide(*, intervention: Intervention, actor: Any, item_key: str) -> None:
     """Undo a decision (also one whose item is gone): its consensus segments go with it.
     The owner may undo any decision; a coder only their own."""
     role = _require_reconcile(intervention.study, actor)

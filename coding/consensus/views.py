@@ -36,14 +36,14 @@ from coding.consensus.services import (
     agreement_against_consensus,
     can_reconcile,
     can_view_consensus,
+    consensus_accept_agreed,
+    consensus_decide,
     consensus_segments,
-    decide,
+    consensus_undecide,
     orphaned_decisions,
     reconciliation_items,
     reconciliation_progress_for_study,
-    undecide,
 )
-from coding.consensus.services import accept_agreed as accept_agreed_items
 from coding.models import Code, ConsensusDecision, ConsensusSegment, Segment
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
 from interventions.models import Intervention, Membership, Role
@@ -385,7 +385,7 @@ def decide_item(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse
         code = Code.objects.filter(study=access.study, uuid=data["code"]).first()
         edit = Edit(code, data["start"], data["end"])  # type: ignore[arg-type]
     try:
-        decide(
+        consensus_decide(
             intervention=intervention,
             actor=request.user,
             item_key=data["item"],
@@ -409,7 +409,7 @@ def undo_item(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
         return _answer(request, access, intervention, error=form_error(form))
     key = form.cleaned_data["item"]
     try:
-        undecide(intervention=intervention, actor=request.user, item_key=key)
+        consensus_undecide(intervention=intervention, actor=request.user, item_key=key)
     except ConsensusError as error:
         return _answer(request, access, intervention, key=key, error=str(error))
     return _answer(request, access, intervention, key=key)
@@ -423,7 +423,7 @@ def accept_agreed(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespon
     if not form.is_valid():
         return _answer(request, access, intervention, error=form_error(form))
     try:
-        accept_agreed_items(
+        consensus_accept_agreed(
             intervention=intervention, actor=request.user, note=form.cleaned_data["note"]
         )
     except ConsensusError as error:

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from coding.agreement.assignments import assign
+from coding.agreement.assignments import assignment_create
 from coding.models import ConsensusDecision, ConsensusSegment
 from coding.segments import reveal
 from tests.browser.conftest import login, screenshot
@@ -50,7 +50,7 @@ def test_the_owner_reconciles_two_disagreements(page: Page, live_server: Any, ca
     code(cast, cast.coder_a, aanpak, BEZOEK)
     code(cast, cast.coder_b, aanpak, BEZOEK)
     for coder in (cast.coder_a, cast.coder_b):
-        assign(
+        assignment_create(
             study=cast.study,
             actor=cast.owner,
             coder=coder,

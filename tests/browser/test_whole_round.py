@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from coding.agreement.assignments import assign
+from coding.agreement.assignments import assignment_create
 from coding.codebook import services
 from coding.models import (
     AgreementRun,
@@ -76,7 +76,7 @@ def round_setup(cast: Cast) -> dict[str, Code]:
         "materieel": make(study=cast.study, actor=cast.owner, name="Materiële hulpbronnen"),
     }
     for coder in (cast.coder_a, cast.coder_b):
-        assign(
+        assignment_create(
             study=cast.study,
             actor=cast.owner,
             coder=coder,

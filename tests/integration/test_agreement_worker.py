@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from coding.agreement.assignments import assign
+from coding.agreement.assignments import assignment_create
 from coding.agreement.runs import compute_for_study
 from coding.codebook import services
 from coding.models import AgreementRun, Segment
@@ -35,7 +35,9 @@ def coded(cast: Cast) -> None:
         for n in range(6)
     ]
     for coder in (cast.coder_a, cast.coder_b):
-        assign(study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all")
+        assignment_create(
+            study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all"
+        )
     for n, text in enumerate(texts):
         for coder, code in ((cast.coder_a, codes[0]), (cast.coder_b, codes[n % 2])):
             Segment.objects.create(

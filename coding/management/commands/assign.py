@@ -5,7 +5,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coding.agreement.assignments import AssignmentError, assign, sample_interventions, strata_for
+from coding.agreement.assignments import (
+    AssignmentError,
+    assignment_create,
+    sample_interventions,
+    strata_for,
+)
 from interventions.models import Intervention, Study
 
 
@@ -57,7 +62,7 @@ class Command(BaseCommand):
             except AssignmentError as error:
                 raise CommandError(str(error)) from None
         try:
-            new = assign(
+            new = assignment_create(
                 study=study,
                 actor=None,
                 coder=coder,

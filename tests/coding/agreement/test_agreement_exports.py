@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from coding.agreement import exports as ex
-from coding.agreement.assignments import assign
+from coding.agreement.assignments import assignment_create
 from coding.agreement.runs import agreement_run_start
 from coding.codebook import services
 from coding.models import AgreementRun, Segment
@@ -292,7 +292,9 @@ def run(cast: Cast, django_capture_on_commit_callbacks: Callable[..., Any]) -> A
         for n in range(3)
     ]
     for coder in (cast.coder_a, cast.coder_b):
-        assign(study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all")
+        assignment_create(
+            study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all"
+        )
     for item, coders in ((texts[0], (cast.coder_a, cast.coder_b)), (texts[1], (cast.coder_a,))):
         for coder in coders:
             Segment.objects.create(

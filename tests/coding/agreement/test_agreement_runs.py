@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from coding.agreement.assignments import assign
+from coding.agreement.assignments import assignment_create
 from coding.agreement.runs import AgreementError, agreement_run_start, is_outdated
 from coding.codebook import services
 from coding.models import AgreementRun, Code, Segment
@@ -32,7 +32,9 @@ def coded(cast: Cast) -> dict[str, Any]:
         )
         texts.append(item)
     for coder in (cast.coder_a, cast.coder_b):
-        assign(study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all")
+        assignment_create(
+            study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all"
+        )
     start = TEXT.index("Ouders")
 
     def code(item: Intervention, coder: Any, code: Code, length: int = 6) -> Segment:

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from coding.agreement.assignments import assign, sample_interventions, strata_for
+from coding.agreement.assignments import assignment_create, sample_interventions, strata_for
 from coding.agreement.runs import agreement_run_start
 from coding.codebook import services
 from coding.models import AgreementRun, Assignment, Codebook, CodingEvent, Segment
@@ -60,7 +60,9 @@ def coded(cast: Cast) -> dict[str, Any]:
         for n in range(3)
     ]
     for coder in (cast.coder_a, cast.coder_b):
-        assign(study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all")
+        assignment_create(
+            study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all"
+        )
     segment(texts[0], cast.coder_a, goals, QUOTE_A)
     segment(texts[0], cast.coder_b, goals, QUOTE_A)
     disputed_a = segment(texts[1], cast.coder_a, goals, QUOTE_A)
@@ -372,7 +374,7 @@ def test_the_setup_lists_each_coders_assignment_and_the_double_coded_share(
 
 def test_a_coder_sees_only_their_own_assignment(cast: Cast, coded: dict[str, Any]) -> None:
     only_carol = Intervention.objects.create(study=cast.study, title="Alleen voor Carol", text="x")
-    assign(
+    assignment_create(
         study=cast.study,
         actor=cast.owner,
         coder=cast.coder_a,
@@ -581,7 +583,9 @@ def test_the_report_loads_200_disagreements_in_a_fixed_number_of_queries(
         for n in range(10)
     ]
     for coder in (cast.coder_a, cast.coder_b):
-        assign(study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all")
+        assignment_create(
+            study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all"
+        )
     rows = []
     for item in texts:
         for n in range(10):

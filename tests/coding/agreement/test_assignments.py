@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from coding.agreement.assignments import AssignmentError, assign, sample_interventions
+from coding.agreement.assignments import AssignmentError, assignment_create, sample_interventions
 from coding.models import Assignment, CodingEvent
 from interventions.models import AttributeDefinition, AttributeValue, Intervention
 from tests.conftest import Cast
@@ -62,7 +62,7 @@ def test_a_supervisor_cannot_be_assigned_and_nothing_is_stored(
     cast: Cast, corpus: list[Intervention]
 ) -> None:
     with pytest.raises(AssignmentError, match="not a coder"):
-        assign(
+        assignment_create(
             study=cast.study,
             actor=cast.owner,
             coder=cast.supervisor,

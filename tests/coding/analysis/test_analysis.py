@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from coding import segments as seg
-from coding.agreement.assignments import assign
+from coding.agreement.assignments import assignment_create
 from coding.analysis import report as analysis
 from coding.codebook import services
 from coding.consensus import services as cons
@@ -64,7 +64,7 @@ def docs(cast: Cast, codes: dict[str, Code]) -> dict[str, Intervention]:
     reconciled.save()
     other = InterventionFactory(study=cast.study, title="Ander", text=TEXT)
     for coder in (cast.coder_a, cast.coder_b):
-        assign(
+        assignment_create(
             study=cast.study,
             actor=cast.owner,
             coder=coder,
@@ -77,7 +77,7 @@ def docs(cast: Cast, codes: dict[str, Code]) -> dict[str, Intervention]:
         code(doc, cast.coder_b, codes["inhoud"], "Ouders oefenen thuis")
         # Only carol: a disagreement left undecided.
         code(doc, cast.coder_a, codes["doelen"], "maken een plan")
-    cons.accept_agreed(intervention=reconciled, actor=cast.owner)
+    cons.consensus_accept_agreed(intervention=reconciled, actor=cast.owner)
     return {"reconciled": reconciled, "other": other}
 
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from coding import segments as seg
-from coding.agreement.assignments import assign
+from coding.agreement.assignments import assignment_create
 from coding.codebook import services
 from coding.consensus import services as cons
 from coding.models import Code, CodingEvent, ConsensusDecision, ConsensusSegment, Segment
@@ -62,7 +62,7 @@ def doc(cast: Cast) -> Intervention:
         intervention=intervention, heading="Samenvatting", start=0, end=summary_end, excluded=True
     )
     for coder in (cast.coder_a, cast.coder_b):
-        assign(
+        assignment_create(
             study=cast.study, actor=cast.owner, coder=coder, interventions=[intervention], method=""
         )
     return intervention
@@ -224,7 +224,7 @@ def test_an_outsider_reads_no_items_and_decides_nothing(
         items_for(cast, doc, viewer=cast.outsider)
     before = state()
     with pytest.raises(cons.ConsensusError, match="owner and coders"):
-        cons.decide(intervention=doc, actor=cast.outsider, item_key=key, action="drop")
+        cons.consensus_decide(intervention=doc, actor=cast.outsider, item_key=key, action="drop")
     assert state() == before
 
 
@@ -235,7 +235,7 @@ def test_taking_a_version_copies_that_coders_segments_with_who_when_and_the_note
     cast: Cast, doc: Intervention, codes: dict[str, Code], coded: dict[str, Segment]
 ) -> None:
     item = item_with(items_for(cast, doc), coded["bob_plan"])
-    decision = cons.decide(
+    decision = cons.consensus_decide(
         intervention=doc,
         actor=cast.owner,
         item_key=item.key,
@@ -283,7 +283,7 @@ def test_taking_needs_a_segment_of_the_item(
     before = state()
     for other in (None, coded["carol_ouders"], "not-a-uuid"):
         with pytest.raises(cons.ConsensusError, match="Choose one of this passage"):
-            cons.decide(
+            cons.consensus_decide(
                 intervention=doc,
                 actor=cast.owner,
                 item_key=item.key,
@@ -299,8 +299,8 @@ def test_keeping_both_copies_every_version_and_dropping_copies_none(
     items = items_for(cast, doc)
     plan = item_with(items, coded["bob_plan"])
     coord = item_with(items, coded["carol_coord"])
-    cons.decide(intervention=doc, actor=cast.owner, item_key=plan.key, action="keep_both")
-    cons.decide(intervention=doc, actor=cast.owner, item_key=coord.key, action="drop")
+    cons.consensus_decide(intervention=doc, actor=cast.owner, item_key=plan.key, action="keep_both")
+    cons.consensus_decide(intervention=doc, actor=cast.owner, item_key=coord.key, action="drop")
     assert sorted((s.code.name, s.quote) for s in cons.consensus_segments(doc)) == [
         ("Doelen", "maken een plan"),
         ("Psychologische hulpbronnen", "maken een plan voor de week"),
@@ -312,7 +312,7 @@ def test_keeping_both_of_an_agreed_passage_with_identical_spans_keeps_one(
     cast: Cast, doc: Intervention, coded: dict[str, Segment]
 ) -> None:
     ouders = item_with(items_for(cast, doc), coded["carol_ouders"])
-    decision = cons.decide(
+    decision = cons.consensus_decide(
         intervention=doc, actor=cast.owner, item_key=ouders.key, action="keep_both"
     )
     assert [s.quote for s in decision.segments.all()] == ["Ouders oefenen thuis"]
@@ -338,11 +338,11 @@ def test_an_edit_writes_the_edited_span_and_refuses_bad_input_without_a_trace(
     ]
     for edit, message in refusals:
         with pytest.raises(cons.ConsensusError, match=message):
-            cons.decide(
+            cons.consensus_decide(
                 intervention=doc, actor=cast.owner, item_key=item.key, action="edit", edit=edit
             )
     assert state() == before
-    decision = cons.decide(
+    decision = cons.consensus_decide(
         intervention=doc,
         actor=cast.owner,
         item_key=item.key,
@@ -359,9 +359,9 @@ def test_an_unknown_action_and_a_long_note_are_refused(
     key = items_for(cast, doc)[0].key
     before = state()
     with pytest.raises(cons.ConsensusError, match="Choose what to do"):
-        cons.decide(intervention=doc, actor=cast.owner, item_key=key, action="merge")
+        cons.consensus_decide(intervention=doc, actor=cast.owner, item_key=key, action="merge")
     with pytest.raises(cons.ConsensusError, match="at most 5,000"):
-        cons.decide(
+        cons.consensus_decide(
             intervention=doc, actor=cast.owner, item_key=key, action="drop", note="x" * 5001
         )
     assert state() == before
@@ -374,13 +374,15 @@ def test_a_supervisor_cannot_change_the_coding_and_nothing_changes(
     items = items_for(cast, doc, viewer=cast.supervisor)
     before = state()
     with pytest.raises(cons.ConsensusError, match="supervisor"):
-        cons.decide(intervention=doc, actor=cast.supervisor, item_key=items[0].key, action="drop")
+        cons.consensus_decide(
+            intervention=doc, actor=cast.supervisor, item_key=items[0].key, action="drop"
+        )
     with pytest.raises(cons.ConsensusError, match="supervisor"):
-        cons.accept_agreed(intervention=doc, actor=cast.supervisor)
-    cons.decide(intervention=doc, actor=cast.owner, item_key=items[0].key, action="drop")
+        cons.consensus_accept_agreed(intervention=doc, actor=cast.supervisor)
+    cons.consensus_decide(intervention=doc, actor=cast.owner, item_key=items[0].key, action="drop")
     after_owner = state()
     with pytest.raises(cons.ConsensusError, match="supervisor"):
-        cons.undecide(intervention=doc, actor=cast.supervisor, item_key=items[0].key)
+        cons.consensus_undecide(intervention=doc, actor=cast.supervisor, item_key=items[0].key)
     assert before != after_owner == state()
 
 
@@ -390,12 +392,14 @@ def test_a_coder_reconciles_only_after_the_reveal(
     key = items_for(cast, doc)[0].key
     before = state()
     with pytest.raises(cons.ConsensusError, match="revealed"):
-        cons.decide(intervention=doc, actor=cast.coder_a, item_key=key, action="drop")
+        cons.consensus_decide(intervention=doc, actor=cast.coder_a, item_key=key, action="drop")
     with pytest.raises(cons.ConsensusError, match="revealed"):
-        cons.accept_agreed(intervention=doc, actor=cast.coder_b)
+        cons.consensus_accept_agreed(intervention=doc, actor=cast.coder_b)
     assert state() == before
     revealed(cast)
-    decision = cons.decide(intervention=doc, actor=cast.coder_a, item_key=key, action="drop")
+    decision = cons.consensus_decide(
+        intervention=doc, actor=cast.coder_a, item_key=key, action="drop"
+    )
     assert decision.decided_by == cast.coder_a
 
 
@@ -408,7 +412,7 @@ def test_a_key_that_is_no_item_of_this_intervention_is_refused(
     before = state()
     for key in (foreign_key, "0" * 64, ""):
         with pytest.raises(cons.ConsensusError, match="not one to reconcile"):
-            cons.decide(intervention=doc, actor=cast.owner, item_key=key, action="drop")
+            cons.consensus_decide(intervention=doc, actor=cast.owner, item_key=key, action="drop")
     assert state() == before
 
 
@@ -417,7 +421,7 @@ def test_a_second_decision_is_refused_naming_who_decided_and_when(
 ) -> None:
     revealed(cast)
     item = item_with(items_for(cast, doc), coded["bob_plan"])
-    first = cons.decide(
+    first = cons.consensus_decide(
         intervention=doc,
         actor=cast.coder_a,
         item_key=item.key,
@@ -426,13 +430,15 @@ def test_a_second_decision_is_refused_naming_who_decided_and_when(
     )
     before = state()
     with pytest.raises(cons.ConsensusError, match=r"carol already decided this passage on \S+"):
-        cons.decide(intervention=doc, actor=cast.coder_b, item_key=item.key, action="drop")
+        cons.consensus_decide(
+            intervention=doc, actor=cast.coder_b, item_key=item.key, action="drop"
+        )
     with pytest.raises(cons.ConsensusError, match="Only the study's owner can replace"):
-        cons.decide(
+        cons.consensus_decide(
             intervention=doc, actor=cast.coder_b, item_key=item.key, action="drop", replace=True
         )
     assert state() == before
-    replaced = cons.decide(
+    replaced = cons.consensus_decide(
         intervention=doc,
         actor=cast.owner,
         item_key=item.key,
@@ -457,7 +463,7 @@ def test_a_decision_that_would_repeat_a_consensus_segment_is_refused(
     plan = item_with(items, coded["bob_plan"])
     coord = item_with(items, coded["carol_coord"])
     start, end, quote = span("maken een plan")
-    cons.decide(
+    cons.consensus_decide(
         intervention=doc,
         actor=cast.owner,
         item_key=plan.key,
@@ -466,7 +472,7 @@ def test_a_decision_that_would_repeat_a_consensus_segment_is_refused(
     )
     before = state()
     with pytest.raises(cons.ConsensusError, match="already has “Doelen” on exactly this text"):
-        cons.decide(
+        cons.consensus_decide(
             intervention=doc,
             actor=cast.owner,
             item_key=coord.key,
@@ -483,7 +489,7 @@ def test_progress_counts_decided_items_per_intervention_and_for_the_study(
     cast: Cast, doc: Intervention, coded: dict[str, Segment]
 ) -> None:
     assert cons.reconciliation_progress(intervention=doc) == (0, 4)
-    accepted = cons.accept_agreed(intervention=doc, actor=cast.owner)
+    accepted = cons.consensus_accept_agreed(intervention=doc, actor=cast.owner)
     assert len(accepted) == 2
     assert cons.reconciliation_progress(intervention=doc) == (2, 4)
     other = InterventionFactory(study=cast.study, title="Ander", text=TEXT)
@@ -494,7 +500,7 @@ def test_progress_counts_decided_items_per_intervention_and_for_the_study(
 def test_accepting_the_agreed_takes_each_agreed_passage_once_and_records_each(
     cast: Cast, doc: Intervention, coded: dict[str, Segment]
 ) -> None:
-    decisions = cons.accept_agreed(intervention=doc, actor=cast.owner, note="Eens.")
+    decisions = cons.consensus_accept_agreed(intervention=doc, actor=cast.owner, note="Eens.")
     assert [d.action for d in decisions] == ["take", "take"]
     assert [(s.quote, s.decision.note) for s in cons.consensus_segments(doc)] == [
         ("Ouders oefenen thuis", "Eens."),
@@ -502,7 +508,7 @@ def test_accepting_the_agreed_takes_each_agreed_passage_once_and_records_each(
         (COACH, "Eens."),
     ]
     assert CodingEvent.objects.filter(action="consensus_decide").count() == 2
-    assert cons.accept_agreed(intervention=doc, actor=cast.owner) == []
+    assert cons.consensus_accept_agreed(intervention=doc, actor=cast.owner) == []
     assert ConsensusDecision.objects.count() == 2
 
 
@@ -511,22 +517,24 @@ def test_undoing_a_decision_removes_its_consensus_segments_and_records_it(
 ) -> None:
     revealed(cast)
     item = item_with(items_for(cast, doc), coded["bob_plan"])
-    cons.decide(intervention=doc, actor=cast.owner, item_key=item.key, action="keep_both")
+    cons.consensus_decide(intervention=doc, actor=cast.owner, item_key=item.key, action="keep_both")
     before = state()
     with pytest.raises(cons.ConsensusError, match="the person who decided"):
-        cons.undecide(intervention=doc, actor=cast.coder_a, item_key=item.key)
+        cons.consensus_undecide(intervention=doc, actor=cast.coder_a, item_key=item.key)
     assert state() == before
-    cons.undecide(intervention=doc, actor=cast.owner, item_key=item.key)
+    cons.consensus_undecide(intervention=doc, actor=cast.owner, item_key=item.key)
     assert ConsensusDecision.objects.count() == 0
     assert ConsensusSegment.objects.count() == 0
     event = CodingEvent.objects.get(action="consensus_undecide")
     assert event.before["action"] == "keep_both"
     assert len(event.before["result"]) == 2
     with pytest.raises(cons.ConsensusError, match="Nothing was decided"):
-        cons.undecide(intervention=doc, actor=cast.owner, item_key=item.key)
+        cons.consensus_undecide(intervention=doc, actor=cast.owner, item_key=item.key)
     # A coder undoes their own decision.
-    mine = cons.decide(intervention=doc, actor=cast.coder_b, item_key=item.key, action="drop")
-    cons.undecide(intervention=doc, actor=cast.coder_b, item_key=mine.item_key)
+    mine = cons.consensus_decide(
+        intervention=doc, actor=cast.coder_b, item_key=item.key, action="drop"
+    )
+    cons.consensus_undecide(intervention=doc, actor=cast.coder_b, item_key=mine.item_key)
     assert ConsensusDecision.objects.count() == 0
 
 
@@ -534,7 +542,9 @@ def test_a_changed_segment_marks_its_decision_outdated_and_a_new_one_orphans_it(
     cast: Cast, doc: Intervention, codes: dict[str, Code], coded: dict[str, Segment]
 ) -> None:
     item = item_with(items_for(cast, doc), coded["bob_plan"])
-    decision = cons.decide(intervention=doc, actor=cast.owner, item_key=item.key, action="drop")
+    decision = cons.consensus_decide(
+        intervention=doc, actor=cast.owner, item_key=item.key, action="drop"
+    )
     start, end, quote = span("maken een plan voor")
     seg.segment_update_bounds(
         segment=coded["carol_plan"], actor=cast.coder_a, start=start, end=end, quote=quote
@@ -557,7 +567,7 @@ def test_a_changed_segment_marks_its_decision_outdated_and_a_new_one_orphans_it(
 def test_items_are_read_in_a_fixed_number_of_queries(
     cast: Cast, doc: Intervention, codes: dict[str, Code], coded: dict[str, Segment]
 ) -> None:
-    cons.accept_agreed(intervention=doc, actor=cast.owner)
+    cons.consensus_accept_agreed(intervention=doc, actor=cast.owner)
 
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
@@ -579,7 +589,9 @@ def test_a_consensus_segment_keeps_its_span_rules_in_the_database(
     cast: Cast, doc: Intervention, codes: dict[str, Code], coded: dict[str, Segment]
 ) -> None:
     item = items_for(cast, doc)[0]
-    decision = cons.decide(intervention=doc, actor=cast.owner, item_key=item.key, action="drop")
+    decision = cons.consensus_decide(
+        intervention=doc, actor=cast.owner, item_key=item.key, action="drop"
+    )
     for start, end in ((5, 5), (9, 3)):
         with pytest.raises(IntegrityError), transaction.atomic():
             ConsensusSegment.objects.create(
@@ -598,11 +610,13 @@ def test_the_consensus_is_a_pseudo_coder_over_the_interventions_with_a_decision(
     cast: Cast, doc: Intervention, coded: dict[str, Segment]
 ) -> None:
     other = InterventionFactory(study=cast.study, title="Ander", text=TEXT)
-    assign(study=cast.study, actor=cast.owner, coder=cast.coder_a, interventions=[other], method="")
+    assignment_create(
+        study=cast.study, actor=cast.owner, coder=cast.coder_a, interventions=[other], method=""
+    )
     empty = cons.consensus_as_coder_layer(cast.study, ["carol"])
     assert empty.coders == ["carol", "consensus"]
     assert empty.docs == []
-    cons.accept_agreed(intervention=doc, actor=cast.owner)
+    cons.consensus_accept_agreed(intervention=doc, actor=cast.owner)
     data = cons.consensus_as_coder_layer(cast.study, ["bob", "carol"])
     assert data.coders == ["bob", "carol", "consensus"]
     assert [d.id for d in data.docs] == [doc.pk]
@@ -623,10 +637,10 @@ def test_each_coder_is_compared_with_the_consensus_by_the_agreement_machinery(
         if item.is_agreed:
             continue
         carol = next((s for s in item.segments if s.coder_id == cast.coder_a.pk), None)
-        cons.decide(
+        cons.consensus_decide(
             intervention=doc, actor=cast.owner, item_key=item.key, action="take", take_segment=carol
         )
-    cons.accept_agreed(intervention=doc, actor=cast.owner)
+    cons.consensus_accept_agreed(intervention=doc, actor=cast.owner)
     result = cons.agreement_against_consensus(
         study=cast.study, coders=["bob", "carol"], unit="segment"
     )
@@ -706,7 +720,7 @@ def test_two_people_reconciling_one_intervention_at_once_lose_neither_decision(
     def reconcile(actor: Any, mine: list[cons.Item]) -> Any:
         def call() -> None:
             for item in mine:
-                cons.decide(
+                cons.consensus_decide(
                     intervention=doc,
                     actor=actor,
                     item_key=item.key,
@@ -737,7 +751,9 @@ def test_two_people_deciding_one_passage_at_once_keep_the_first_and_tell_the_sec
     item = items[0]
 
     def decide(actor: Any, action: str) -> Any:
-        return lambda: cons.decide(intervention=doc, actor=actor, item_key=item.key, action=action)
+        return lambda: cons.consensus_decide(
+            intervention=doc, actor=actor, item_key=item.key, action=action
+        )
 
     errors = run_together(decide(cast.coder_a, "keep_both"), decide(cast.coder_b, "drop"))
     assert len(errors) == 1

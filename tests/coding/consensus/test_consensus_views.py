@@ -168,7 +168,7 @@ def test_the_overview_lists_only_interventions_of_two_coders(
 def test_the_overview_compares_each_coder_with_the_consensus(
     cast: Cast, revealed: Intervention
 ) -> None:
-    cons.accept_agreed(intervention=cast.intervention, actor=cast.owner)
+    cons.consensus_accept_agreed(intervention=cast.intervention, actor=cast.owner)
     response = client_for(cast.supervisor).get(overview_url(cast), {"unit": "word"})
     assert response.status_code == 200
     assert response.context["unit"] == "word"
@@ -330,7 +330,7 @@ def test_a_second_decision_is_refused_with_who_decided_first(
 ) -> None:
     item = disagreement(cast)
     # carol and bob reconcile at once; bob's page still shows the passage undecided.
-    cons.decide(
+    cons.consensus_decide(
         intervention=cast.intervention, actor=cast.coder_a, item_key=item.key, action="drop"
     )
     response = client_for(cast.coder_b).post(
@@ -347,7 +347,7 @@ def test_a_second_decision_is_refused_with_who_decided_first(
 
 def test_a_refusal_without_htmx_shows_the_whole_page(cast: Cast, revealed: Intervention) -> None:
     item = disagreement(cast)
-    cons.decide(
+    cons.consensus_decide(
         intervention=cast.intervention, actor=cast.coder_a, item_key=item.key, action="drop"
     )
     response = client_for(cast.owner).post(
@@ -375,7 +375,7 @@ def test_accept_agreed_without_htmx_redirects(cast: Cast, revealed: Intervention
 
 def test_undo_removes_the_decision(cast: Cast, revealed: Intervention) -> None:
     item = disagreement(cast)
-    cons.decide(
+    cons.consensus_decide(
         intervention=cast.intervention, actor=cast.coder_a, item_key=item.key, action="keep_both"
     )
     response = client_for(cast.owner).post(
@@ -389,7 +389,9 @@ def test_undo_removes_the_decision(cast: Cast, revealed: Intervention) -> None:
 
 def test_a_coder_cannot_undo_someone_elses_decision(cast: Cast, revealed: Intervention) -> None:
     item = disagreement(cast)
-    cons.decide(intervention=cast.intervention, actor=cast.owner, item_key=item.key, action="drop")
+    cons.consensus_decide(
+        intervention=cast.intervention, actor=cast.owner, item_key=item.key, action="drop"
+    )
     response = client_for(cast.coder_a).post(
         page_url(cast, "consensus_undo"), {"item": item.key}, **HTMX
     )
@@ -408,7 +410,9 @@ def test_a_decision_whose_passage_changed_can_be_undone(
     cast: Cast, revealed: Intervention, codes: dict[str, Code]
 ) -> None:
     item = disagreement(cast)
-    cons.decide(intervention=cast.intervention, actor=cast.owner, item_key=item.key, action="drop")
+    cons.consensus_decide(
+        intervention=cast.intervention, actor=cast.owner, item_key=item.key, action="drop"
+    )
     start, end = words("plannen")
     SegmentFactory(
         intervention=cast.intervention,
@@ -440,7 +444,7 @@ def test_it_escapes_quotes_codes_and_notes(cast: Cast, codes: dict[str, Code]) -
     SegmentFactory(intervention=doc, coder=cast.coder_a, code=evil, start=0, end=25)
     SegmentFactory(intervention=doc, coder=cast.coder_b, code=codes["steun"], start=0, end=25)
     key = disagreement(cast).key
-    cons.decide(
+    cons.consensus_decide(
         intervention=doc, actor=cast.owner, item_key=key, action="keep_both", note="<b>nee</b>"
     )
     body = client_for(cast.owner).get(page_url(cast)).content.decode()
@@ -476,16 +480,16 @@ def test_the_intervention_page_needs_a_fixed_number_of_queries(
     reveal(study=cast.study, actor=cast.owner)
     client = client_for(cast.owner)
     _many_items(cast, codes, 4)
-    cons.accept_agreed(intervention=cast.intervention, actor=cast.owner)
+    cons.consensus_accept_agreed(intervention=cast.intervention, actor=cast.owner)
     few = _queries(client, page_url(cast))
 
     ConsensusDecision.objects.all().delete()
     Segment.objects.all().delete()
     _many_items(cast, codes, 50)
     assert len(items(cast)) == 50
-    cons.accept_agreed(intervention=cast.intervention, actor=cast.owner)
+    cons.consensus_accept_agreed(intervention=cast.intervention, actor=cast.owner)
     for item in [i for i in items(cast) if not i.is_agreed][:10]:
-        cons.decide(
+        cons.consensus_decide(
             intervention=cast.intervention, actor=cast.owner, item_key=item.key, action="keep_both"
         )
     many = _queries(client, page_url(cast))

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from coding import segments as seg
-from coding.agreement.assignments import assign
+from coding.agreement.assignments import assignment_create
 from coding.codebook import services
 from coding.consensus import services as cons
 from coding.models import AgreementRun, Code, InterventionProgress, Segment
@@ -43,8 +43,10 @@ def texts(cast: Cast) -> list[Intervention]:
         Intervention.objects.create(study=cast.study, title=f"Tekst {n}", text=TEXT)
         for n in range(3)
     ]
-    assign(study=cast.study, actor=cast.owner, coder=cast.coder_a, interventions=items, method="")
-    assign(
+    assignment_create(
+        study=cast.study, actor=cast.owner, coder=cast.coder_a, interventions=items, method=""
+    )
+    assignment_create(
         study=cast.study, actor=cast.owner, coder=cast.coder_b, interventions=items[:2], method=""
     )
     for item in items[:3]:
@@ -160,7 +162,7 @@ def test_a_blind_coder_sees_no_other_coders_segment_events_nor_reconciliation(
     doc = texts[0]
     code(doc, cast.coder_a, codes["doelen"], "Het gezin")
     code(doc, cast.coder_b, codes["doelen"], "Het gezin")
-    cons.accept_agreed(intervention=doc, actor=cast.owner)
+    cons.consensus_accept_agreed(intervention=doc, actor=cast.owner)
 
     def actions(viewer: Any) -> list[tuple[str, str]]:
         rows = dash.dashboard(cast.study, viewer)["activity"]
