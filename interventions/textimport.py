@@ -30,13 +30,13 @@ from pypdf import PasswordType, PdfReader
 
 from veerkracht.lib.filenames import display_name
 from veerkracht.lib.filenames import extension as file_extension
+from veerkracht.lib.uploads import UploadTooLarge, check_size
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
     from docx.styles.style import CharacterStyle
     from docx.table import _Cell
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MB
 SUPPORTED_EXTENSIONS = (".txt", ".docx", ".pdf", ".html", ".htm")
 
 MAX_PDF_PAGES = 2_000
@@ -138,15 +138,10 @@ def extract_text(filename: str, data: bytes) -> str:
         )
     if not data:
         raise TextImportError(_("“%(name)s” is empty.") % {"name": name})
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise TextImportError(
-            _("“%(name)s” is %(size)s MB; the limit is %(limit)s MB.")
-            % {
-                "name": name,
-                "size": round(len(data) / (1024 * 1024), 1),
-                "limit": MAX_UPLOAD_BYTES // (1024 * 1024),
-            }
-        )
+    try:
+        check_size(name, len(data))
+    except UploadTooLarge as error:
+        raise TextImportError(str(error)) from None
     text = normalize_text(_EXTRACTORS[extension](name, data))
     if not text.strip():
         if extension == ".pdf":
