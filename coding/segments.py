@@ -15,7 +15,6 @@ Every read here (`visible_segments`, `segment_for_user`, `code_report`) goes thr
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,11 +43,10 @@ from coding.codebook.services import (
 from coding.codebook.tree import path_string
 from coding.models import Assignment, Code, Codebook, CodingEvent, InterventionProgress, Segment
 from interventions.models import AttributeValue, Intervention, Membership, Role, Section, Study
+from veerkracht.lib.spreadsheets import csv_bytes
 
 MEMO_MAX_LENGTH = 10_000
 CODING_ROLES = (Role.OWNER, Role.CODER)
-# Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
-_CSV_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class SegmentError(ValueError):
@@ -797,29 +795,12 @@ def code_report_export(rows: Iterable[ReportRow], fmt: str) -> bytes:
 # Tables in and out ------------------------------------------------------------------------
 
 
-def csv_escape(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula; `csv_unescape` restores it."""
-    if isinstance(value, str) and value.startswith((*_CSV_FORMULA_TRIGGERS, "'")):
-        return "'" + value
-    return value
-
-
-def csv_unescape(value: str) -> str:
-    if value.startswith("'") and value[1:2].startswith((*_CSV_FORMULA_TRIGGERS, "'")):
-        return value[1:]
-    return value
-
-
 def table_export(
     headers: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str, *, title: str
 ) -> bytes:
     """A table as CSV (UTF-8 with a BOM so Excel reads it, CRLF rows) or XLSX."""
     if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow(headers)
-        writer.writerows([csv_escape(cell) for cell in row] for row in rows)
-        return text.getvalue().encode("utf-8-sig")
+        return csv_bytes(headers, rows)
     if fmt == "xlsx":
         workbook = openpyxl.Workbook()
         sheet = workbook.active
