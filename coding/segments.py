@@ -39,6 +39,7 @@ from coding.codebook.services import (
     code_paths,
     codes_by_parent,
     paths_from,
+    subtree_code_ids,
 )
 from coding.codebook.tree import path_string
 from coding.models import Assignment, Code, Codebook, CodingEvent, InterventionProgress, Segment
@@ -668,13 +669,7 @@ def code_report(
         visible &= {coder_id}
     children = codes_by_parent(study)
     paths = paths_from(children)
-    code_ids = {code.pk}
-    if include_subcodes:
-        stack = [code.pk]
-        while stack:
-            for child in children.get(stack.pop(), []):
-                code_ids.add(child.pk)
-                stack.append(child.pk)
+    code_ids = subtree_code_ids(code, children) if include_subcodes else {code.pk}
     segments = Segment.objects.filter(
         intervention__study=study, code_id__in=code_ids, coder_id__in=visible
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef
 
-from coding.codebook.services import code_paths, codes_by_parent, paths_from
+from coding.codebook.services import code_paths, codes_by_parent, paths_from, subtree_code_ids
 from coding.codebook.tree import path_string
 from coding.consensus import services as consensus
 from coding.consensus.services import CONSENSUS, consensus_coded_ids
@@ -49,18 +49,6 @@ class SourcedRow(ReportRow):
 def with_source(rows: Iterable[ReportRow]) -> list[SourcedRow]:
     """The coders' rows of `segments.code_report`, each marked with its coder as source."""
     return [SourcedRow(**dataclasses.asdict(row), source=row.coder) for row in rows]
-
-
-def _code_ids(study: Study, code: Code, include_subcodes: bool) -> set[int]:
-    code_ids = {code.pk}
-    if include_subcodes:
-        children = codes_by_parent(study)
-        stack = [code.pk]
-        while stack:
-            for child in children.get(stack.pop(), []):
-                code_ids.add(child.pk)
-                stack.append(child.pk)
-    return code_ids
 
 
 def consensus_report(
@@ -108,10 +96,9 @@ def consensus_report(
     rows: list[SourcedRow] = with_source(
         row for row in coder_rows if row.intervention_uuid not in coded_uuids
     )
+    code_ids = subtree_code_ids(code, codes_by_parent(study)) if include_subcodes else {code.pk}
     layer = ConsensusSegment.objects.filter(
-        intervention__study=study,
-        intervention_id__in=coded,
-        code_id__in=_code_ids(study, code, include_subcodes),
+        intervention__study=study, intervention_id__in=coded, code_id__in=code_ids
     )
     if intervention_id is not None:
         layer = layer.filter(intervention_id=intervention_id)
