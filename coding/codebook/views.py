@@ -45,7 +45,7 @@ from coding.codebook.forms import (
     VersionForm,
 )
 from coding.codebook.reading import read_codebook_file
-from coding.codebook.tree import CodebookFormatError
+from coding.codebook.tree import CodebookFormatError, subtree_ids
 from coding.codebook.versions import snapshot_diff
 from coding.models import (
     Code,
@@ -118,13 +118,8 @@ class Tree:
 
     def others(self, code: Code) -> list[TreeNode]:
         """Every code except `code` and its subcodes: where it can move or merge to."""
-        node = self.node(code)
-        own: set[int] = set()
-        stack = [node] if node else []
-        while stack:
-            current = stack.pop()
-            own.add(current.code.pk)
-            stack.extend(current.children)
+        children = {n.code.pk: [child.code.pk for child in n.children] for n in self.ordered}
+        own = subtree_ids(code.pk, lambda pk: children.get(pk, []))
         return [n for n in self.ordered if n.code.pk not in own]
 
 
