@@ -123,7 +123,8 @@ def check_span(
             )
 
 
-def _check_code(code: Code, study: Study) -> None:
+def check_code(code: Code, study: Study) -> None:
+    """Refuse a code of another study (a stale page, a forged form)."""
     if code.study_id != study.pk:
         raise SegmentError(_("The code “%(name)s” belongs to another study.") % {"name": code.name})
 
@@ -231,7 +232,7 @@ def segments_apply(
     _require_coding(study, coder, role)
     unique: dict[int, Code] = {}
     for code in codes:
-        _check_code(code, study)
+        check_code(code, study)
         unique.setdefault(code.pk, code)
     if not unique:
         raise SegmentError(_("Choose at least one code for the selected text."))
@@ -359,7 +360,7 @@ def segment_change_code(*, segment: Segment, actor: Any, code: Code) -> Segment:
         locked = _lock(segment.intervention)
         current = _fresh(segment)
         _require_own(current, actor)
-        _check_code(code, locked.study)
+        check_code(code, locked.study)
         if current.code_id == code.pk:
             return current
         _check_not_given(
@@ -663,7 +664,7 @@ def code_report(
     Ordered by intervention title, then text position. `attributes` (definition id -> value)
     keeps interventions having all those values. A fixed number of queries whatever the size.
     """
-    _check_code(code, study)
+    check_code(code, study)
     visible = _visible_ids(study, viewer)
     if coder_id is not None:
         visible &= {coder_id}

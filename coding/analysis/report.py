@@ -28,7 +28,7 @@ from coding.segments import (
     EXPORT_HEADERS,
     REPORT_HEADERS,
     ReportRow,
-    _check_code,
+    check_code,
     code_report,
     report_row,
     table_export,
@@ -71,7 +71,7 @@ def consensus_report(
     one coder's. Ordered by intervention title, then text position. Raises
     `consensus.ConsensusError` when the consensus layer is not open to the viewer.
     """
-    _check_code(code, study)
+    check_code(code, study)
     consensus._require_view(study, viewer)
     coded = consensus_coded_ids(study)
     coder_rows = code_report(
