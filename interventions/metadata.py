@@ -20,7 +20,6 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, TypedDict
 
 import tablib
@@ -56,6 +55,7 @@ from veerkracht.lib.filenames import display_name
 from veerkracht.lib.filenames import extension as file_extension
 from veerkracht.lib.spreadsheets import (
     UnreadableText,
+    cell_text,
     csv_reader,
     decode_text,
     formula_escape,
@@ -197,7 +197,7 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
                         _("Cell %(cell)s holds a formula; save the sheet with values only.")
                         % {"cell": f"{get_column_letter(column)}{number}"}
                     )
-                values.append(_cell_text(cell.value))
+                values.append(cell_text(cell.value))
             yield number, values
     except MetadataError:
         raise
@@ -205,23 +205,6 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
         raise MetadataError(not_xlsx) from None
     finally:
         workbook.close()
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        # Excel keeps every number as a float: an age of 12 must not come back as "12.0".
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat(" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    return str(value)
 
 
 def _quoted_choice(names: Sequence[str]) -> str:

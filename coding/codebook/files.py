@@ -30,7 +30,6 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time
 from typing import Any
 
 import docx
@@ -62,6 +61,7 @@ from coding.codebook.tree import (
 from interventions.headers import fold_header
 from veerkracht.lib.spreadsheets import (
     UnreadableText,
+    cell_text,
     csv_bytes,
     csv_reader,
     decode_text,
@@ -484,16 +484,7 @@ def _xlsx_value(cell: Any) -> str:
             _("Cell %(cell)s holds a formula; formulas are not accepted, paste the values only.")
             % {"cell": getattr(cell, "coordinate", "?")}
         )
-    value = getattr(cell, "value", None)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return str(value)
+    return cell_text(getattr(cell, "value", None))
 
 
 def _map_columns(headers: list[str]) -> dict[str, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from django.utils import translation
 from veerkracht.lib.spreadsheets import (
     FORMULA_TRIGGERS,
     UnreadableText,
+    cell_text,
     csv_bytes,
     csv_reader,
     csv_text,
@@ -157,3 +159,23 @@ def test_the_messages_keep_their_dutch_translations() -> None:
     with translation.override("nl"), pytest.raises(UnreadableText) as refused:
         decode_text(b"caf\xe9 \x81")
     assert str(refused.value).startswith("Het bestand is geen UTF-8- of Windows-1252-tekst")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, ""),
+        (True, "TRUE"),
+        (12.0, "12"),
+        (12.5, "12.5"),
+        # openpyxl gives the naive datetimes a sheet holds.
+        (datetime(2024, 3, 1), "2024-03-01"),  # noqa: DTZ001
+        (datetime(2024, 3, 1, 9, 30), "2024-03-01 09:30:00"),  # noqa: DTZ001
+        (date(2024, 3, 1), "2024-03-01"),
+        (time(9, 30), "09:30:00"),
+        (timedelta(hours=1), "1:00:00"),
+        ("één", "één"),
+    ],
+)
+def test_an_xlsx_cell_reads_as_the_text_the_sheet_shows(value: Any, text: str) -> None:
+    assert cell_text(value) == text

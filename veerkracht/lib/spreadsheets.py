@@ -6,6 +6,8 @@ text"); separated by ";" (Dutch, where the comma is the decimal separator), "," 
 `csv_text` checks an upload's size against ``settings.UPLOAD_MAX_BYTES`` and decodes it;
 `csv_reader` reads it with the delimiter `sniff_delimiter` picks from the header line.
 
+An XLSX cell's value reads as text through `cell_text`.
+
 Writing. A spreadsheet runs a cell starting with ``= + - @``, a tab or a carriage return as a
 formula (OWASP "CSV injection"), so `formula_escape` puts an apostrophe in front of such a cell,
 and in front of a cell that starts with an apostrophe, which keeps the escape reversible:
@@ -19,6 +21,7 @@ import codecs
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
@@ -108,6 +111,24 @@ def csv_reader(text: str, known: Callable[[str], bool] | None = None) -> Reader:
     `line_num` says which line it got to.
     """
     return csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text, known))
+
+
+def cell_text(value: Any) -> str:
+    """An XLSX cell's value (as openpyxl gives it) as the text the sheet shows."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        # Excel keeps every number as a float: an age of 12 must not come back as "12.0".
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
 
 
 def formula_escape(value: str) -> str:
