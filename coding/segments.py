@@ -648,6 +648,27 @@ class ReportRow:
     memo: str
 
 
+def in_interventions(
+    segments: QuerySet[Any],
+    *,
+    intervention_id: int | None = None,
+    attributes: dict[int, str] | None = None,
+) -> QuerySet[Any]:
+    """Segments (or consensus segments) of one intervention when `intervention_id` is given, and
+    of interventions having every value of `attributes` (definition id -> value)."""
+    if intervention_id is not None:
+        segments = segments.filter(intervention_id=intervention_id)
+    for definition_id, value in (attributes or {}).items():
+        segments = segments.filter(
+            Exists(
+                AttributeValue.objects.filter(
+                    intervention=OuterRef("intervention"), definition_id=definition_id, value=value
+                )
+            )
+        )
+    return segments
+
+
 def code_report(
     *,
     study: Study,
@@ -671,19 +692,13 @@ def code_report(
     children = codes_by_parent(study)
     paths = paths_from(children)
     code_ids = subtree_code_ids(code, children) if include_subcodes else {code.pk}
-    segments = Segment.objects.filter(
-        intervention__study=study, code_id__in=code_ids, coder_id__in=visible
+    segments = in_interventions(
+        Segment.objects.filter(
+            intervention__study=study, code_id__in=code_ids, coder_id__in=visible
+        ),
+        intervention_id=intervention_id,
+        attributes=attributes,
     )
-    if intervention_id is not None:
-        segments = segments.filter(intervention_id=intervention_id)
-    for definition_id, value in (attributes or {}).items():
-        segments = segments.filter(
-            Exists(
-                AttributeValue.objects.filter(
-                    intervention=OuterRef("intervention"), definition_id=definition_id, value=value
-                )
-            )
-        )
     # The texts are loaded once per intervention below, not once per segment.
     rows = list(
         segments.order_by(

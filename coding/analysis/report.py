@@ -17,8 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef
-
 from coding.codebook.services import code_paths, codes_by_parent, paths_from, subtree_code_ids
 from coding.codebook.tree import path_string
 from coding.consensus import services as consensus
@@ -30,10 +28,11 @@ from coding.segments import (
     ReportRow,
     check_code,
     code_report,
+    in_interventions,
     report_row,
     table_export,
 )
-from interventions.models import AttributeValue, Intervention, Study
+from interventions.models import Intervention, Study
 
 CODERS = "coders"
 SOURCES = (CODERS, CONSENSUS)
@@ -97,19 +96,13 @@ def consensus_report(
         row for row in coder_rows if row.intervention_uuid not in coded_uuids
     )
     code_ids = subtree_code_ids(code, codes_by_parent(study)) if include_subcodes else {code.pk}
-    layer = ConsensusSegment.objects.filter(
-        intervention__study=study, intervention_id__in=coded, code_id__in=code_ids
+    layer = in_interventions(
+        ConsensusSegment.objects.filter(
+            intervention__study=study, intervention_id__in=coded, code_id__in=code_ids
+        ),
+        intervention_id=intervention_id,
+        attributes=attributes,
     )
-    if intervention_id is not None:
-        layer = layer.filter(intervention_id=intervention_id)
-    for definition_id, value in (attributes or {}).items():
-        layer = layer.filter(
-            Exists(
-                AttributeValue.objects.filter(
-                    intervention=OuterRef("intervention"), definition_id=definition_id, value=value
-                )
-            )
-        )
     found = list(
         layer.order_by("start", "end", "pk").values_list(
             "uuid", "intervention_id", "code_id", "start", "end", "quote", "memo"
