@@ -18,13 +18,11 @@ from veerkracht.lib.spreadsheets import (
     cell_text,
     csv_bytes,
     csv_reader,
-    csv_text,
     decode_text,
     formula_escape,
     formula_unescape,
     sniff_delimiter,
 )
-from veerkracht.lib.uploads import UploadTooLarge
 
 DUTCH = "Coördinatie; één café, privé – “De Zon”"
 
@@ -106,14 +104,6 @@ def test_the_reader_reads_a_cp1252_file_with_semicolons_and_a_cell_over_two_line
     data = 'Interventie;Omschrijving\r\nCafé;"Regel één\r\nregel twee"\r\n'.encode("cp1252")
     rows = list(csv_reader(decode_text(data)))
     assert rows == [["Interventie", "Omschrijving"], ["Café", "Regel één\r\nregel twee"]]
-
-
-def test_an_upload_over_the_limit_in_the_settings_is_refused(settings: Any) -> None:
-    settings.UPLOAD_MAX_BYTES = 1024 * 1024
-    assert csv_text("klein.csv", b"a" * settings.UPLOAD_MAX_BYTES).startswith("aaa")
-    with pytest.raises(UploadTooLarge) as refused:
-        csv_text("groot.csv", b"a" * (2 * 1024 * 1024))
-    assert str(refused.value) == "“groot.csv” is 2.0 MB; the limit is 1 MB."
 
 
 @pytest.mark.parametrize("trigger", [*FORMULA_TRIGGERS, "'"])

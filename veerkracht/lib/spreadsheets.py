@@ -3,8 +3,10 @@
 Reading. Excel writes CSV in its user's locale: UTF-8 with or without a byte order mark ("CSV
 UTF-8"), Windows-1252 (Dutch Excel's plain "CSV"), or UTF-16 with a byte order mark ("Unicode
 text"); separated by ";" (Dutch, where the comma is the decimal separator), "," or a tab.
-`csv_text` checks an upload's size against ``settings.UPLOAD_MAX_BYTES`` and decodes it;
-`csv_reader` reads it with the delimiter `sniff_delimiter` picks from the header line.
+`decode_text` reads those encodings, `csv_reader` the text under the delimiter
+`sniff_delimiter` picks from the header line. Every caller first holds the file to
+``settings.UPLOAD_MAX_BYTES`` with `veerkracht.lib.uploads.check_size` (or `read_file`), which
+also serves the files that are no spreadsheets.
 
 An XLSX cell's value reads as text through `cell_text`.
 
@@ -25,8 +27,6 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
-
-from veerkracht.lib.uploads import check_size
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -75,12 +75,6 @@ def decode_text(data: bytes, *, lenient: bool = False) -> str:
         raise UnreadableText(
             _("The file is neither UTF-8 nor Windows-1252 text; save it as ‘CSV UTF-8’.")
         ) from error
-
-
-def csv_text(name: str, data: bytes) -> str:
-    """An uploaded CSV file's text: UploadTooLarge over the size limit, else `decode_text`."""
-    check_size(name, len(data))
-    return decode_text(data)
 
 
 def sniff_delimiter(text: str, known: Callable[[str], bool] | None = None) -> str:
