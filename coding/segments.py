@@ -15,7 +15,6 @@ Every read here (`visible_segments`, `segment_for_user`, `code_report`) goes thr
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,15 +39,15 @@ from coding.codebook.services import (
     code_paths,
     codes_by_parent,
     paths_from,
+    subtree_code_ids,
 )
 from coding.codebook.tree import path_string
 from coding.models import Assignment, Code, Codebook, CodingEvent, InterventionProgress, Segment
 from interventions.models import AttributeValue, Intervention, Membership, Role, Section, Study
+from veerkracht.lib.spreadsheets import csv_bytes
 
 MEMO_MAX_LENGTH = 10_000
 CODING_ROLES = (Role.OWNER, Role.CODER)
-# Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
-_CSV_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class SegmentError(ValueError):
@@ -124,7 +123,8 @@ def check_span(
             )
 
 
-def _check_code(code: Code, study: Study) -> None:
+def check_code(code: Code, study: Study) -> None:
+    """Refuse a code of another study (a stale page, a forged form)."""
     if code.study_id != study.pk:
         raise SegmentError(_("The code “%(name)s” belongs to another study.") % {"name": code.name})
 
@@ -232,7 +232,7 @@ def segments_apply(
     _require_coding(study, coder, role)
     unique: dict[int, Code] = {}
     for code in codes:
-        _check_code(code, study)
+        check_code(code, study)
         unique.setdefault(code.pk, code)
     if not unique:
         raise SegmentError(_("Choose at least one code for the selected text."))
@@ -360,7 +360,7 @@ def segment_change_code(*, segment: Segment, actor: Any, code: Code) -> Segment:
         locked = _lock(segment.intervention)
         current = _fresh(segment)
         _require_own(current, actor)
-        _check_code(code, locked.study)
+        check_code(code, locked.study)
         if current.code_id == code.pk:
             return current
         _check_not_given(
@@ -648,6 +648,27 @@ class ReportRow:
     memo: str
 
 
+def in_interventions(
+    segments: QuerySet[Any],
+    *,
+    intervention_id: int | None = None,
+    attributes: dict[int, str] | None = None,
+) -> QuerySet[Any]:
+    """Segments (or consensus segments) of one intervention when `intervention_id` is given, and
+    of interventions having every value of `attributes` (definition id -> value)."""
+    if intervention_id is not None:
+        segments = segments.filter(intervention_id=intervention_id)
+    for definition_id, value in (attributes or {}).items():
+        segments = segments.filter(
+            Exists(
+                AttributeValue.objects.filter(
+                    intervention=OuterRef("intervention"), definition_id=definition_id, value=value
+                )
+            )
+        )
+    return segments
+
+
 def code_report(
     *,
     study: Study,
@@ -664,32 +685,20 @@ def code_report(
     Ordered by intervention title, then text position. `attributes` (definition id -> value)
     keeps interventions having all those values. A fixed number of queries whatever the size.
     """
-    _check_code(code, study)
+    check_code(code, study)
     visible = _visible_ids(study, viewer)
     if coder_id is not None:
         visible &= {coder_id}
     children = codes_by_parent(study)
     paths = paths_from(children)
-    code_ids = {code.pk}
-    if include_subcodes:
-        stack = [code.pk]
-        while stack:
-            for child in children.get(stack.pop(), []):
-                code_ids.add(child.pk)
-                stack.append(child.pk)
-    segments = Segment.objects.filter(
-        intervention__study=study, code_id__in=code_ids, coder_id__in=visible
+    code_ids = subtree_code_ids(code, children) if include_subcodes else {code.pk}
+    segments = in_interventions(
+        Segment.objects.filter(
+            intervention__study=study, code_id__in=code_ids, coder_id__in=visible
+        ),
+        intervention_id=intervention_id,
+        attributes=attributes,
     )
-    if intervention_id is not None:
-        segments = segments.filter(intervention_id=intervention_id)
-    for definition_id, value in (attributes or {}).items():
-        segments = segments.filter(
-            Exists(
-                AttributeValue.objects.filter(
-                    intervention=OuterRef("intervention"), definition_id=definition_id, value=value
-                )
-            )
-        )
     # The texts are loaded once per intervention below, not once per segment.
     rows = list(
         segments.order_by(
@@ -797,29 +806,12 @@ def code_report_export(rows: Iterable[ReportRow], fmt: str) -> bytes:
 # Tables in and out ------------------------------------------------------------------------
 
 
-def csv_escape(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula; `csv_unescape` restores it."""
-    if isinstance(value, str) and value.startswith((*_CSV_FORMULA_TRIGGERS, "'")):
-        return "'" + value
-    return value
-
-
-def csv_unescape(value: str) -> str:
-    if value.startswith("'") and value[1:2].startswith((*_CSV_FORMULA_TRIGGERS, "'")):
-        return value[1:]
-    return value
-
-
 def table_export(
     headers: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str, *, title: str
 ) -> bytes:
     """A table as CSV (UTF-8 with a BOM so Excel reads it, CRLF rows) or XLSX."""
     if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow(headers)
-        writer.writerows([csv_escape(cell) for cell in row] for row in rows)
-        return text.getvalue().encode("utf-8-sig")
+        return csv_bytes(headers, rows)
     if fmt == "xlsx":
         workbook = openpyxl.Workbook()
         sheet = workbook.active

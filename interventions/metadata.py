@@ -14,18 +14,15 @@ unknown and becomes a new property only when the user chooses it.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, TypedDict
 
 import tablib
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -56,6 +53,15 @@ from interventions.models import (
 from interventions.textimport import normalize_text
 from veerkracht.lib.filenames import display_name
 from veerkracht.lib.filenames import extension as file_extension
+from veerkracht.lib.spreadsheets import (
+    UnreadableText,
+    cell_text,
+    csv_reader,
+    decode_text,
+    formula_escape,
+    formula_unescape,
+)
+from veerkracht.lib.uploads import UploadTooLarge, check_size
 
 TABLE_EXTENSIONS = (".csv", ".xlsx")
 MAX_ROWS = 5_000
@@ -72,9 +78,6 @@ SOURCE_COLUMN = SOURCE_HEADERS[0]
 URL_COLUMN = URL_HEADERS[0]
 TEXT_COLUMN = TEXT_HEADERS[0]
 
-# A spreadsheet treats a cell starting with one of these as a formula. Exports put an apostrophe
-# in front (OWASP "CSV injection"); imports take it off again, so the round trip is lossless.
-FORMULA_STARTS = ("=", "+", "-", "@")
 _ZIP_MAGIC = b"PK\x03\x04"
 # Where the resource keeps its _RowState on an Intervention while importing one row.
 _ROW_STATE = "_metadata_row"
@@ -115,51 +118,12 @@ def read_table(filename: str, data: bytes) -> Table:
         )
     if not data:
         raise MetadataError(_("“%(name)s” is empty.") % {"name": name})
-    if len(data) > settings.UPLOAD_MAX_BYTES:
-        raise MetadataError(
-            _("“%(name)s” is %(size)s MB; the limit is %(limit)s MB.")
-            % {
-                "name": name,
-                "size": round(len(data) / (1024 * 1024), 1),
-                "limit": round(settings.UPLOAD_MAX_BYTES / (1024 * 1024), 1),
-            }
-        )
+    try:
+        check_size(name, len(data))
+    except UploadTooLarge as error:
+        raise MetadataError(str(error)) from None
     rows = _csv_rows(name, data) if extension == ".csv" else _xlsx_rows(name, data)
     return _table(name, rows)
-
-
-def _decode_csv(name: str, data: bytes) -> str:
-    # Excel's "Unicode text" is UTF-16 with a byte order mark; it is still text.
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    else:
-        # utf-8-sig reads UTF-8 with or without the BOM Excel's "CSV UTF-8" writes; Dutch Excel's
-        # plain "CSV" is cp1252, and Python's cp1252 refuses its five undefined bytes, so a file
-        # in some other encoding still fails here instead of turning into wrong letters.
-        for encoding in ("utf-8-sig", "cp1252"):
-            try:
-                return data.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-    raise MetadataError(
-        _(
-            "Could not read the text encoding of “%(name)s”; save it as UTF-8 CSV "
-            "(in Excel: “CSV UTF-8”)."
-        )
-        % {"name": name}
-    )
-
-
-def _delimiter(text: str) -> str:
-    """The separator of the header line: Dutch Excel writes ';', others ',' or a tab."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    unquoted = re.sub(r'"[^"]*"', "", header)
-    counts = {delimiter: unquoted.count(delimiter) for delimiter in (";", "\t", ",")}
-    best = max(counts, key=lambda delimiter: counts[delimiter])
-    return best if counts[best] else ","
 
 
 def _csv_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
@@ -168,14 +132,22 @@ def _csv_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
             _("“%(name)s” is an Excel workbook, not a CSV file; give it the extension .xlsx.")
             % {"name": name}
         )
-    text = _decode_csv(name, data)
+    try:
+        text = decode_text(data)
+    except UnreadableText:
+        raise MetadataError(
+            _(
+                "Could not read the text encoding of “%(name)s”; save it as UTF-8 CSV "
+                "(in Excel: “CSV UTF-8”)."
+            )
+            % {"name": name}
+        ) from None
     if "\x00" in text:
         raise MetadataError(
             _("“%(name)s” is not a CSV text file (it contains binary data).") % {"name": name}
         )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader = csv_reader(text)
     try:
-        # A record is one spreadsheet row even when a quoted cell spans several lines.
         yield from enumerate(reader, start=1)
     except csv.Error as error:
         raise MetadataError(
@@ -225,7 +197,7 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
                         _("Cell %(cell)s holds a formula; save the sheet with values only.")
                         % {"cell": f"{get_column_letter(column)}{number}"}
                     )
-                values.append(_cell_text(cell.value))
+                values.append(cell_text(cell.value))
             yield number, values
     except MetadataError:
         raise
@@ -233,29 +205,6 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
         raise MetadataError(not_xlsx) from None
     finally:
         workbook.close()
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        # Excel keeps every number as a float: an age of 12 must not come back as "12.0".
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat(" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    return str(value)
-
-
-def _unescape(cell: str) -> str:
-    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
-        return cell[1:]
-    return cell
 
 
 def _quoted_choice(names: Sequence[str]) -> str:
@@ -280,7 +229,7 @@ def _table(name: str, numbered_rows: Iterable[tuple[int, list[str]]]) -> Table:
     rows: list[list[str]] = []
     numbers: list[int] = []
     for number, raw in numbered_rows:
-        cells = [_unescape(cell.strip()) for cell in raw]
+        cells = [formula_unescape(cell.strip()) for cell in raw]
         while cells and not cells[-1]:
             cells.pop()
         if not cells:
@@ -432,8 +381,7 @@ class CellWidget(widgets.Widget):
         return str(value).strip() if value is not None else ""
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
-        text = "" if value is None else str(value)
-        return "'" + text if text.startswith(FORMULA_STARTS) else text
+        return formula_escape("" if value is None else str(value))
 
 
 class TitleWidget(CellWidget):

@@ -30,13 +30,14 @@ from pypdf import PasswordType, PdfReader
 
 from veerkracht.lib.filenames import display_name
 from veerkracht.lib.filenames import extension as file_extension
+from veerkracht.lib.spreadsheets import UNICODE_BOMS, UnreadableText, decode_text
+from veerkracht.lib.uploads import UploadTooLarge, check_size
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
     from docx.styles.style import CharacterStyle
     from docx.table import _Cell
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MB
 SUPPORTED_EXTENSIONS = (".txt", ".docx", ".pdf", ".html", ".htm")
 
 MAX_PDF_PAGES = 2_000
@@ -138,15 +139,10 @@ def extract_text(filename: str, data: bytes) -> str:
         )
     if not data:
         raise TextImportError(_("“%(name)s” is empty.") % {"name": name})
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise TextImportError(
-            _("“%(name)s” is %(size)s MB; the limit is %(limit)s MB.")
-            % {
-                "name": name,
-                "size": round(len(data) / (1024 * 1024), 1),
-                "limit": MAX_UPLOAD_BYTES // (1024 * 1024),
-            }
-        )
+    try:
+        check_size(name, len(data))
+    except UploadTooLarge as error:
+        raise TextImportError(str(error)) from None
     text = normalize_text(_EXTRACTORS[extension](name, data))
     if not text.strip():
         if extension == ".pdf":
@@ -179,35 +175,30 @@ def _unreadable_as(message: str) -> Iterator[None]:
 
 
 def _extract_txt(name: str, data: bytes) -> str:
-    text = _decode_unicode_bom(data)
-    if text is not None:
-        return text
-    if b"\x00" in data:
-        raise TextImportError(
-            _("“%(name)s” is not a text file (it contains binary data).") % {"name": name}
-        )
-    return _decode_utf8_or_cp1252(data)
+    return _decode_prose(
+        data, _("“%(name)s” is not a text file (it contains binary data).") % {"name": name}
+    )
 
 
-def _decode_unicode_bom(data: bytes) -> str | None:
+def _decode_prose(data: bytes, binary: str, declared: str | None = None) -> str:
+    """A byte order mark decides the encoding, then the `declared` one, then UTF-8 or else
+    Windows-1252, where bytes that fit no encoding become U+FFFD: a damaged byte should not
+    lose a whole description. Raises TextImportError(`binary`) for binary data."""
     # Windows tools still write "Unicode" text as UTF-16 with a BOM; that is text, not binary,
     # even though it is full of NUL bytes.
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None
-    return None
-
-
-def _decode_utf8_or_cp1252(data: bytes) -> str:
+    if not data.startswith(UNICODE_BOMS):
+        if b"\x00" in data:
+            raise TextImportError(binary)
+        if declared:
+            try:
+                return data.decode(declared)
+            except (UnicodeDecodeError, LookupError):
+                pass
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        # cp1252 leaves five byte values undefined; "replace" keeps decoding total.
-        return data.decode("cp1252", errors="replace")
+        return decode_text(data, lenient=True)
+    except UnreadableText:
+        # Only UTF-16 that is damaged gets here.
+        raise TextImportError(binary) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -550,13 +541,11 @@ _NOT_WEB_CODECS = frozenset(
 
 
 def _extract_html(name: str, data: bytes) -> str:
-    text = _decode_unicode_bom(data)
-    if text is None:
-        if b"\x00" in data:
-            raise TextImportError(
-                _("“%(name)s” is not an HTML file (it contains binary data).") % {"name": name}
-            )
-        text = _decode_html_bytes(data)
+    text = _decode_prose(
+        data,
+        _("“%(name)s” is not an HTML file (it contains binary data).") % {"name": name},
+        _declared_encoding(data),
+    )
     with _unreadable_as(_("“%(name)s” could not be read as HTML.") % {"name": name}):
         # The text is already decoded, so BeautifulSoup does no encoding guessing of its own;
         # lxml's HTML parser neither loads DTDs nor resolves external entities.
@@ -569,16 +558,9 @@ def _extract_html(name: str, data: bytes) -> str:
         return "\n".join(lines)
 
 
-def _decode_html_bytes(data: bytes) -> str:
+def _declared_encoding(data: bytes) -> str | None:
     declared = _META_CHARSET.search(data[:8192])
-    if declared:
-        encoding = _web_encoding(declared.group(1).decode("ascii"))
-        if encoding:
-            try:
-                return data.decode(encoding)
-            except (UnicodeDecodeError, LookupError):
-                pass
-    return _decode_utf8_or_cp1252(data)
+    return _web_encoding(declared.group(1).decode("ascii")) if declared else None
 
 
 def _web_encoding(label: str) -> str | None:

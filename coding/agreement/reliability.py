@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from coding.agreement import metrics as agreement
 from coding.agreement.metrics import MISSING, Measure, Span
+from coding.codebook.tree import subtree_ids
 
 UNITS = ("intervention", "word", "character", "segment")
 DISAGREEMENT_LIMIT = 500
@@ -79,14 +80,9 @@ class _Tree:
         self.children: dict[int | None, list[int]] = defaultdict(list)
         for code in sorted(codes, key=lambda c: c.path):
             self.children[code.parent_id].append(code.id)
-        self.subtree: dict[int, set[int]] = {}
-        for code in codes:
-            ids, stack = set(), [code.id]
-            while stack:
-                current = stack.pop()
-                ids.add(current)
-                stack.extend(self.children.get(current, []))
-            self.subtree[code.id] = ids
+        self.subtree = {
+            code.id: subtree_ids(code.id, lambda pk: self.children.get(pk, [])) for code in codes
+        }
         self.leaves = [c.id for c in sorted(codes, key=lambda c: c.path) if not self.children[c.id]]
         self.families = [
             c.id for c in sorted(codes, key=lambda c: c.path) if len(self.children[c.id]) >= 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -56,19 +56,8 @@ def load_input(study: Study, coder_names: Sequence[str]) -> tuple[ReliabilityInp
     assigned_by_id = assigned_ids(study)
     assigned = {name: assigned_by_id.get(pk, set()) for pk, name in ids.items()}
     wanted = set().union(*assigned.values())
-    interventions = list(
-        study.interventions.filter(pk__in=wanted).only("pk", "title", "text").order_by("title")
-    )
-    excluded: dict[int, list[tuple[int, int]]] = {}
-    for section in Section.objects.filter(intervention__in=wanted, excluded=True):
-        excluded.setdefault(section.intervention_id, []).append((section.start, section.end))
-    docs = [
-        DocInfo(i.pk, i.title, i.text, _coded_ranges(len(i.text), excluded.get(i.pk, [])))
-        for i in interventions
-    ]
-    paths = code_paths(study)
-    parents = dict(study.codes.values_list("pk", "parent_id"))
-    codes = [CodeInfo(pk, path, parents[pk]) for pk, path in paths.items()]
+    docs = doc_infos(study, wanted)
+    codes = code_infos(study)
     rows = list(
         Segment.objects.filter(intervention__in=wanted, coder_id__in=list(ids), code__study=study)
         .order_by("pk")
@@ -79,6 +68,29 @@ def load_input(study: Study, coder_names: Sequence[str]) -> tuple[ReliabilityInp
         coders=sorted(coder_names), docs=docs, codes=codes, segments=segments, assigned=assigned
     )
     return data, [row[0] for row in rows]
+
+
+def doc_infos(study: Study, intervention_ids: Iterable[int]) -> list[DocInfo]:
+    """The study's interventions among `intervention_ids` as `reliability` takes them, by title,
+    each with the ranges of its text that may be coded."""
+    wanted = set(intervention_ids)
+    interventions = (
+        study.interventions.filter(pk__in=wanted).only("pk", "title", "text").order_by("title")
+    )
+    excluded: dict[int, list[tuple[int, int]]] = {}
+    for section in Section.objects.filter(intervention__in=wanted, excluded=True):
+        excluded.setdefault(section.intervention_id, []).append((section.start, section.end))
+    return [
+        DocInfo(i.pk, i.title, i.text, _coded_ranges(len(i.text), excluded.get(i.pk, [])))
+        for i in interventions
+    ]
+
+
+def code_infos(study: Study) -> list[CodeInfo]:
+    """The study's codes as `reliability` takes them: id, path of names and parent."""
+    paths = code_paths(study)
+    parents = dict(study.codes.values_list("pk", "parent_id"))
+    return [CodeInfo(pk, path, parents[pk]) for pk, path in paths.items()]
 
 
 def _coded_ranges(length: int, excluded: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -17,9 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef
-
-from coding.codebook.services import code_paths, codes_by_parent, paths_from
+from coding.codebook.services import code_paths, codes_by_parent, paths_from, subtree_code_ids
 from coding.codebook.tree import path_string
 from coding.consensus import services as consensus
 from coding.consensus.services import CONSENSUS, consensus_coded_ids
@@ -28,12 +26,13 @@ from coding.segments import (
     EXPORT_HEADERS,
     REPORT_HEADERS,
     ReportRow,
-    _check_code,
+    check_code,
     code_report,
+    in_interventions,
     report_row,
     table_export,
 )
-from interventions.models import AttributeValue, Intervention, Study
+from interventions.models import Intervention, Study
 
 CODERS = "coders"
 SOURCES = (CODERS, CONSENSUS)
@@ -49,18 +48,6 @@ class SourcedRow(ReportRow):
 def with_source(rows: Iterable[ReportRow]) -> list[SourcedRow]:
     """The coders' rows of `segments.code_report`, each marked with its coder as source."""
     return [SourcedRow(**dataclasses.asdict(row), source=row.coder) for row in rows]
-
-
-def _code_ids(study: Study, code: Code, include_subcodes: bool) -> set[int]:
-    code_ids = {code.pk}
-    if include_subcodes:
-        children = codes_by_parent(study)
-        stack = [code.pk]
-        while stack:
-            for child in children.get(stack.pop(), []):
-                code_ids.add(child.pk)
-                stack.append(child.pk)
-    return code_ids
 
 
 def consensus_report(
@@ -83,7 +70,7 @@ def consensus_report(
     one coder's. Ordered by intervention title, then text position. Raises
     `consensus.ConsensusError` when the consensus layer is not open to the viewer.
     """
-    _check_code(code, study)
+    check_code(code, study)
     consensus._require_view(study, viewer)
     coded = consensus_coded_ids(study)
     coder_rows = code_report(
@@ -108,21 +95,14 @@ def consensus_report(
     rows: list[SourcedRow] = with_source(
         row for row in coder_rows if row.intervention_uuid not in coded_uuids
     )
-    layer = ConsensusSegment.objects.filter(
-        intervention__study=study,
-        intervention_id__in=coded,
-        code_id__in=_code_ids(study, code, include_subcodes),
+    code_ids = subtree_code_ids(code, codes_by_parent(study)) if include_subcodes else {code.pk}
+    layer = in_interventions(
+        ConsensusSegment.objects.filter(
+            intervention__study=study, intervention_id__in=coded, code_id__in=code_ids
+        ),
+        intervention_id=intervention_id,
+        attributes=attributes,
     )
-    if intervention_id is not None:
-        layer = layer.filter(intervention_id=intervention_id)
-    for definition_id, value in (attributes or {}).items():
-        layer = layer.filter(
-            Exists(
-                AttributeValue.objects.filter(
-                    intervention=OuterRef("intervention"), definition_id=definition_id, value=value
-                )
-            )
-        )
     found = list(
         layer.order_by("start", "end", "pk").values_list(
             "uuid", "intervention_id", "code_id", "start", "end", "quote", "memo"

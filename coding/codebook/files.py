@@ -15,15 +15,13 @@ When reading, a file may instead give ``name`` and ``parent`` (the parent's name
 when the name alone is ambiguous). Headers may be Dutch (pad, naam, ouder, definitie, …) and are
 matched ignoring case, accents and spaces.
 
-Exported CSV cells that a spreadsheet would run as a formula (starting with ``= + - @``, a tab
-or a carriage return) get a leading apostrophe, as OWASP advises against CSV injection; so does
-a cell that starts with an apostrophe, which keeps the escape reversible. The reader removes
-exactly that one apostrophe again, so a CSV round trip gives back the same text.
+Exported CSV cells that a spreadsheet would run as a formula get a leading apostrophe and the
+reader takes it off again (`veerkracht.lib.spreadsheets`), so a CSV round trip gives back the
+same text.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
@@ -32,7 +30,6 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time
 from typing import Any
 
 import docx
@@ -62,6 +59,14 @@ from coding.codebook.tree import (
     walk,
 )
 from interventions.headers import fold_header
+from veerkracht.lib.spreadsheets import (
+    UnreadableText,
+    cell_text,
+    csv_bytes,
+    csv_reader,
+    decode_text,
+    formula_unescape,
+)
 
 TABLE_COLUMNS = (
     "path",
@@ -115,8 +120,6 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 _HEADER_FIELDS: dict[str, str] = {
     fold_header(alias): name for name, aliases in _HEADER_ALIASES.items() for alias in aliases
 }
-
-_CSV_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 # Labels inside exported documents follow the language the user picks for the appendix, not the
 # interface language, so they are chosen explicitly rather than through gettext.
@@ -323,26 +326,9 @@ def _table_rows(nodes: list[CodeNode]) -> Iterator[list[str]]:
         ]
 
 
-def _csv_escape(value: str) -> str:
-    if value.startswith((*_CSV_FORMULA_TRIGGERS, "'")):
-        return "'" + value
-    return value
-
-
-def _csv_unescape(value: str) -> str:
-    if value.startswith("'") and value[1:2].startswith((*_CSV_FORMULA_TRIGGERS, "'")):
-        return value[1:]
-    return value
-
-
 def to_csv(nodes: list[CodeNode]) -> bytes:
     """UTF-8 with a BOM (so Excel recognises the encoding), comma-separated, CRLF rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(TABLE_COLUMNS)
-    for row in _table_rows(nodes):
-        writer.writerow([_csv_escape(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_bytes(TABLE_COLUMNS, _table_rows(nodes))
 
 
 def to_xlsx(nodes: list[CodeNode]) -> bytes:
@@ -422,62 +408,17 @@ def from_table(filename: str, data: bytes) -> list[CodeNode]:
     return nodes
 
 
-def _decode_csv(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise CodebookFormatError(
-                _("The file says it is UTF-8 but is not (byte %(position)d).")
-                % {"position": error.start + len(codecs.BOM_UTF8)}
-            ) from error
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Excel's "Unicode text" export.
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as error:
-            raise CodebookFormatError(_("The file is damaged UTF-16 text.")) from error
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # What Excel on Windows writes for "CSV (comma delimited)" in Dutch and English.
-        return data.decode("cp1252")
-    except UnicodeDecodeError as error:
-        raise CodebookFormatError(
-            _("The file is neither UTF-8 nor Windows-1252 text; save it as ‘CSV UTF-8’.")
-        ) from error
-
-
-def _pick_delimiter(text: str) -> str:
-    """The delimiter under which the header row names the most known columns.
-
-    Dutch Excel writes ";" (the comma is the decimal separator there); others write ",".
-    """
-    first_line = text.splitlines()[0] if text else ""
-    best, best_score = ",", (-1, -1)
-    for delimiter in (",", ";", "\t"):
-        try:
-            headers = next(csv.reader([first_line], delimiter=delimiter), [])
-        except csv.Error:
-            continue
-        known = sum(1 for header in headers if fold_header(header) in _HEADER_FIELDS)
-        score = (known, len(headers))
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
-
-
 def _read_csv(data: bytes) -> _Table:
-    text = _decode_csv(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_pick_delimiter(text))
     try:
-        rows = iter(reader)
-        headers = next(rows, [])
+        text = decode_text(data)
+    except UnreadableText as error:
+        raise CodebookFormatError(str(error)) from error
+    reader = csv_reader(text, known=lambda header: fold_header(header) in _HEADER_FIELDS)
+    try:
+        headers = next(reader, [])
         table = _Table(headers=[header.strip() for header in headers])
-        for row_number, cells in enumerate(rows, start=2):
-            _add_row(table, row_number, [_csv_unescape(cell) for cell in cells])
+        for row_number, cells in enumerate(reader, start=2):
+            _add_row(table, row_number, [formula_unescape(cell) for cell in cells])
     except csv.Error as error:
         raise CodebookFormatError(
             _("The CSV file cannot be read (row %(row)d): %(reason)s")
@@ -543,16 +484,7 @@ def _xlsx_value(cell: Any) -> str:
             _("Cell %(cell)s holds a formula; formulas are not accepted, paste the values only.")
             % {"cell": getattr(cell, "coordinate", "?")}
         )
-    value = getattr(cell, "value", None)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return str(value)
+    return cell_text(getattr(cell, "value", None))
 
 
 def _map_columns(headers: list[str]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from coding.codebook.tree import PATH_SEPARATOR, safe_color
+from coding.codebook.tree import PATH_SEPARATOR, safe_color, subtree_ids
 
 if TYPE_CHECKING:
     from coding.models import Code
@@ -79,13 +79,8 @@ class Outline:
 
     def others(self, code: Code) -> list[OutlineNode]:
         """Every code except `code` and its subcodes: where it can move or merge to."""
-        node = self.node(code)
-        own: set[int] = set()
-        stack = [node] if node else []
-        while stack:
-            current = stack.pop()
-            own.add(current.code.pk)
-            stack.extend(current.children)
+        children = {n.code.pk: [child.code.pk for child in n.children] for n in self.ordered}
+        own = subtree_ids(code.pk, lambda pk: children.get(pk, []))
         return [n for n in self.ordered if n.code.pk not in own]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from coding.codebook.tree import CodeNode, walk
+from coding.codebook.tree import CodeNode, subtree_ids, walk
 from coding.models import (
     Code,
     Codebook,
@@ -139,16 +139,9 @@ def nodes_from_snapshot(snapshot: list[dict[str, Any]]) -> list[CodeNode]:
     ]
 
 
-def descendant_ids(code: Code) -> set[int]:
-    children = codes_by_parent(code.study)
-    found: set[int] = set()
-    stack = [code.pk]
-    while stack:
-        current = stack.pop()
-        for child in children.get(current, []):
-            found.add(child.pk)
-            stack.append(child.pk)
-    return found
+def subtree_code_ids(code: Code, children: Mapping[int | None, Sequence[Code]]) -> set[int]:
+    """`code`'s id and those of all its subcodes, from a tree loaded by codes_by_parent."""
+    return subtree_ids(code.pk, lambda pk: [child.pk for child in children.get(pk, ())])
 
 
 def segment_counts(study: Study, coder_ids: Iterable[int] | None = None) -> dict[int, int]:
@@ -393,7 +386,7 @@ def code_move(
         if parent is not None:
             if parent.study_id != study.pk:
                 raise CodebookError(_("That parent code belongs to another study."))
-            if parent.pk == current.pk or parent.pk in descendant_ids(current):
+            if parent.pk in subtree_code_ids(current, codes_by_parent(study)):
                 raise CodebookError(
                     _("“%(name)s” cannot move under itself or one of its own subcodes.")
                     % {"name": current.name}
@@ -503,7 +496,7 @@ def code_delete(*, code: Code, actor: Any) -> None:
             .select_related("parent", "study")
             .get(pk=code.pk)
         )
-        ids = {code.pk} | descendant_ids(code)
+        ids = subtree_code_ids(code, codes_by_parent(code.study))
         used = (
             Segment.objects.filter(code_id__in=ids).count()
             + ConsensusSegment.objects.filter(code_id__in=ids).count()
@@ -547,7 +540,7 @@ def code_merge(*, source: Code, target: Code, actor: Any) -> Code:
             .get(pk=source.pk)
         )
         target = Code.objects.select_for_update().get(pk=target.pk)
-        if target.pk in descendant_ids(source):
+        if target.pk in subtree_code_ids(source, codes_by_parent(source.study)):
             raise CodebookError(
                 _("“%(source)s” cannot be merged into its own subcode “%(target)s”.")
                 % {"source": source.name, "target": target.name}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.utils.formats import number_format
@@ -80,6 +80,22 @@ def walk(nodes: Iterable[CodeNode]) -> Iterator[tuple[tuple[str, ...], CodeNode]
         path, node = stack.pop()
         yield path, node
         stack.extend((path + (child.name,), child) for child in reversed(node.children))
+
+
+def subtree_ids(root: int, children_of: Callable[[int], Iterable[int]]) -> set[int]:
+    """`root` and the ids of every code below it, however deep; `children_of(id)` gives the ids
+    of a code's direct subcodes.
+
+    The one walk for "this code and its subcodes", whatever the tree is loaded as. Iterative,
+    like :func:`walk`.
+    """
+    ids: set[int] = set()
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        ids.add(current)
+        stack.extend(children_of(current))
+    return ids
 
 
 def count(nodes: Iterable[CodeNode]) -> int:

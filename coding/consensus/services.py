@@ -49,8 +49,8 @@ from django.utils.translation import gettext as _
 
 from coding.agreement import metrics as agreement
 from coding.agreement.assignments import assigned_ids
-from coding.agreement.reliability import CodeInfo, DocInfo, ReliabilityInput, SegInfo, compute
-from coding.agreement.runs import _coded_ranges, coders_of
+from coding.agreement.reliability import ReliabilityInput, SegInfo, compute
+from coding.agreement.runs import code_infos, coders_of, doc_infos
 from coding.codebook.services import code_paths
 from coding.codebook.tree import path_string
 from coding.models import (
@@ -63,7 +63,7 @@ from coding.models import (
     Segment,
 )
 from coding.segments import SegmentError, check_span, visible_coders
-from interventions.models import Intervention, Membership, Role, Section, Study
+from interventions.models import Intervention, Membership, Role, Study
 
 MIN_OVERLAP = 0.9
 NOTE_MAX_LENGTH = 5_000
@@ -820,17 +820,8 @@ def consensus_as_coder_layer(study: Study, coders: Sequence[str] = ()) -> Reliab
     assigned_by_id = assigned_ids(study)
     assigned = {name: assigned_by_id.get(users[name].pk, set()) & coded for name in coders}
     assigned[CONSENSUS] = set(coded)
-    interventions = study.interventions.filter(pk__in=coded).only("pk", "title", "text")
-    excluded: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for section in Section.objects.filter(intervention__in=coded, excluded=True):
-        excluded[section.intervention_id].append((section.start, section.end))
-    docs = [
-        DocInfo(i.pk, i.title, i.text, _coded_ranges(len(i.text), excluded.get(i.pk, [])))
-        for i in interventions.order_by("title")
-    ]
-    paths = code_paths(study)
-    parents = dict(study.codes.values_list("pk", "parent_id"))
-    codes = [CodeInfo(pk, path, parents[pk]) for pk, path in paths.items()]
+    docs = doc_infos(study, coded)
+    codes = code_infos(study)
     names = {users[name].pk: name for name in coders}
     rows = (
         Segment.objects.filter(intervention__in=coded, coder_id__in=list(names), code__study=study)

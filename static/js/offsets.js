@@ -9,6 +9,9 @@
 //   - anything that is not part of the text (a code badge, a button) sits in an element marked
 //     `data-offset-ignore`, which is skipped.
 // Only the chunk holding a selection boundary is measured, never the whole page.
+//
+// The workspace (workspace.js) takes every conversion between the page and code points from
+// here: selections, a caret, a code point back to a DOM point, and a chunk's text.
 
 const HIGH = (unit) => unit >= 0xd800 && unit <= 0xdbff;
 const LOW = (unit) => unit >= 0xdc00 && unit <= 0xdfff;
@@ -90,7 +93,8 @@ function chunkStart(chunk) {
   return value;
 }
 
-function chunkText(chunk) {
+/** The text a chunk holds: its counted text nodes, joined. */
+export function chunkText(chunk) {
   return textNodes(chunk)
     .map((node) => node.data)
     .join("");
@@ -106,24 +110,54 @@ function chunkOf(root, node) {
   return chunk && root.contains(chunk) ? chunk : null;
 }
 
+/**
+ * The code-point offset into the whole text of the DOM point (container, offset) inside a chunk
+ * of `root` (a caret, a selection boundary), or null when the point is in no chunk. A point
+ * inside a surrogate pair counts the pair when `roundUp` (an end), not otherwise.
+ */
+export function pointToCodePoint(root, container, offset, roundUp = false) {
+  const chunk = chunkOf(root, container);
+  if (!chunk) return null;
+  const point = document.createRange();
+  point.setStart(container, offset);
+  point.collapse(true);
+  // Walk the chunk's text nodes up to the point.
+  let count = chunkStart(chunk);
+  for (const node of textNodes(chunk)) {
+    if (node === container) return count + codePointsBefore(node.data, offset, roundUp);
+    if (point.comparePoint(node, 0) >= 0) return count;
+    count += Array.from(node.data).length;
+  }
+  return count;
+}
+
+/**
+ * The DOM point [text node, UTF-16 offset] of code point `cpOffset` of the whole text, which
+ * `chunk` holds; between two text nodes it is the end of the first.
+ */
+export function codePointToPoint(chunk, cpOffset) {
+  let count = chunkStart(chunk);
+  const nodes = textNodes(chunk);
+  for (const node of nodes) {
+    const length = Array.from(node.data).length;
+    if (cpOffset <= count + length) {
+      return [node, codePointToUtf16(node.data, Math.max(0, cpOffset - count))];
+    }
+    count += length;
+  }
+  const last = nodes[nodes.length - 1];
+  return last ? [last, last.data.length] : [chunk, 0];
+}
+
 // The code-point offset of the boundary point (container, offset). `isStart` decides, for a
 // point between chunks or outside the root, whether it snaps to the next text (a start) or to
 // the end of the previous text (an end).
 function boundaryToCodePoint(root, container, offset, isStart) {
+  const inChunk = pointToCodePoint(root, container, offset, !isStart);
+  if (inChunk !== null) return inChunk;
   const point = document.createRange();
   point.setStart(container, offset);
   point.collapse(true);
-  const chunk = chunkOf(root, container);
-  if (chunk) {
-    // Walk the chunk's text nodes up to the boundary.
-    let count = chunkStart(chunk);
-    for (const node of textNodes(chunk)) {
-      if (node === container) return count + codePointsBefore(node.data, offset, !isStart);
-      if (point.comparePoint(node, 0) >= 0) return count;
-      count += Array.from(node.data).length;
-    }
-    return count;
-  }
   const chunks = Array.from(root.querySelectorAll("[data-offset]"));
   if (chunks.length === 0) return null;
   if (isStart) {
@@ -134,8 +168,8 @@ function boundaryToCodePoint(root, container, offset, isStart) {
   return previous ? chunkEnd(previous) : chunkStart(chunks[0]);
 }
 
-// The text of the intervention between two code-point offsets, read from the chunks.
-function textBetween(root, start, end) {
+/** The text of the intervention between two code-point offsets, read from the chunks. */
+export function textBetween(root, start, end) {
   const chunks = Array.from(root.querySelectorAll("[data-offset]"));
   let quote = "";
   for (const [index, chunk] of chunks.entries()) {

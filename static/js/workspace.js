@@ -7,7 +7,13 @@
 // picker or panel and keeps the selection. Without this file the page still reads, the layers
 // and the segment panel work through plain links and forms; coding needs a selection, so it
 // needs this file.
-import { selectionToCodePoints } from "./offsets.js";
+import {
+  chunkText,
+  codePointToPoint,
+  pointToCodePoint,
+  selectionToCodePoints,
+  textBetween,
+} from "./offsets.js";
 
 const ws = document.querySelector("[data-workspace]");
 const WORD = /[\p{L}\p{N}\p{M}\p{Extended_Pictographic}\u200d\ufe0f'’_-]/u;
@@ -28,9 +34,9 @@ let panelOpener = null;
 let ticksBeforeNewCode = [];
 let statusTimer = 0;
 
-// Text access: chunks, their code points, DOM points ---------------------------------------
+// Text access: chunks and their code points (conversions to and from the DOM: offsets.js) ---
 
-const chunkText = new WeakMap();
+const chunkPoints = new WeakMap();
 
 function chunks() {
   const container = root();
@@ -45,21 +51,11 @@ function endOf(chunk) {
   return Number(chunk.dataset.end);
 }
 
-function textNodes(chunk) {
-  const walker = document.createTreeWalker(chunk, NodeFilter.SHOW_TEXT, {
-    acceptNode: (node) =>
-      node.parentElement.closest("[data-offset-ignore]") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
-  });
-  const nodes = [];
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) nodes.push(node);
-  return nodes;
-}
-
 function pointsOf(chunk) {
-  let points = chunkText.get(chunk);
+  let points = chunkPoints.get(chunk);
   if (!points) {
-    points = Array.from(textNodes(chunk).map((node) => node.data).join(""));
-    chunkText.set(chunk, points);
+    points = Array.from(chunkText(chunk));
+    chunkPoints.set(chunk, points);
   }
   return points;
 }
@@ -85,47 +81,10 @@ function charAt(offset) {
   return pointsOf(chunk)[offset - startOf(chunk)] || "";
 }
 
-function textBetween(start, end) {
-  let quote = "";
-  for (const chunk of chunks()) {
-    const from = startOf(chunk);
-    if (endOf(chunk) <= start || from >= end) continue;
-    quote += pointsOf(chunk)
-      .slice(Math.max(0, start - from), end - from)
-      .join("");
-  }
-  return quote;
-}
-
-// The DOM point (text node, UTF-16 offset) of a code point inside a chunk.
-function domPoint(chunk, offset) {
-  let count = startOf(chunk);
-  const nodes = textNodes(chunk);
-  for (const node of nodes) {
-    const points = Array.from(node.data);
-    if (offset <= count + points.length) {
-      return [node, points.slice(0, offset - count).join("").length];
-    }
-    count += points.length;
-  }
-  const lastNode = nodes[nodes.length - 1];
-  return lastNode ? [lastNode, lastNode.data.length] : [chunk, 0];
-}
-
-// The code point of a DOM boundary point inside the text (a caret), or null.
-function codePointOf(node, offset) {
-  const element = node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement;
-  const chunk = element && element.closest(".ws-chunk[data-offset]");
-  if (!chunk) return null;
-  const point = document.createRange();
-  point.setStart(node, offset);
-  let count = startOf(chunk);
-  for (const text of textNodes(chunk)) {
-    if (text === node) return count + Array.from(text.data.slice(0, offset)).length;
-    if (point.comparePoint(text, 0) >= 0) return count;
-    count += Array.from(text.data).length;
-  }
-  return count;
+// The code point of the selection's focus (the caret) in the text, or null.
+function caret(selection) {
+  if (!selection.rangeCount) return null;
+  return pointToCodePoint(root(), selection.focusNode, selection.focusOffset);
 }
 
 function rangeOf(start, end) {
@@ -133,10 +92,10 @@ function rangeOf(start, end) {
   const second = chunkAt(end) || first;
   if (!first) return null;
   const range = document.createRange();
-  range.setStart(...domPoint(first, start));
+  range.setStart(...codePointToPoint(first, start));
   // An end at a chunk's start belongs to the chunk before it.
   const endChunk = second && startOf(second) === end && end > start ? chunkAt(end - 1) : second;
-  range.setEnd(...domPoint(endChunk, end));
+  range.setEnd(...codePointToPoint(endChunk, end));
   return range;
 }
 
@@ -227,7 +186,7 @@ function currentSelection(snap = snapOn()) {
     while (end < length && isWord(charAt(end)) && isWord(charAt(end - 1))) end += 1;
     if (start !== found.start || end !== found.end) {
       const range = select(start, end);
-      return { start, end, quote: textBetween(start, end), range: range.cloneRange() };
+      return { start, end, quote: textBetween(container, start, end), range: range.cloneRange() };
     }
   }
   return { ...found, range: selection.getRangeAt(0).cloneRange() };
@@ -555,7 +514,7 @@ function onChunkKey(event) {
   const selection = window.getSelection();
   const mod = event.ctrlKey || event.metaKey;
   const found = selectionToCodePoints(root());
-  const caret = selection.rangeCount ? codePointOf(selection.focusNode, selection.focusOffset) : null;
+  const at = caret(selection);
   switch (event.key) {
     case "ArrowRight":
     case "ArrowLeft": {
@@ -565,7 +524,7 @@ function onChunkKey(event) {
       } else if (found) {
         selectWord(forward ? wordAfter(found.end) : wordBefore(found.start));
       } else {
-        selectWord(wordAt(caret ?? startOf(chunk)));
+        selectWord(wordAt(at ?? startOf(chunk)));
       }
       break;
     }
@@ -580,8 +539,8 @@ function onChunkKey(event) {
           else selection.collapseToStart();
         }
         selection.modify("move", forward ? "forward" : "backward", "line");
-        const at = selection.rangeCount ? codePointOf(selection.focusNode, selection.focusOffset) : null;
-        if (at !== null) selectWord(forward ? wordAt(at) : wordAt(at) || wordBefore(at));
+        const moved = caret(selection);
+        if (moved !== null) selectWord(forward ? wordAt(moved) : wordAt(moved) || wordBefore(moved));
       }
       break;
     }
@@ -893,9 +852,9 @@ function init() {
     // The caret goes after the coded text, so the next arrow press selects the next word.
     const chunk = chunkAt(Math.max(0, applied.end - 1));
     if (!chunk) return;
-    const caret = document.createRange();
-    caret.setStart(...domPoint(chunk, applied.end));
-    selection.addRange(caret);
+    const after = document.createRange();
+    after.setStart(...codePointToPoint(chunk, applied.end));
+    selection.addRange(after);
     if (keyboard && chunk.tabIndex === 0) chunk.focus({ preventScroll: true });
   });
 

@@ -217,3 +217,58 @@ def test_no_selection_or_one_outside_the_text_gives_null(offsets_page: Page) -> 
     point = in_text("#c1", 0, "vlag")
     assert select(offsets_page, point, point) is None
     assert select(offsets_page, element("#before", 0), element("#before", 1)) is None
+
+
+def test_every_code_point_goes_to_a_dom_point_and_back(offsets_page: Page) -> None:
+    got = offsets_page.evaluate(
+        """([first, second, length]) => {
+          const {codePointToPoint, pointToCodePoint} = window.offsets;
+          const root = document.getElementById("text");
+          const back = [];
+          for (let cp = 0; cp <= length; cp++) {
+            const chunk = document.getElementById(cp < second ? "c1" : "c2");
+            const [node, offset] = codePointToPoint(chunk, cp);
+            back.push(pointToCodePoint(root, node, offset));
+          }
+          const [node, offset] = codePointToPoint(document.getElementById("c1"), first);
+          return {back, vlag: [node === document.getElementById("c1").childNodes[0], offset]};
+        }""",
+        [TEXT.index("vlag"), SECOND_CHUNK, len(TEXT)],
+    )
+    assert got["back"] == list(range(len(TEXT) + 1))
+    assert got["vlag"] == [True, codepoint_to_utf16(C1_A, C1_A.index("vlag"))]
+
+
+def test_a_caret_outside_the_chunks_has_no_code_point_and_one_mid_pair_rounds_as_asked(
+    offsets_page: Page,
+) -> None:
+    inside_family = codepoint_to_utf16(C1_A, C1_A.index(FAMILY)) + 1
+    got = offsets_page.evaluate(
+        """(inside) => {
+          const {pointToCodePoint} = window.offsets;
+          const root = document.getElementById("text");
+          const node = document.getElementById("c1").childNodes[0];
+          return [
+            pointToCodePoint(root, document.getElementById("before").childNodes[0], 3),
+            pointToCodePoint(root, node, inside),
+            pointToCodePoint(root, node, inside, true),
+          ];
+        }""",
+        inside_family,
+    )
+    before_family = TEXT.index(FAMILY)
+    assert got == [None, before_family, before_family + 1]
+
+
+def test_the_text_of_a_chunk_and_between_offsets_skips_the_badge(offsets_page: Page) -> None:
+    got = offsets_page.evaluate(
+        """([start, end]) => {
+          const {chunkText, textBetween} = window.offsets;
+          return [
+            chunkText(document.getElementById("c2")),
+            textBetween(document.getElementById("text"), start, end),
+          ];
+        }""",
+        [TEXT.index("vlag"), TEXT.index(" thuis")],
+    )
+    assert got == [TEXT[SECOND_CHUNK:], TEXT[TEXT.index("vlag") : TEXT.index(" thuis")]]

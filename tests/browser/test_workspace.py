@@ -244,6 +244,41 @@ def test_the_keyboard_alone_selects_and_codes(
     expect(page.locator("#ws-chunk-1")).to_be_focused()
 
 
+# A caret in the text just before `word`, in the chunk that holds it, which gets the focus.
+CARET_BEFORE = """(word) => {
+  const root = document.getElementById("ws-text");
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const index = node.data.indexOf(word);
+    if (index < 0) continue;
+    node.parentElement.closest(".ws-chunk").focus();
+    window.getSelection().collapse(node, index);
+    return true;
+  }
+  return false;
+}"""
+
+
+def test_the_keyboard_codes_the_word_after_an_emoji_family_and_a_combining_mark(
+    page: Page, live_server: Any, cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    # Before "elke" the caret's UTF-16 offset is 3 more than its code point (the family is 5
+    # code points in 8 UTF-16 units), and the accent of "kome\u0301n" is a code point of its own.
+    open_workspace(page, live_server, cast, "carol")
+    assert page.evaluate(CARET_BEFORE, " elke week")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    expect(page.locator("#picker-quote-value")).to_have_value("elke")
+    pick_through_search(page, "sociale")
+    segment = Segment.objects.get(coder=cast.coder_a)
+    start = TEXT.index("elke week")
+    assert (segment.start, segment.end, segment.quote) == (start, start + 4, "elke")
+    # The caret goes after the coded word, so the next arrow press takes the next one.
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    expect(page.locator("#picker-quote-value")).to_have_value("week")
+
+
 def test_a_memo_written_on_a_segment_is_saved(
     page: Page, live_server: Any, cast: Cast, doc: Intervention, codes: dict[str, Code]
 ) -> None:

@@ -62,10 +62,16 @@ def codes(cast: Cast) -> dict[str, Code]:
     }
 
 
-def write_csv(path: Path, rows: list[list[Any]], delimiter: str = ",", bom: bool = False) -> Path:
+def write_csv(
+    path: Path,
+    rows: list[list[Any]],
+    delimiter: str = ",",
+    bom: bool = False,
+    encoding: str = "utf-8",
+) -> Path:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buffer.getvalue().encode("utf-8-sig" if bom else "utf-8"))
+    path.write_bytes(buffer.getvalue().encode("utf-8-sig" if bom else encoding))
     return path
 
 
@@ -120,6 +126,36 @@ def test_a_semicolon_separated_file_with_a_bom_imports(
     assert Segment.objects.get().quote == "coördinator"
 
 
+@pytest.mark.parametrize(
+    ("delimiter", "bom", "encoding"),
+    [(";", False, "cp1252"), ("\t", False, "cp1252"), (",", True, "utf-8")],
+    ids=["dutch-excel-csv", "tab-separated-cp1252", "csv-utf8-with-bom"],
+)
+def test_a_file_from_excel_imports_with_its_dutch_diacritics(
+    cast: Cast,
+    doc: Intervention,
+    codes: dict[str, Code],
+    tmp_path: Path,
+    delimiter: str,
+    bom: bool,
+    encoding: str,
+) -> None:
+    file = write_csv(
+        tmp_path / "excel.csv",
+        [
+            ["intervention", "code", "start", "end", "memo"],
+            ["Gezin Centraal", "Sociale hulpbronnen", *at("coördinator"), "één café, privé"],
+        ],
+        delimiter=delimiter,
+        bom=bom,
+        encoding=encoding,
+    )
+    out = run("import_segments", "--study", "gezin", "--coder", "carol", str(file))
+    assert out.strip() == "Imported 1 segments for carol into gezin"
+    segment = Segment.objects.get()
+    assert (segment.quote, segment.memo) == ("coördinator", "één café, privé")
+
+
 def test_every_bad_row_is_reported_and_nothing_is_imported(
     cast: Cast, doc: Intervention, codes: dict[str, Code], tmp_path: Path
 ) -> None:
@@ -171,7 +207,11 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(
         (b"", "is empty"),
         (b"intervention,code,start\r\nGezin Centraal,X,1\r\n", "missing end"),
         (b"intervention,code,start,end\r\n", "only a header row"),
-        ("intervention,code,start,end\r\nCoördinatie,X,1,2\r\n".encode("cp1252"), "not UTF-8"),
+        (b"intervention,code,start,end\r\nCo\x81rdinatie,X,1,2\r\n", "neither UTF-8 nor Windows"),
+        (
+            b"\xef\xbb\xbfintervention,code,start,end\r\nCo\xf6rdinatie,X,1,2\r\n",
+            "says it is UTF-8 but is not \\(byte 34\\)",
+        ),
     ],
 )
 def test_an_unreadable_file_is_refused_in_one_line(

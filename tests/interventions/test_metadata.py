@@ -427,7 +427,7 @@ def test_a_file_over_the_upload_limit_is_refused(study: Study, owner: Any, setti
     data = csv_bytes("Interventie;Setting\n" + "Vaste Grond;" + "x" * (1024 * 1024) + "\n")
     before = database_counts()
 
-    with pytest.raises(MetadataError, match=r"“big.csv” is 1.0 MB; the limit is 1.0 MB."):
+    with pytest.raises(MetadataError, match=r"“big.csv” is 1.0 MB; the limit is 1 MB."):
         metadata.import_job_create(study=study, user=owner, filename="big.csv", data=data)
 
     assert database_counts() == before
@@ -1039,6 +1039,27 @@ def test_export_cells_that_look_like_formulas_get_an_apostrophe_and_import_back(
         assert table["rows"][0][:2] == ["=Gevaarlijk", "@databank"]
         preview = metadata.preview_import(study=study, table=table)
         assert [row.action for row in preview.rows] == ["unchanged"]
+
+
+def test_export_cells_starting_with_a_tab_a_carriage_return_or_an_apostrophe_are_escaped_too(
+    study: Study,
+) -> None:
+    intervention = InterventionFactory.create(study=study, title="Vaste Grond")
+    values = {"Setting": "\t=1+1", "Hoofddoel": "\r=1+1", "Uitvoerder": "'citaat"}
+    for name, value in values.items():
+        AttributeValue.objects.create(
+            intervention=intervention, definition=study.attributes.get(name=name), value=value
+        )
+
+    content = metadata.export_table(study=study, fmt="csv")
+    xlsx = metadata.export_table(study=study, fmt="xlsx")
+
+    row = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""), delimiter=";"))[1]
+    assert {"'\t=1+1", "'\r=1+1", "''citaat"} <= set(row)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).worksheets[0]
+    assert {"'\t=1+1", "'\r=1+1", "''citaat"} <= {cell.value for cell in sheet[2]}
+    for data, name in ((content, "x.csv"), (xlsx, "x.xlsx")):
+        assert set(values.values()) <= set(metadata.read_table(name, data)["rows"][0])
 
 
 def test_an_unknown_export_format_is_refused(study: Study) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import docx
 import pytest
@@ -17,7 +18,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from interventions.textimport import (
-    MAX_UPLOAD_BYTES,
     SUPPORTED_EXTENSIONS,
     SectionSpan,
     TextImportError,
@@ -180,12 +180,19 @@ def test_it_refuses_a_file_without_extension() -> None:
 
 
 def test_it_refuses_a_file_over_the_upload_limit() -> None:
-    message = refusal("groot.txt", b"a" * (MAX_UPLOAD_BYTES + 1))
+    message = refusal("groot.txt", b"a" * (settings.UPLOAD_MAX_BYTES + 1))
     assert "limit is 10 MB" in message
 
 
 def test_it_accepts_a_file_of_exactly_the_upload_limit() -> None:
-    assert extract_text("groot.txt", b"a" * MAX_UPLOAD_BYTES) == "a" * MAX_UPLOAD_BYTES
+    limit = settings.UPLOAD_MAX_BYTES
+    assert extract_text("groot.txt", b"a" * limit) == "a" * limit
+
+
+def test_the_upload_limit_is_the_one_in_the_settings(settings: Any) -> None:
+    settings.UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+    message = refusal("groot.txt", b"a" * (2 * 1024 * 1024 + 1))
+    assert message == "“groot.txt” is 2.0 MB; the limit is 2 MB."
 
 
 def test_it_matches_extensions_case_insensitively() -> None:

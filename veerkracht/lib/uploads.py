@@ -1,11 +1,14 @@
-"""Stop reading an uploaded file as soon as it passes the size limit.
+"""The size limit on files users give us (UPLOAD_MAX_BYTES), from the web and the commands.
 
-Django would otherwise stream any size to a temporary file before a view can refuse it. The
-handler skips the oversized file and notes its name on the request, so the view can say why.
+The upload handler stops reading an uploaded file as soon as it passes the limit: Django would
+otherwise stream any size to a temporary file before a view can refuse it. It skips the
+oversized file and notes its name on the request, so the view can say why. `check_size` is the
+one rule and message for everything else (other handlers, data already read, command files).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -63,15 +66,22 @@ def refuse_oversized(request: HttpRequest, form: Any, field: str) -> bool:
     return bool(names)
 
 
-def read_upload(upload: Any) -> tuple[str, bytes]:
-    """The file's name and bytes; refuses one over the limit (for handlers other than ours)."""
-    if upload.size > settings.UPLOAD_MAX_BYTES:
+def check_size(name: str, size: int) -> None:
+    """Refuse a file of `size` bytes over UPLOAD_MAX_BYTES with UploadTooLarge."""
+    if size > settings.UPLOAD_MAX_BYTES:
         raise UploadTooLarge(
             _("“%(name)s” is %(size)s MB; the limit is %(limit)s MB.")
-            % {
-                "name": upload.name,
-                "size": round(upload.size / 1_048_576, 1),
-                "limit": _limit_mb(),
-            }
+            % {"name": name, "size": round(size / 1_048_576, 1), "limit": _limit_mb()}
         )
+
+
+def read_upload(upload: Any) -> tuple[str, bytes]:
+    """The file's name and bytes; refuses one over the limit (for handlers other than ours)."""
+    check_size(upload.name, upload.size)
     return upload.name, upload.read()
+
+
+def read_file(path: Path) -> bytes:
+    """A file's bytes for a command; refuses one over the limit before reading it."""
+    check_size(path.name, path.stat().st_size)
+    return path.read_bytes()

@@ -3,13 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.codebook import services
 from coding.codebook.reading import read_codebook_file
 from coding.codebook.tree import CodebookFormatError
 from interventions.models import Membership, Role, Study
+from veerkracht.lib.uploads import UploadTooLarge, read_file
 
 
 class Command(BaseCommand):
@@ -29,16 +29,14 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No file {path}.")
-        if path.stat().st_size > settings.UPLOAD_MAX_BYTES:
-            raise CommandError(f"{path.name} is larger than {settings.UPLOAD_MAX_BYTES} bytes.")
         owner = (
             Membership.objects.filter(study=study, role=Role.OWNER).select_related("user").first()
         )
         actor = owner.user if owner else None
         try:
-            nodes, dropped = read_codebook_file(path.name, path.read_bytes())
+            nodes, dropped = read_codebook_file(path.name, read_file(path))
             report = services.codebook_import(study=study, actor=actor, nodes=nodes)
-        except (CodebookFormatError, services.CodebookError) as error:
+        except (UploadTooLarge, CodebookFormatError, services.CodebookError) as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Imported codebook into {study.slug}: {report.summary()}")
         for path_text in report.added:

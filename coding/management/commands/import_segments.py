@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 import re
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -20,10 +17,11 @@ from coding.segments import (
     SegmentError,
     can_code,
     check_span,
-    csv_unescape,
     segment_create,
 )
 from interventions.models import Intervention, Section, Study
+from veerkracht.lib.spreadsheets import UnreadableText, csv_reader, decode_text, formula_unescape
+from veerkracht.lib.uploads import UploadTooLarge, read_file
 
 REQUIRED = ("intervention", "code", "start", "end")
 KNOWN = (*REQUIRED, "memo")
@@ -64,8 +62,6 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No file {path}.")
-        if path.stat().st_size > settings.UPLOAD_MAX_BYTES:
-            raise CommandError(f"{path.name} is larger than {settings.UPLOAD_MAX_BYTES} bytes.")
         headers, rows = self.read_table(path)
         planned = self.validate(study, coder, headers, rows)
         try:
@@ -87,26 +83,17 @@ class Command(BaseCommand):
         )
 
     def read_table(self, path: Path) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
-        data = path.read_bytes()
-        if data.startswith(codecs.BOM_UTF8):
-            data = data[len(codecs.BOM_UTF8) :]
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise CommandError(
-                f"{path.name} is not UTF-8 text (byte {error.start}); save it as ‘CSV UTF-8’."
-            ) from None
+            data = read_file(path)
+        except UploadTooLarge as error:
+            raise CommandError(str(error)) from None
+        try:
+            text = decode_text(data)
+        except UnreadableText as error:
+            raise CommandError(f"{path.name}: {_lower_first(str(error))}") from None
         if not text.strip():
             raise CommandError(f"{path.name} is empty.")
-        first_line = text.splitlines()[0]
-        # Dutch Excel separates with ";", most other programs with ",".
-        delimiter = max(
-            (",", ";", "\t"),
-            key=lambda d: sum(
-                h.strip().lower() in KNOWN for h in next(csv.reader([first_line], delimiter=d))
-            ),
-        )
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        reader = csv_reader(text, known=lambda header: header.strip().lower() in KNOWN)
         try:
             header_row = next(reader)
             headers: dict[str, int] = {}
@@ -161,7 +148,7 @@ class Command(BaseCommand):
             index = headers.get(name)
             if index is None or index >= len(cells):
                 return ""
-            return csv_unescape(cells[index]).strip()
+            return formula_unescape(cells[index]).strip()
 
         errors: list[str] = []
         planned: list[tuple[Intervention, Code, int, int, str]] = []

@@ -3,32 +3,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from interventions import metadata, services
 from interventions.models import Study
-from interventions.textimport import (
-    MAX_UPLOAD_BYTES,
-    SUPPORTED_EXTENSIONS,
-    TextImportError,
-    extract_text,
-)
+from interventions.textimport import SUPPORTED_EXTENSIONS, TextImportError, extract_text
+from veerkracht.lib.uploads import UploadTooLarge, read_file
 
 
 def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
-
-
-def _read(path: Path, limit: int) -> bytes:
-    # Checked before reading, so a stray multi-gigabyte file is not loaded to be refused.
-    size = path.stat().st_size
-    if size > limit:
-        raise CommandError(
-            f"{path.name} is {size / (1024 * 1024):.1f} MB; the limit is "
-            f"{limit / (1024 * 1024):.1f} MB."
-        )
-    return path.read_bytes()
 
 
 class Command(BaseCommand):
@@ -61,11 +45,16 @@ class Command(BaseCommand):
                 self._import_table(study, path)
             else:
                 self._import_texts(study, [path], options["source"])
-        except (metadata.MetadataError, TextImportError, services.ServiceError) as error:
+        except (
+            UploadTooLarge,
+            metadata.MetadataError,
+            TextImportError,
+            services.ServiceError,
+        ) as error:
             raise CommandError(_one_line(error)) from error
 
     def _import_table(self, study: Study, path: Path) -> None:
-        table = metadata.read_table(path.name, _read(path, settings.UPLOAD_MAX_BYTES))
+        table = metadata.read_table(path.name, read_file(path))
         # Unlike the web preview, nobody is asked which new columns to keep: all of them are.
         new_attributes = metadata.unknown_columns(study=study, table=table)
         summary = metadata.import_apply(study=study, table=table, new_attributes=new_attributes)
@@ -95,9 +84,7 @@ class Command(BaseCommand):
     def _import_texts(self, study: Study, paths: list[Path], source: str) -> None:
         # Every file is read first: one unreadable file stops the import before anything is
         # stored.
-        texts = [
-            (path.name, extract_text(path.name, _read(path, MAX_UPLOAD_BYTES))) for path in paths
-        ]
+        texts = [(path.name, extract_text(path.name, read_file(path))) for path in paths]
         report = metadata.interventions_from_texts(study=study, texts=texts, source=source)
         noun = "file" if len(paths) == 1 else "files"
         self.stdout.write(

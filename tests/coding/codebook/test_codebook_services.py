@@ -34,6 +34,22 @@ def tree(cast: Cast) -> dict[str, Code]:
     return {"sociaal": sociaal, "psych": psych, "doelen": doelen, "inhoud": inhoud}
 
 
+def test_a_codes_subtree_holds_its_subcodes_of_every_level_and_nothing_else(
+    cast: Cast, tree: dict[str, Code]
+) -> None:
+    gezin = services.code_create(
+        study=cast.study, actor=cast.owner, name="Gezin", parent=tree["doelen"]
+    )
+    children = services.codes_by_parent(cast.study)
+    assert services.subtree_code_ids(tree["sociaal"], children) == {
+        tree["sociaal"].pk,
+        tree["doelen"].pk,
+        tree["inhoud"].pk,
+        gezin.pk,
+    }
+    assert services.subtree_code_ids(tree["psych"], children) == {tree["psych"].pk}
+
+
 def test_codes_are_ordered_and_a_subcode_takes_its_theme_colour(
     cast: Cast, tree: dict[str, Code]
 ) -> None:

@@ -286,6 +286,18 @@ def test_a_selected_code_opens_in_the_side_panel(cast: Cast, tree: dict[str, Cod
     assert 'type="color"' not in coder
 
 
+def test_a_code_can_move_anywhere_but_under_itself_or_its_subcodes(
+    cast: Cast, tree: dict[str, Code]
+) -> None:
+    url = reverse("code_detail", kwargs={"slug": cast.study.slug, "uuid": tree["sociaal"].uuid})
+    html = client_for(cast.owner).get(url, HTTP_HX_TARGET="code-editor", **HTMX).content.decode()
+    move = html[html.index('<select id="move-parent"') :]
+    move = move[: move.index("</select>")]
+    assert str(tree["psych"].uuid) in move
+    for own in ("sociaal", "doelen", "inhoud"):
+        assert str(tree[own].uuid) not in move
+
+
 def test_the_tree_page_takes_a_bounded_number_of_queries(
     cast: Cast, django_assert_max_num_queries: Any
 ) -> None:

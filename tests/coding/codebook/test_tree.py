@@ -22,6 +22,7 @@ from coding.codebook.tree import (
     normalize_origin,
     path_string,
     split_path,
+    subtree_ids,
     validate_tree,
     walk,
 )
@@ -319,3 +320,18 @@ def test_normalize_origin_knows_dutch_and_english() -> None:
     assert normalize_origin("") == "deductive"
     assert normalize_origin("I") == "inductive"
     assert normalize_origin("soms") is None
+
+
+def test_a_subtree_is_the_code_and_every_code_below_it_however_deep() -> None:
+    children = {1: [2, 3], 2: [4], 4: [5], 6: [7]}
+
+    def below(pk: int) -> list[int]:
+        return children.get(pk, [])
+
+    assert subtree_ids(1, below) == {1, 2, 3, 4, 5}
+    assert subtree_ids(4, below) == {4, 5}
+    assert subtree_ids(3, below) == {3}
+
+
+def test_a_subtree_thousands_of_levels_deep_does_not_exhaust_the_stack() -> None:
+    assert len(subtree_ids(0, lambda pk: [pk + 1] if pk < 5_000 else [])) == 5_001

@@ -1,0 +1,151 @@
+"""Spreadsheet files in and out: CSV text as Excel writes it, and cells Excel will not run.
+
+Reading. Excel writes CSV in its user's locale: UTF-8 with or without a byte order mark ("CSV
+UTF-8"), Windows-1252 (Dutch Excel's plain "CSV"), or UTF-16 with a byte order mark ("Unicode
+text"); separated by ";" (Dutch, where the comma is the decimal separator), "," or a tab.
+`decode_text` reads those encodings, `csv_reader` the text under the delimiter
+`sniff_delimiter` picks from the header line. Every caller first holds the file to
+``settings.UPLOAD_MAX_BYTES`` with `veerkracht.lib.uploads.check_size` (or `read_file`), which
+also serves the files that are no spreadsheets.
+
+An XLSX cell's value reads as text through `cell_text`.
+
+Writing. A spreadsheet runs a cell starting with ``= + - @``, a tab or a carriage return as a
+formula (OWASP "CSV injection"), so `formula_escape` puts an apostrophe in front of such a cell,
+and in front of a cell that starts with an apostrophe, which keeps the escape reversible:
+`formula_unescape` takes exactly that one apostrophe off again, so a file we wrote reads back as
+the same text. `csv_bytes` writes a table that way.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from _csv import Reader
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# In the order that wins a tie: a Dutch header may hold a comma, hardly ever a semicolon.
+DELIMITERS = (";", ",", "\t")
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+UNICODE_BOMS = (codecs.BOM_UTF8, *UTF16_BOMS)
+
+
+class UnreadableText(ValueError):
+    """Bytes in none of the encodings Excel writes; str(error) is the message for the user."""
+
+
+def decode_text(data: bytes, *, lenient: bool = False) -> str:
+    """Text from a file Excel or Windows wrote: UTF-8 (a BOM is dropped), UTF-16 with a BOM,
+    else Windows-1252; UnreadableText otherwise.
+
+    Python's cp1252 refuses its five undefined bytes, so a file in some other encoding fails
+    instead of turning into wrong letters. `lenient` (for prose, where a damaged byte should
+    not lose the whole text) puts U+FFFD for bytes that fit no encoding; a damaged UTF-16 file
+    still fails.
+    """
+    errors = "replace" if lenient else "strict"
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors)
+        except UnicodeDecodeError as error:
+            raise UnreadableText(
+                _("The file says it is UTF-8 but is not (byte %(position)d).")
+                % {"position": error.start + len(codecs.BOM_UTF8)}
+            ) from error
+    if data.startswith(UTF16_BOMS):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise UnreadableText(_("The file is damaged UTF-16 text.")) from error
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252", errors)
+    except UnicodeDecodeError as error:
+        raise UnreadableText(
+            _("The file is neither UTF-8 nor Windows-1252 text; save it as ‘CSV UTF-8’.")
+        ) from error
+
+
+def sniff_delimiter(text: str, known: Callable[[str], bool] | None = None) -> str:
+    """The delimiter of the header line (the first line that is not blank).
+
+    Of those that split it, the one under which the most headers are `known` wins, then the one
+    that makes the most columns; a header that none splits is one column, read with ",".
+    """
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    best, best_score = ",", (-1, -1)
+    for delimiter in DELIMITERS:
+        try:
+            cells = next(csv.reader([header], delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if len(cells) < 2:
+            continue
+        score = (sum(1 for cell in cells if known is not None and known(cell)), len(cells))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def csv_reader(text: str, known: Callable[[str], bool] | None = None) -> Reader:
+    """The records of CSV text, under the delimiter `sniff_delimiter` picks; raises csv.Error.
+
+    A record is one spreadsheet row even when a quoted cell spans several lines; the reader's
+    `line_num` says which line it got to.
+    """
+    return csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text, known))
+
+
+def cell_text(value: Any) -> str:
+    """An XLSX cell's value (as openpyxl gives it) as the text the sheet shows."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        # Excel keeps every number as a float: an age of 12 must not come back as "12.0".
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def formula_escape(value: str) -> str:
+    """`value` as a cell a spreadsheet will not run as a formula; `formula_unescape` undoes it."""
+    if value.startswith((*FORMULA_TRIGGERS, "'")):
+        return "'" + value
+    return value
+
+
+def formula_unescape(value: str) -> str:
+    """A cell as `formula_escape` had it: the one apostrophe it put in front taken off."""
+    if value.startswith("'") and value[1:2].startswith((*FORMULA_TRIGGERS, "'")):
+        return value[1:]
+    return value
+
+
+def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A table as CSV: UTF-8 with a BOM (so Excel reads it), commas, CRLF rows, every text
+    cell through `formula_escape`."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows(
+        [formula_escape(cell) if isinstance(cell, str) else cell for cell in row] for row in rows
+    )
+    return text.getvalue().encode("utf-8-sig")
