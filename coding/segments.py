@@ -835,26 +835,3 @@ def table_export(
         workbook.save(buffer)
         return buffer.getvalue()
     raise SegmentError(_("Choose csv or xlsx, not “%(fmt)s”.") % {"fmt": fmt})
-
-
-EXPORT_HEADERS = ["intervention", "code", "start", "end", "memo", "coder", "text"]
-
-
-def segments_table(*, study: Study, coder: Any = None) -> tuple[list[str], list[list[Any]]]:
-    """All segments of the study (or of one coder) as rows `import_segments` reads back.
-
-    Not filtered for blind coding: this is the command line's full export, not a page.
-    """
-    paths = code_paths(study)
-    segments = Segment.objects.filter(intervention__study=study)
-    if coder is not None:
-        segments = segments.filter(coder=coder)
-    rows = segments.order_by(
-        "intervention__title", "coder__username", "start", "end", "code_id"
-    ).values_list(
-        "intervention__title", "code_id", "start", "end", "memo", "coder__username", "quote"
-    )
-    return list(EXPORT_HEADERS), [
-        [title, path_string(paths.get(code_pk, ())), start, end, memo, username, quote]
-        for title, code_pk, start, end, memo, username, quote in rows
-    ]

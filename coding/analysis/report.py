@@ -22,8 +22,8 @@ from coding.codebook.tree import path_string
 from coding.consensus import services as consensus
 from coding.consensus.services import CONSENSUS, consensus_coded_ids
 from coding.models import Code, ConsensusSegment
+from coding.segment_table import EXPORT_HEADERS
 from coding.segments import (
-    EXPORT_HEADERS,
     REPORT_HEADERS,
     ReportRow,
     check_code,
@@ -157,7 +157,7 @@ def report_export(rows: Iterable[SourcedRow], fmt: str) -> bytes:
 
 
 def consensus_table(study: Study) -> tuple[list[str], list[list[Any]]]:
-    """The study's consensus layer in the columns of `segments.segments_table`, with
+    """The study's consensus layer in the columns of `coding.segment_table.segments_table`, with
     "consensus" as the coder. Like that table, the command line's full export, not a page."""
     paths = code_paths(study)
     rows = (

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.analysis.report import consensus_table
 from coding.consensus.services import CONSENSUS
-from coding.segments import segments_table, table_export
+from coding.segment_table import segments_table
+from coding.segments import table_export
 from interventions.models import Study
 
 
