@@ -22,23 +22,12 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from coding.agreement.metrics import ALPHA_RELIABLE, ALPHA_TENTATIVE
+from coding.agreement.reliability import MEASURE_KEYS
 from coding.codebook.files import xml_text
 from coding.segments import table_export
 
 LANGUAGES = ("nl", "en")
 
-# The measures a row holds, in the report's and the files' order.
-MEASURE_KEYS = (
-    "n_units",
-    "percent_agreement",
-    "cohen_kappa",
-    "fleiss_kappa",
-    "krippendorff_alpha",
-    "alpha_ci95",
-    "p_below_0667",
-    "p_below_0800",
-    "brennan_prediger_kappa",
-)
 # `coding.agreement.reliability` files the reason for Brennan and Prediger's kappa under "bp".
 REASON_ALIASES = {"bp": "brennan_prediger_kappa"}
 # Measures that the segment unit does not compute at all (it matches segments instead).

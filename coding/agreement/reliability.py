@@ -394,14 +394,20 @@ def compute(
     return report
 
 
-COMMAND_KEYS = (
+# The measures a row holds, in the report's and the files' order.
+MEASURE_KEYS = (
     "n_units",
     "percent_agreement",
     "cohen_kappa",
     "fleiss_kappa",
     "krippendorff_alpha",
     "alpha_ci95",
+    "p_below_0667",
+    "p_below_0800",
+    "brennan_prediger_kappa",
 )
+# What the `agreement` command prints of each row: the first six.
+COMMAND_KEYS = MEASURE_KEYS[:6]
 
 
 def command_view(report: dict[str, Any]) -> dict[str, Any]:
