@@ -1,7 +1,9 @@
-"""The job base: a job's steps, a finished job left alone, stale jobs failed."""
+"""The job base: a job's steps, a finished job left alone, stale jobs failed, one import graph."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -157,3 +159,61 @@ def test_a_task_is_sent_by_name_only_after_the_commit(
 
     signature.assert_called_once_with("coding.run_export", args=(job.pk,))
     signature.return_value.delay.assert_called_once_with()
+
+
+# Imports ------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("veerkracht", "coding", "interventions")
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Our modules that module `name` imports anywhere in it, in a function too (its own
+    packages aside: they are being imported already when it runs)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+            module = node.module if not node.level else ".".join(filter(None, [base, node.module]))
+            if module:
+                names.add(module)
+                names.update(f"{module}.{alias.name}" for alias in node.names)
+    found = set()
+    for imported in names:
+        while imported and imported not in modules:
+            imported = imported.rpartition(".")[0]
+        if imported and imported != name and not name.startswith(f"{imported}."):
+            found.add(imported)
+    return found
+
+
+def test_no_module_imports_itself_through_other_modules() -> None:
+    modules = _modules()
+    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    circles = []
+    for start in graph:
+        # Every module reachable from `start`; a way back to `start` is a circle.
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(graph[name])
+        if start in seen:
+            circles.append(start)
+    assert circles == []
