@@ -58,6 +58,7 @@ from coding.models import AgreementRun, Assignment, InterventionProgress, Segmen
 from coding.segments import can_code, visible_coders
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import AttributeDefinition, Intervention, Role, Study
+from veerkracht.jobs import fail_if_stale
 from veerkracht.lib.http import HtmxHttpRequest
 
 TEMPLATE = "coding/agreement/runs.html"
@@ -536,6 +537,7 @@ def _runs_context(access: StudyAccess, form: RunForm | None = None) -> dict[str,
     fingerprints: dict[tuple[str, ...], str] = {}
     rows = []
     for run in runs:
+        fail_if_stale(run)
         run.study = study
         # Only the overall alpha is needed here, not the whole stored result.
         run.result = {"overall": {"krippendorff_alpha": alphas.get(run.pk)}}
@@ -626,6 +628,7 @@ def run_status(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponseB
     run = _run(access, uuid)
     if not request.htmx:
         return redirect("agreement_report", slug=slug, uuid=run.uuid)
+    fail_if_stale(run)
     run.study = access.study
     row = _run_row(run, {})
     in_list = "row" in request.GET

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import ast
+from io import StringIO
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import kombu.exceptions
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
-from coding.models import ExportJob
+from coding.models import AgreementRun, ExportJob
+from interventions.models import ImportJob
 from tests.conftest import Cast, aged
 from veerkracht import jobs
 
@@ -121,6 +124,34 @@ def test_a_job_begun_again_meanwhile_is_not_failed(cast: Cast, stale_after: int)
 
     job.refresh_from_db()
     assert job.status == "running"
+
+
+def test_the_command_fails_the_stale_jobs_of_every_kind(cast: Cast, stale_after: int) -> None:
+    stale = [
+        export_job(cast, "running"),
+        AgreementRun.objects.create(study=cast.study, created_by=cast.owner, status="queued"),
+        ImportJob.objects.create(
+            study=cast.study, created_by=cast.owner, filename="x.csv", status="running"
+        ),
+    ]
+    for job in stale:
+        aged(job, stale_after + 1)
+    recent = export_job(cast, "running")
+    previewed = ImportJob.objects.create(
+        study=cast.study, created_by=cast.owner, filename="y.csv", status="preview"
+    )
+    aged(previewed, stale_after * 10)
+    out = StringIO()
+
+    call_command("fail_stale_jobs", stdout=out)
+
+    for job in stale:
+        job.refresh_from_db()
+        assert (job.status, job.error) == ("failed", STOPPED), type(job).__name__
+    recent.refresh_from_db()
+    previewed.refresh_from_db()
+    assert (recent.status, previewed.status) == ("running", "preview")
+    assert out.getvalue().splitlines()[-1] == "3 stale jobs failed."
 
 
 # Sending ------------------------------------------------------------------------------------

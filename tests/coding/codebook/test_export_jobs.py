@@ -1,4 +1,4 @@
-"""Codebook exports as jobs: made by the task, failed with a message when it cannot be done."""
+"""Codebook exports as jobs: made by the task, failed with a message, never left running."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from unittest import mock
 
 import pytest
 from django.db import OperationalError
+from django.test import Client
+from django.urls import reverse
 
 from coding.codebook import exports
 from coding.models import ExportJob
 from coding.tasks import run_export
-from tests.conftest import Cast
+from tests.conftest import Cast, aged
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def queued(cast: Cast, fmt: str = "json") -> ExportJob:
@@ -82,3 +86,37 @@ def test_an_export_refused_by_the_codebook_fails_with_its_reason(cast: Cast) -> 
 
     job.refresh_from_db()
     assert (job.status, job.error) == ("failed", "Unknown export format “pdf”.")
+
+
+def test_a_stale_export_is_failed_with_a_message_when_its_status_is_polled(
+    cast: Cast, stale_after: int
+) -> None:
+    job = queued(cast)
+    ExportJob.objects.filter(pk=job.pk).update(status="running")
+    aged(job, stale_after + 1)
+    client = Client()
+    client.force_login(cast.coder_a)
+
+    response = client.get(reverse("export_status", args=[cast.study.slug, job.uuid]), **HTMX)
+
+    assert response.status_code == 286
+    html = response.content.decode()
+    assert "The export failed: The worker stopped before the work was finished" in html
+    assert "hx-trigger" not in html
+    job.refresh_from_db()
+    assert job.status == "failed"
+
+
+def test_a_running_export_younger_than_the_timeout_keeps_polling(
+    cast: Cast, stale_after: int
+) -> None:
+    job = queued(cast)
+    ExportJob.objects.filter(pk=job.pk).update(status="running")
+    aged(job, stale_after - 5)
+    client = Client()
+    client.force_login(cast.coder_a)
+
+    response = client.get(reverse("export_status", args=[cast.study.slug, job.uuid]), **HTMX)
+
+    assert response.status_code == 200
+    assert 'hx-trigger="every 1s"' in response.content.decode()
