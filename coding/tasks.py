@@ -1,4 +1,4 @@
-"""Background work of the coding app: codebook exports and agreement runs.
+"""Background work of the coding app: codebook exports, agreement runs, notification mails.
 
 Each task takes a job's id, marks the job running, calls a plain function and stores what it
 made; `veerkracht.jobs.job_task` fails the job with a message when the work cannot be done.
@@ -15,7 +15,8 @@ from django.conf import settings
 from coding.agreement.runs import AgreementError, coding_fingerprint, compute_for_study
 from coding.codebook.exports import export_codebook
 from coding.codebook.services import CodebookError
-from coding.models import AgreementRun, ExportJob
+from coding.models import AgreementRun, ExportJob, MailJob
+from coding.review.comments import CommentMailError, comment_mail_send
 from veerkracht.jobs import job_begin, job_finish, job_task
 
 
@@ -49,3 +50,20 @@ def run_agreement(run_id: int) -> None:
     job_finish(
         AgreementRun, run_id, result=report, segment_ids=segment_ids, fingerprint=fingerprint
     )
+
+
+@job_task(name="coding.send_comment_mail", model=MailJob, user_errors=(CommentMailError,))
+def send_comment_mail(job_id: int) -> None:
+    """Mail one notification to its user; a mail server's refusal fails only this job."""
+    job = job_begin(
+        MailJob.objects.select_related(
+            "notification__user",
+            "notification__comment__author",
+            "notification__comment__thread__study",
+        ),
+        job_id,
+    )
+    if job is None:
+        return
+    comment_mail_send(notification=job.notification)
+    job_finish(MailJob, job_id)

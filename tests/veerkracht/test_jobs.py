@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from coding.models import AgreementRun, ExportJob
+from coding.models import AgreementRun, Comment, CommentThread, ExportJob, MailJob, Notification
 from interventions.models import ImportJob
 from tests.conftest import Cast, aged
 from veerkracht import jobs
@@ -127,11 +127,23 @@ def test_a_job_begun_again_meanwhile_is_not_failed(cast: Cast, stale_after: int)
 
 
 def test_the_command_fails_the_stale_jobs_of_every_kind(cast: Cast, stale_after: int) -> None:
+    comment = Comment.objects.create(
+        thread=CommentThread.objects.create(
+            study=cast.study, target_kind="intervention", target_uuid=cast.intervention.uuid
+        ),
+        author=cast.owner,
+        body="@bob kijk",
+    )
     stale = [
         export_job(cast, "running"),
         AgreementRun.objects.create(study=cast.study, created_by=cast.owner, status="queued"),
         ImportJob.objects.create(
             study=cast.study, created_by=cast.owner, filename="x.csv", status="running"
+        ),
+        MailJob.objects.create(
+            notification=Notification.objects.create(
+                user=cast.coder_b, comment=comment, reason="mention"
+            )
         ),
     ]
     for job in stale:
@@ -151,7 +163,7 @@ def test_the_command_fails_the_stale_jobs_of_every_kind(cast: Cast, stale_after:
     recent.refresh_from_db()
     previewed.refresh_from_db()
     assert (recent.status, previewed.status) == ("running", "preview")
-    assert out.getvalue().splitlines()[-1] == "3 stale jobs failed."
+    assert out.getvalue().splitlines()[-1] == "4 stale jobs failed."
 
 
 # Sending ------------------------------------------------------------------------------------
