@@ -14,6 +14,7 @@ from coding.models import (
     ConsensusDecision,
     ConsensusSegment,
     ExportJob,
+    MailJob,
     Notification,
     Segment,
 )
@@ -114,3 +115,10 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ["user", "reason", "created_at", "read_at"]
     list_filter = ["reason"]
     readonly_fields = ["uuid", "created_at"]
+
+
+@admin.register(MailJob)
+class MailJobAdmin(admin.ModelAdmin):
+    list_display = ["notification", "status", "error", "created_at", "finished_at"]
+    list_filter = ["status"]
+    readonly_fields = ["notification", "error", "created_at", "updated_at", "finished_at"]

@@ -515,3 +515,23 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} for {self.user}"
+
+
+class MailJob(BackgroundJob):
+    """The e-mail that goes with one notification, sent by a Celery task; a mail server that
+    refuses it fails this job with the server's answer, never the comment."""
+
+    Status = JobStatus
+
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, related_name="mail_job"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("notification mail")
+        verbose_name_plural = _("notification mails")
+
+    def __str__(self) -> str:
+        return f"Mail for notification {self.notification_id} ({self.status})"

@@ -1,49 +1,69 @@
+"""Background work of the coding app: codebook exports, agreement runs, notification mails.
+
+Each task takes a job's id, marks the job running, calls a plain function and stores what it
+made; `veerkracht.jobs.job_task` fails the job with a message when the work cannot be done.
+The services send these tasks by name (`veerkracht.jobs.job_enqueue`); the names are kept in
+queued messages, so they never change.
+"""
+
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import OperationalError
-from django.utils import timezone
+import time
 
-from coding.models import ExportJob
+from django.conf import settings
+
+from coding.agreement.runs import AgreementError, coding_fingerprint, compute_for_study
+from coding.codebook.exports import export_codebook
+from coding.codebook.services import CodebookError
+from coding.models import AgreementRun, ExportJob, MailJob
+from coding.review.comments import CommentMailError, comment_mail_send
+from veerkracht.jobs import job_begin, job_finish, job_task
 
 
-@shared_task(name="coding.run_export", bind=True, acks_late=True, max_retries=3)
-def run_export(self, job_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Make a codebook export; re-running a finished job does nothing."""
-    from coding.codebook.exports import export_codebook
-
-    job = ExportJob.objects.select_related("study").filter(pk=job_id).first()
-    if job is None or job.is_finished:
-        return
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, progress=10)
-    try:
-        made = export_codebook(study=job.study, fmt=job.format)
-    except OperationalError as error:
-        raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from error
-    except Exception as error:  # noqa: BLE001 - any failure is shown to the user on the job
-        ExportJob.objects.filter(pk=job.pk).update(
-            status=ExportJob.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()
-        )
-        return
-    ExportJob.objects.filter(pk=job.pk).update(
-        status=ExportJob.Status.DONE,
-        progress=100,
+@job_task(name="coding.run_export", model=ExportJob, user_errors=(CodebookError,))
+def run_export(job_id: int) -> None:
+    """Make a codebook export and keep the file on the job."""
+    job = job_begin(ExportJob.objects.select_related("study"), job_id, progress=10)
+    if job is None:
+        return  # gone, or finished by an earlier delivery of this task
+    made = export_codebook(study=job.study, fmt=job.format)
+    job_finish(
+        ExportJob,
+        job_id,
         filename=made.filename,
         content_type=made.content_type,
         content=made.content,
-        finished_at=timezone.now(),
     )
 
 
-@shared_task(name="coding.run_agreement", bind=True, acks_late=True, max_retries=3)
-def run_agreement(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Compute an agreement run. Safe to re-run: a finished run is left alone, and an
-    interrupted one (a worker killed mid-run) is computed again from the same inputs."""
-    from coding.agreement.runs import agreement_run_execute, agreement_run_fail
+@job_task(name="coding.run_agreement", model=AgreementRun, user_errors=(AgreementError,))
+def run_agreement(run_id: int) -> None:
+    """Compute an agreement run and store exactly what it used. An interrupted run (a worker
+    killed mid-run) is computed again from the same inputs, seed included."""
+    run = job_begin(AgreementRun.objects.select_related("study"), run_id, progress=10)
+    if run is None:
+        return
+    if settings.AGREEMENT_TEST_PAUSE:
+        time.sleep(settings.AGREEMENT_TEST_PAUSE)
+    fingerprint = coding_fingerprint(run.study, run.params["coders"])
+    report, segment_ids = compute_for_study(run.study, run.params)
+    job_finish(
+        AgreementRun, run_id, result=report, segment_ids=segment_ids, fingerprint=fingerprint
+    )
 
-    try:
-        agreement_run_execute(run_id)
-    except OperationalError as error:
-        raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from error
-    except Exception as error:  # noqa: BLE001 - shown to the user on the run
-        agreement_run_fail(run_id, str(error))
+
+@job_task(name="coding.send_comment_mail", model=MailJob, user_errors=(CommentMailError,))
+def send_comment_mail(job_id: int) -> None:
+    """Mail one notification to its user; a mail server's refusal fails only this job."""
+    job = job_begin(
+        MailJob.objects.select_related(
+            "notification__user",
+            "notification__comment__author",
+            "notification__comment__thread__study",
+        ),
+        job_id,
+    )
+    if job is None:
+        return
+    comment_mail_send(notification=job.notification)
+    job_finish(MailJob, job_id)

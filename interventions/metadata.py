@@ -25,6 +25,7 @@ from typing import Any, Literal, TypedDict
 import tablib
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export import resources, widgets
 from import_export.fields import Field
@@ -51,6 +52,7 @@ from interventions.models import (
     Study,
 )
 from interventions.textimport import normalize_text
+from veerkracht.jobs import job_enqueue
 from veerkracht.lib.filenames import display_name
 from veerkracht.lib.filenames import extension as file_extension
 from veerkracht.lib.spreadsheets import (
@@ -777,9 +779,6 @@ def import_job_create(*, study: Study, user: Any, filename: str, data: bytes) ->
 
 def import_job_confirm(*, job: ImportJob, new_attributes: list[str]) -> None:
     """Queue a previewed import; the chosen unknown columns become new properties."""
-    # Imported here because the task module imports this one.
-    from interventions.tasks import apply_import
-
     with transaction.atomic():
         # Locked, so a double click confirms once: the second sees the job queued.
         locked = ImportJob.objects.select_for_update().select_related("study").get(pk=job.pk)
@@ -799,9 +798,9 @@ def import_job_confirm(*, job: ImportJob, new_attributes: list[str]) -> None:
             )
         locked.status = ImportJob.Status.QUEUED
         locked.new_attributes = chosen
-        locked.save(update_fields=["status", "new_attributes"])
-        job_id = locked.pk
-        transaction.on_commit(lambda: apply_import.delay(job_id))
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["status", "new_attributes", "updated_at"])
+        job_enqueue("interventions.apply_import", locked)
     job.refresh_from_db()
 
 

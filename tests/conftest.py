@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from interventions.models import Intervention, Role, Study
 from tests.factories import InterventionFactory, MembershipFactory, StudyFactory, UserFactory
+from veerkracht.celery import app as celery_app
+from veerkracht.models import BackgroundJob
 
 
 @dataclass
@@ -46,3 +49,33 @@ def cast(db: Any) -> Cast:
     MembershipFactory(study=study, user=coder_b, role=Role.CODER)
     intervention = InterventionFactory(study=study, title="Gezin Centraal")
     return Cast(study, intervention, owner, supervisor, coder_a, coder_b, outsider)
+
+
+# Background jobs ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def eager_retries() -> Iterator[None]:
+    """Celery runs an eager task's retries only when errors do not propagate to the caller."""
+    conf = celery_app.conf
+    propagates = conf.task_eager_propagates
+    conf.task_eager_propagates = False
+    yield
+    conf.task_eager_propagates = propagates
+
+
+@pytest.fixture
+def stale_after(settings: Any) -> int:
+    """Seconds after which a queued or running job counts as stale in the test: a visibility
+    timeout of 60 s plus a margin of 30 s."""
+    settings.CELERY_VISIBILITY_TIMEOUT = 60
+    settings.JOB_STALE_MARGIN = 30
+    return 90
+
+
+def aged(job: BackgroundJob, seconds: float) -> None:
+    """Make the job's last change of status `seconds` old, as if its worker stopped then."""
+    type(job)._default_manager.filter(pk=job.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=seconds)
+    )
+    job.refresh_from_db()

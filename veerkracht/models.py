@@ -1,8 +1,13 @@
-"""What the apps' background jobs share: a row whose status the page polls."""
+"""What the apps' background jobs share: a row whose status the page polls.
+
+How a job runs (queued, running, done or failed, and never left running) is in
+`veerkracht/jobs.py`.
+"""
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -19,14 +24,18 @@ class BackgroundJob(models.Model):
     """A Celery task's record: its progress, its error, when it finished.
 
     Each job model keeps its own `status` field, since their steps differ (an import is first
-    previewed); every job ends "done" or "failed".
+    previewed); every job ends "done" or "failed", and `error` is the message the user reads.
     """
 
     FINISHED = ("done", "failed")
+    ACTIVE = ("queued", "running")
 
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set with every change of status (not on other saves): a job queued or running whose
+    # status has not changed for longer than the broker waits for a worker has lost its worker.
+    updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     status: str

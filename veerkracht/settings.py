@@ -147,6 +147,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": min(10, max(1, CELERY_VISIBILITY_TIMEOUT // 3)),
     "unacked_restore_throttle": 1 if CELERY_VISIBILITY_TIMEOUT < 300 else 10,
 }
+# A job still queued or running this many seconds after the visibility timeout has no worker
+# left to finish it (the redelivery did not come, or died too): it is failed with a message.
+JOB_STALE_MARGIN = env_int("JOB_STALE_MARGIN", 600)
 # Seconds an agreement run waits after it is marked running: only for the integration test
 # that kills a worker mid-run. Zero in any real deployment.
 AGREEMENT_TEST_PAUSE = env_int("VEERKRACHT_AGREEMENT_TEST_PAUSE", 0)

@@ -1,17 +1,15 @@
-"""Agreement runs: load the coding from the database, compute, store exactly what was used."""
+"""Agreement runs: load the coding from the database and compute; the task `coding.run_agreement`
+(coding/tasks.py) stores exactly what was used."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coding.agreement.assignments import assigned_ids
@@ -27,6 +25,7 @@ from coding.agreement.reliability import (
 from coding.codebook.services import code_paths
 from coding.models import AgreementRun, CodebookVersion, Segment
 from interventions.models import Role, Section, Study
+from veerkracht.jobs import job_enqueue
 
 MAX_BOOTSTRAP = 10_000
 
@@ -167,8 +166,6 @@ def agreement_run_start(*, study: Study, actor: Any, **options: Any) -> Agreemen
     """Queue a run; the worker computes it (`coding.run_agreement`)."""
     params = clean_params(study=study, **options)
     load_input(study, params["coders"])  # refuse bad coders now, not in the worker
-    from coding.tasks import run_agreement
-
     with transaction.atomic():
         run = AgreementRun.objects.create(
             study=study,
@@ -178,34 +175,8 @@ def agreement_run_start(*, study: Study, actor: Any, **options: Any) -> Agreemen
             .order_by("-number")
             .first(),
         )
-        transaction.on_commit(lambda: run_agreement.delay(run.pk))
+        job_enqueue("coding.run_agreement", run)
     return run
-
-
-def agreement_run_execute(run_id: int) -> None:
-    """Compute a queued run and store the result; a finished run is left as it is."""
-    run = AgreementRun.objects.select_related("study").filter(pk=run_id).first()
-    if run is None or run.is_finished:
-        return
-    AgreementRun.objects.filter(pk=run.pk).update(status=AgreementRun.Status.RUNNING, progress=10)
-    if settings.AGREEMENT_TEST_PAUSE:
-        time.sleep(settings.AGREEMENT_TEST_PAUSE)
-    fingerprint = coding_fingerprint(run.study, run.params["coders"])
-    report, segment_ids = compute_for_study(run.study, run.params)
-    AgreementRun.objects.filter(pk=run.pk).update(
-        status=AgreementRun.Status.DONE,
-        progress=100,
-        result=report,
-        segment_ids=segment_ids,
-        fingerprint=fingerprint,
-        finished_at=timezone.now(),
-    )
-
-
-def agreement_run_fail(run_id: int, message: str) -> None:
-    AgreementRun.objects.filter(pk=run_id).exclude(status=AgreementRun.Status.DONE).update(
-        status=AgreementRun.Status.FAILED, error=message[:2000], finished_at=timezone.now()
-    )
 
 
 def is_outdated(run: AgreementRun) -> bool:

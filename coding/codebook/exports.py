@@ -1,4 +1,4 @@
-"""Codebook exports: one function makes the file, a Celery task runs it for the page."""
+"""Codebook exports: one function makes the file, the task `coding.run_export` runs it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from coding.codebook.services import CodebookError, codebook_tree
 from coding.codebook.tree import CodeNode
 from coding.models import ExportJob
 from interventions.models import Study
+from veerkracht.jobs import job_enqueue
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,9 +61,7 @@ def export_codebook(*, study: Study, fmt: str) -> ExportFile:
 def export_start(*, study: Study, actor: Any, fmt: str) -> ExportJob:
     if fmt not in FORMATS:
         raise CodebookError(_("Unknown export format “%(fmt)s”.") % {"fmt": fmt})
-    from coding.tasks import run_export
-
     with transaction.atomic():
         job = ExportJob.objects.create(study=study, created_by=actor, kind="codebook", format=fmt)
-        transaction.on_commit(lambda: run_export.delay(job.pk))
+        job_enqueue("coding.run_export", job)
     return job

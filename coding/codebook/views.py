@@ -61,6 +61,7 @@ from coding.review import comments
 from coding.segments import visible_coders
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import Membership, Role
+from veerkracht.jobs import fail_if_stale
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
@@ -816,6 +817,7 @@ def export_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def export_status(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponseBase:
     access = get_study_for_user(request.user, slug)
     job = _export_job(access, uuid)
+    fail_if_stale(job)
     context = {"access": access, "study": access.study, "job": job}
     if not request.htmx:
         return render(request, "coding/codebook/export.html", context)

@@ -8,8 +8,9 @@ segment was deleted stays readable for the owner, the supervisor and those who t
 `@username` in a comment notifies that member; the thread's participants (its starter, those
 who wrote in it or were mentioned in it) are notified of every reply. A name that is no
 member is left as plain text. Notifications live in the app; an email goes out as well only
-when the deployment configures an EMAIL_BACKEND, after the comment is committed, and a
-failing mail server never breaks the comment.
+when the deployment configures an EMAIL_BACKEND: a mail job per notification, sent by the
+worker after the comment is committed. A failing mail server fails that job with its answer
+and never breaks the comment.
 
 The owner, the supervisor, the thread's starter and the coder of the segment it is about may
 resolve a thread and reopen it; a reply to a resolved thread reopens it.
@@ -39,11 +40,13 @@ from coding.models import (
     Code,
     Comment,
     CommentThread,
+    MailJob,
     Notification,
     Segment,
 )
 from coding.segments import segment_for_user, visible_coders
 from interventions.models import Intervention, Membership, Role, Study
+from veerkracht.jobs import job_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -224,9 +227,8 @@ def _notify(thread: CommentThread, comment: Comment, actor: Any, earlier: set[in
         reason = Notification.Reason.MENTION if user.pk in mentioned else Notification.Reason.REPLY
         notes.append(Notification(user=user, comment=comment, reason=reason))
     Notification.objects.bulk_create(notes)
-    if notes and email_enabled():
-        ids = [n.user_id for n in notes]
-        transaction.on_commit(lambda: send_comment_emails(comment.pk, ids))
+    if email_enabled():
+        _queue_mails(notes)
 
 
 def email_enabled() -> bool:
@@ -235,26 +237,36 @@ def email_enabled() -> bool:
     return bool(settings.is_overridden("EMAIL_BACKEND"))  # type: ignore[misc]
 
 
-def send_comment_emails(comment_id: int, user_ids: list[int]) -> int:
-    """Mail each user about a comment; returns how many mails went out. Errors are logged,
-    never raised: the comment and its in-app notifications are already stored."""
-    comment = (
-        Comment.objects.select_related("author", "thread__study").filter(pk=comment_id).first()
-    )
-    if comment is None:
-        return 0
+def _queue_mails(notes: list[Notification]) -> None:
+    """A mail job for each notified user with an address, sent by the worker after the commit
+    (`coding.send_comment_mail`); neither the queue nor the mail server can break the comment."""
+    for note in notes:
+        if note.user.email:
+            job = MailJob.objects.create(notification=note)
+            job_enqueue("coding.send_comment_mail", job, robust=True)
+
+
+class CommentMailError(Exception):
+    """A mail that could not be sent; str(error) is the message kept on its job."""
+
+
+def comment_mail_send(*, notification: Notification) -> None:
+    """Mail a notification's user about its comment, or raise CommentMailError."""
+    comment, user = notification.comment, notification.user
+    if not user.email:
+        raise CommentMailError(_("%(user)s has no e-mail address.") % {"user": user.username})
     author = comment.author.username if comment.author else _("Someone")
     subject = _("%(user)s commented in %(study)s") % {
         "user": author,
         "study": comment.thread.study.name,
     }
-    sent = 0
-    for user in get_user_model().objects.filter(pk__in=user_ids).exclude(email=""):
-        try:
-            sent += send_mail(subject, comment.body, None, [user.email], fail_silently=False)
-        except Exception:  # noqa: BLE001 - a mail server must not break commenting
-            logger.exception("Could not mail %s about comment %s", user.pk, comment_id)
-    return sent
+    try:
+        send_mail(subject, comment.body, None, [user.email], fail_silently=False)
+    except OSError as error:  # smtplib's errors are OSErrors too
+        logger.warning("Could not mail %s about comment %s: %s", user.pk, comment.pk, error)
+        raise CommentMailError(
+            _("The mail server did not take the mail: %(error)s") % {"error": error}
+        ) from error
 
 
 def _add(thread: CommentThread, actor: Any, body: str) -> Comment:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -841,16 +840,6 @@ def test_the_task_marks_a_refused_import_failed_with_the_message(study: Study, o
     assert job.error == "Nothing was imported. Row 3: “Kosten” takes a number; “x” is not one."
     assert job.finished_at is not None
     assert study.interventions.count() == 0
-
-
-@pytest.fixture
-def eager_retries() -> Iterator[None]:
-    # Celery runs an eager task's retries only when errors do not propagate to the caller.
-    conf = apply_import.app.conf
-    propagates = conf.task_eager_propagates
-    conf.task_eager_propagates = False
-    yield
-    conf.task_eager_propagates = propagates
 
 
 @pytest.mark.usefixtures("eager_retries")
