@@ -17,10 +17,12 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from coding.codebook.tree import CodeNode, walk
+from coding.codebook.versions import snapshot_diff
 from coding.models import (
     Code,
     Codebook,
@@ -806,17 +808,55 @@ def version_create(*, study: Study, actor: Any, label: str) -> CodebookVersion:
     return version
 
 
+def _approve(version: CodebookVersion, actor: Any) -> CodebookVersion:
+    version.approved_by = actor
+    version.approved_at = timezone.now()
+    version.save(update_fields=["approved_by", "approved_at"])
+    _record(
+        study=version.study,
+        actor=actor,
+        action="version_approve",
+        after={"number": version.number, "label": version.label},
+    )
+    return version
+
+
 def version_approve(*, version: CodebookVersion, actor: Any) -> CodebookVersion:
+    """Approve a saved version. Refused when it is approved already."""
     with transaction.atomic():
-        version.approved_by = actor
-        version.approved_at = timezone.now()
-        version.save(update_fields=["approved_by", "approved_at"])
-        _record(
-            study=version.study,
-            actor=actor,
-            action="version_approve",
-            after={"number": version.number, "label": version.label},
-        )
+        locked = CodebookVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.approved_at is not None:
+            raise CodebookError(_("Version %(n)s is approved already.") % {"n": locked.number})
+        _approve(locked, actor)
+    version.approved_by, version.approved_at = locked.approved_by, locked.approved_at
+    return locked
+
+
+def latest_approved(study: Study) -> CodebookVersion | None:
+    """The most recently approved version of the study's codebook."""
+    return (
+        CodebookVersion.objects.filter(study=study, approved_at__isnull=False)
+        .select_related("approved_by")
+        .order_by("-approved_at", "-number")
+        .first()
+    )
+
+
+def codebook_approve(*, study: Study, actor: Any, label: str = "") -> CodebookVersion:
+    """Save the current codebook as a new version and approve it, both or neither. Refused
+    when nothing changed since the latest approved version."""
+    if not label:
+        label = _("Approved %(date)s") % {"date": date_format(timezone.localdate(), "j F Y")}
+    with transaction.atomic():
+        Codebook.objects.select_for_update().filter(pk=Codebook.for_study(study).pk).first()
+        approved = latest_approved(study)
+        current = tree_snapshot(codebook_tree(study))
+        if approved is not None and snapshot_diff(approved.snapshot, current).is_empty:
+            raise CodebookError(
+                _("Nothing changed since version %(n)s was approved.") % {"n": approved.number}
+            )
+        version = version_create(study=study, actor=actor, label=label)
+        _approve(version, actor)
     return version
 
 

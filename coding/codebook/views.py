@@ -18,7 +18,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, Max, OuterRef
 from django.http import Http404, HttpResponse, HttpResponseBase
@@ -715,23 +714,6 @@ def version_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             return redirect("codebook_versions", slug=slug)
     context = _versions_context(access, version_form=form)
     return render(request, "coding/codebook/versions.html", context, status=400)
-
-
-@login_required
-@require_POST
-def version_approve(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
-    access = get_study_for_user(request.user, slug)
-    if not access.is_supervisor:
-        raise PermissionDenied
-    version = get_object_or_404(CodebookVersion, study=access.study, number=number)
-    if version.approved_at is not None:
-        messages.error(request, _("Version %(n)s is approved already.") % {"n": number})
-        return render(
-            request, "coding/codebook/versions.html", _versions_context(access), status=400
-        )
-    services.version_approve(version=version, actor=request.user)
-    messages.success(request, _("Version %(n)s approved.") % {"n": number})
-    return redirect("codebook_versions", slug=slug)
 
 
 def _snapshot(access: StudyAccess, value: str) -> tuple[str, list[dict[str, Any]]]:

@@ -4,7 +4,7 @@ Each part follows the study's rules of sight: a coder before the reveal sees onl
 progress and their own segment events; agreement figures are for the owner and the
 supervisor (a coder must not learn about the others' coding from them); reconciliation counts
 appear once the coders' layers are open to the viewer. Also here: codebook approval, which
-the supervisor (or the owner) gives, and the changes made since the approved version.
+the supervisor gives, and the changes made since the approved version.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 
-from coding.codebook.services import codebook_tree, tree_snapshot
+from coding.codebook.services import codebook_tree, latest_approved, tree_snapshot
 from coding.codebook.versions import SnapshotDiff, snapshot_diff
 from coding.consensus.services import layers_open, reconciliation_progress_for_study
 from coding.models import (
@@ -52,8 +52,8 @@ def _revealed(study: Study) -> bool:
 
 
 def can_approve_codebook(study: Study, user: Any) -> bool:
-    """The supervisor approves a codebook version; the owner, who manages everything, may too."""
-    return _role(study, user) in (Role.SUPERVISOR, Role.OWNER)
+    """The supervisor approves a codebook version, not the student who wrote it."""
+    return _role(study, user) == Role.SUPERVISOR
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,7 @@ class PendingChanges:
 
 def pending_codebook_changes(study: Study) -> PendingChanges | None:
     """The current tree against the latest approved version; None when none is approved."""
-    approved = (
-        CodebookVersion.objects.filter(study=study, approved_at__isnull=False)
-        .select_related("approved_by")
-        .order_by("-approved_at", "-number")
-        .first()
-    )
+    approved = latest_approved(study)
     if approved is None:
         return None
     current = tree_snapshot(codebook_tree(study))
@@ -265,6 +260,6 @@ def dashboard(study: Study, viewer: Any) -> dict[str, Any]:
         "open_threads": open_thread_count(study, viewer),
         "activity": recent_activity(study, viewer, layers=layers),
         "codebook": pending_codebook_changes(study),
-        "can_approve": role in (Role.SUPERVISOR, Role.OWNER),
+        "can_approve": role == Role.SUPERVISOR,
         "reconciliation": reconciliation,
     }

@@ -13,22 +13,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from coding.codebook import services
 from coding.codebook.outline import SEPARATOR
-from coding.models import Code, CommentThread, Segment
+from coding.models import Code, CodebookVersion, CommentThread, Segment
 from coding.review import comments
 from coding.review.comments import CommentError
 from coding.review.dashboard import can_approve_codebook, pending_codebook_changes
-from coding.review.forms import ReplyForm, ThreadStartForm
+from coding.review.forms import ApproveForm, ReplyForm, ThreadStartForm
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import Intervention, Membership, Role
 from veerkracht.lib.forms import form_error
@@ -257,25 +254,28 @@ def codebook_review(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def codebook_approve(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Save the current codebook as a named version and approve it, both or neither."""
+    """Approve the codebook, the supervisor only: a saved `version` (the versions page), or the
+    current codebook saved as a new version and approved, both or neither (this page)."""
     access = get_study_for_user(request.user, slug)
     if not can_approve_codebook(access.study, request.user):
         raise PermissionDenied
-    pending = pending_codebook_changes(access.study)
-    if pending is not None and pending.is_empty:
-        messages.error(
-            request,
-            _("Nothing changed since version %(n)s was approved.") % {"n": pending.version.number},
-        )
+    form = ApproveForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.CodebookError(form_error(form))
+        number = form.cleaned_data["version"]
+        if number is None:
+            version = services.codebook_approve(study=access.study, actor=request.user)
+            notice = _("Saved and approved as version %(n)s, “%(label)s”.")
+            back = "codebook_review"
+        else:
+            version = get_object_or_404(CodebookVersion, study=access.study, number=number)
+            services.version_approve(version=version, actor=request.user)
+            notice = _("Version %(n)s approved.")
+            back = "codebook_versions"
+    except services.CodebookError as error:
+        messages.error(request, str(error))
         context = _review_context(access, request.user)
         return render(request, "coding/review/codebook.html", context, status=400)
-    label = _("Approved %(date)s") % {"date": date_format(timezone.localdate(), "j F Y")}
-    with transaction.atomic():
-        version = services.version_create(study=access.study, actor=request.user, label=label)
-        services.version_approve(version=version, actor=request.user)
-    messages.success(
-        request,
-        _("Saved and approved as version %(n)s, “%(label)s”.")
-        % {"n": version.number, "label": version.label},
-    )
-    return redirect("codebook_review", slug=slug)
+    messages.success(request, notice % {"n": version.number, "label": version.label})
+    return redirect(back, slug=slug)

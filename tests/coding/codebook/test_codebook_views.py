@@ -70,7 +70,7 @@ def edit_data(code: Code, **changes: Any) -> dict[str, Any]:
 class Endpoint:
     name: str
     method: str
-    # read: every member; write: the owner; approve: the supervisor; export: every member.
+    # read: every member; write: the owner; export: every member.
     kind: str
     kwargs: Callable[[Cast, dict[str, Any]], dict[str, Any]]
     data: Callable[[Cast, dict[str, Any]], dict[str, Any]] = lambda cast, w: {}
@@ -148,12 +148,6 @@ ENDPOINTS = [
         "codebook_template", "post", "write", _slug, lambda cast, world: {"template": "veerkracht"}
     ),
     Endpoint("version_create", "post", "write", _slug, lambda cast, world: {"label": "v1"}),
-    Endpoint(
-        "version_approve",
-        "post",
-        "approve",
-        lambda cast, world: {"slug": cast.study.slug, "number": world["version"].number},
-    ),
 ]
 ROLES = ("anonymous", "outsider", "coder", "supervisor", "owner")
 
@@ -185,7 +179,6 @@ def expected_status(kind: str, role: str) -> set[int]:
         "read": True,
         "export": True,
         "write": role == "owner",
-        "approve": role == "supervisor",
     }[kind]
     return {200, 302} if allowed else {403}
 
@@ -621,12 +614,16 @@ def test_versions_are_saved_approved_and_compared(cast: Cast, tree: dict[str, Co
     )
     assert response.status_code == 302
     version = CodebookVersion.objects.get(study=cast.study)
-    approve = reverse("version_approve", kwargs={"slug": cast.study.slug, "number": 1})
-    assert owner.post(approve).status_code == 403
-    assert supervisor.post(approve).status_code == 302
+    approve = reverse("codebook_review_approve", kwargs={"slug": cast.study.slug})
+    assert owner.post(approve, {"version": 1}).status_code == 403
+    response = supervisor.post(approve, {"version": 1})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("codebook_versions", kwargs={"slug": cast.study.slug})
     version.refresh_from_db()
     assert version.approved_by == cast.supervisor
-    assert supervisor.post(approve).status_code == 400
+    again = supervisor.post(approve, {"version": 1})
+    assert again.status_code == 400
+    assert "Version 1 is approved already." in again.content.decode()
 
     services.code_update(
         code=tree["doelen"], actor=cast.owner, revision=None, name="Sociale doelen"

@@ -255,12 +255,17 @@ def test_pending_changes_are_none_until_a_version_is_approved_then_diff_against_
     assert dash.dashboard(cast.study, cast.owner)["codebook"].count == 2
 
 
-def test_the_supervisor_and_owner_approve_and_coders_do_not(cast: Cast) -> None:
+def test_only_the_supervisor_approves_not_the_owner_who_wrote_the_codebook(cast: Cast) -> None:
     assert dash.can_approve_codebook(cast.study, cast.supervisor)
-    assert dash.can_approve_codebook(cast.study, cast.owner)
+    assert not dash.can_approve_codebook(cast.study, cast.owner)
     assert not dash.can_approve_codebook(cast.study, cast.coder_a)
     assert not dash.can_approve_codebook(cast.study, cast.outsider)
     assert dash.dashboard(cast.study, cast.supervisor)["can_approve"] is True
+    assert dash.dashboard(cast.study, cast.owner)["can_approve"] is False
+    version = services.version_create(study=cast.study, actor=cast.owner, label="v1")
+    services.version_approve(version=version, actor=cast.supervisor)
+    with pytest.raises(services.CodebookError, match="approved already"):
+        services.version_approve(version=version, actor=cast.supervisor)
 
 
 # Queries ------------------------------------------------------------------------------------

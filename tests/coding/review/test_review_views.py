@@ -144,18 +144,34 @@ def test_the_starter_of_a_thread_may_resolve_it(cast: Cast, code: Code) -> None:
     )
 
 
-APPROVE = {"anonymous": 302, "outsider": 404, "coder": 403, "supervisor": 302, "owner": 302}
+APPROVE = {"anonymous": 302, "outsider": 404, "coder": 403, "supervisor": 302, "owner": 403}
 
 
 @pytest.mark.parametrize("role", list(APPROVE))
-def test_approving_the_codebook_is_for_the_supervisor_and_the_owner(
+def test_approving_the_codebook_is_for_the_supervisor_alone(
     cast: Cast, code: Code, role: str
 ) -> None:
     url = reverse("codebook_review_approve", args=[cast.study.slug])
     response = client_for(users(cast)[role]).post(url)
     assert response.status_code == APPROVE[role]
     approved = CodebookVersion.objects.filter(approved_at__isnull=False).count()
-    assert approved == (1 if role in ("supervisor", "owner") else 0)
+    assert approved == (1 if role == "supervisor" else 0)
+
+
+def test_the_owner_reads_who_approves_instead_of_an_approve_button(cast: Cast, code: Code) -> None:
+    services.version_create(study=cast.study, actor=cast.owner, label="v1")
+    review = client_for(cast.owner).get(reverse("codebook_review", args=[cast.study.slug]))
+    page = review.content.decode()
+    assert "Approve the current codebook" not in page
+    assert "supervisor approves the codebook." in page
+    versions = client_for(cast.owner).get(reverse("codebook_versions", args=[cast.study.slug]))
+    page = versions.content.decode()
+    assert "Approve v1" not in page
+    assert "not yet: the supervisor approves" in page
+    versions = client_for(cast.supervisor).get(reverse("codebook_versions", args=[cast.study.slug]))
+    page = versions.content.decode()
+    assert "Approve v1" in page
+    assert reverse("codebook_review_approve", args=[cast.study.slug]) in page
 
 
 def test_the_mark_read_endpoint_requires_a_signed_in_user(cast: Cast) -> None:
