@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
+from coding import sight
 from coding.codebook import exports, services
 from coding.codebook.forms import (
     CodeAddForm,
@@ -57,9 +58,8 @@ from coding.models import (
     Segment,
 )
 from coding.review import comments
-from coding.segments import visible_coders
-from interventions.access import StudyAccess, get_study_for_user
-from interventions.models import Membership, Role
+from interventions.access import StudyAccess, get_study_for_user, members_who_code
+from interventions.models import Membership
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
@@ -90,13 +90,14 @@ FIELD_LABELS = {
 
 def _tree(access: StudyAccess) -> Outline:
     # A blind coder must not learn how often others used a code: count visible layers only.
-    visible = visible_coders(intervention_or_study=access.study, viewer=access.membership.user)
-    counts = services.segment_counts(access.study, coder_ids=[user.pk for user in visible])
+    counts = services.segment_counts(access.study, coder_ids=sight.visible_ids(access))
     return outline(services.codes_by_parent(access.study), totals=counts)
 
 
 def _code(access: StudyAccess, uuid: UUID) -> Code:
-    return get_object_or_404(Code.objects.select_related("parent"), study=access.study, uuid=uuid)
+    code = get_object_or_404(Code.objects.select_related("parent"), study=access.study, uuid=uuid)
+    code.study = access.study  # loaded already; saves the services a query
+    return code
 
 
 def _code_or_none(access: StudyAccess, uuid: UUID | None) -> Code | None:
@@ -147,7 +148,7 @@ def _editor_context(
             if str(bound.value() or "").strip() != str(saved).strip():
                 current = saved
         fields.append((bound, current))
-    others = tree.others(code) if access.can_manage else []
+    others = tree.others(code) if access.can_edit_codebook else []
     return {
         "selected": code,
         "selected_node": tree.node(code),
@@ -178,7 +179,7 @@ def _context(
         "export_form": ExportForm(),
         **_editor_context(access, tree, selected, code_form=code_form, conflict=conflict),
     }
-    if access.can_manage:
+    if access.can_edit_codebook:
         last = _last_undoable(access)
         context.update(
             last_undoable=_describe(last) if last else "",
@@ -300,7 +301,7 @@ def code_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse
 @login_required
 @require_POST
 def code_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = CodeAddForm(request.POST)
     if not form.is_valid():
         return _tree_response(request, access, error=form_error(form), status=400)
@@ -318,7 +319,7 @@ def code_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def code_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     code = _code(access, uuid)
     form = CodeForm.for_code(code, request.POST)
     status, notice, conflict = 200, "", None
@@ -365,7 +366,7 @@ def code_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def code_move_step(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     code = _code(access, uuid)
     form = MoveStepForm(request.POST)
     if not form.is_valid():
@@ -396,7 +397,7 @@ def code_move_step(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
 @login_required
 @require_POST
 def code_move(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     code = _code(access, uuid)
     form = MoveForm(request.POST)
     if not form.is_valid():
@@ -428,7 +429,7 @@ def code_move(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def code_merge(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     source = _code(access, uuid)
     form = MergeForm(request.POST)
     if not form.is_valid():
@@ -451,7 +452,7 @@ def code_merge(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def code_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     code = _code(access, uuid)
     try:
         services.code_delete(code=code, actor=request.user)
@@ -464,7 +465,7 @@ def code_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse
 @login_required
 @require_POST
 def codebook_undo(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     try:
         event = services.codebook_undo(study=access.study, actor=request.user)
     except services.CodebookError as error:
@@ -481,7 +482,7 @@ def codebook_undo(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def coding_started(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = CodingStartedForm(request.POST)
     form.is_valid()
     started = bool(form.cleaned_data.get("started"))
@@ -528,7 +529,7 @@ def _import_response(
 @login_required
 @require_POST
 def codebook_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = ImportForm(request.POST, request.FILES)
     if refuse_oversized(request, form, "file") or not form.is_valid():
         return _import_response(request, access, error=form_error(form))
@@ -544,7 +545,7 @@ def codebook_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def codebook_copy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = CopyForm(request.POST)
     if not form.is_valid():
         return _import_response(request, access, error=form_error(form))
@@ -561,7 +562,7 @@ def codebook_copy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def codebook_template(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = TemplateForm(request.POST)
     if not form.is_valid():
         return _import_response(request, access, error=form_error(form))
@@ -669,7 +670,7 @@ def _versions_context(access: StudyAccess, **extra: Any) -> dict[str, Any]:
         .annotate(last=Max("created_at"))
         .values_list("coder", "last")
     )
-    coders = study.memberships.filter(role__in=[Role.OWNER, Role.CODER]).select_related("user")
+    coders = members_who_code(study).select_related("user")
     coded_against = []
     for member in coders.order_by("user__username"):
         last = last_segment.get(member.user_id)
@@ -696,7 +697,7 @@ def versions(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def version_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = VersionForm(request.POST)
     if form.is_valid():
         try:

@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from coding.codebook import services
 from coding.codebook.reading import read_codebook_file
 from coding.codebook.tree import CodebookFormatError
-from interventions.models import Membership, Role, Study
+from interventions.access import owner_of
+from interventions.models import Study
 
 
 class Command(BaseCommand):
@@ -31,10 +32,8 @@ class Command(BaseCommand):
             raise CommandError(f"No file {path}.")
         if path.stat().st_size > settings.UPLOAD_MAX_BYTES:
             raise CommandError(f"{path.name} is larger than {settings.UPLOAD_MAX_BYTES} bytes.")
-        owner = (
-            Membership.objects.filter(study=study, role=Role.OWNER).select_related("user").first()
-        )
-        actor = owner.user if owner else None
+        # The import is the owner's change to the codebook; a study without one has no one.
+        actor = owner_of(study)
         try:
             nodes, dropped = read_codebook_file(path.name, path.read_bytes())
             report = services.codebook_import(study=study, actor=actor, nodes=nodes)

@@ -18,11 +18,11 @@ from coding.models import Code, Segment
 from coding.segments import (
     MEMO_MAX_LENGTH,
     SegmentError,
-    can_code,
     check_span,
     csv_unescape,
     segment_create,
 )
+from interventions.access import access_for
 from interventions.models import Intervention, Section, Study
 
 REQUIRED = ("intervention", "code", "start", "end")
@@ -57,7 +57,8 @@ class Command(BaseCommand):
         coder = get_user_model().objects.filter(username=options["coder"]).first()
         if coder is None:
             raise CommandError(f"No user {options['coder']!r}.")
-        if not can_code(study, coder):
+        access = access_for(study, coder)
+        if access is None or not access.can_code:
             raise CommandError(
                 f"{coder.username} cannot code in {study.slug}: only its owner and coders code."
             )

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from coding.codebook import services
 from coding.models import Code, CodebookVersion, CodingEvent, ExportJob, Segment
-from interventions.models import Role
+from interventions.models import Membership, Role
 from tests.conftest import Cast
 from tests.factories import MembershipFactory, SegmentFactory, StudyFactory
 
@@ -364,6 +364,8 @@ def test_a_stale_edit_answers_409_and_keeps_the_typed_text_beside_the_current(
 ) -> None:
     code = tree["doelen"]
     seen = code.revision
+    # sam, a second owner here, edits the code while alice has it open.
+    Membership.objects.filter(study=cast.study, user=cast.supervisor).update(role=Role.OWNER)
     services.code_update(
         code=code, actor=cast.supervisor, revision=seen, definition="Tekst van de begeleider."
     )
@@ -761,7 +763,7 @@ def test_an_upload_over_the_limit_is_refused(cast: Cast, settings: Any) -> None:
 def test_a_codebook_is_copied_only_from_a_study_of_ones_own(cast: Cast) -> None:
     own = StudyFactory(slug="eigen")
     MembershipFactory(study=own, user=cast.owner, role=Role.CODER)
-    services.code_create(study=own, actor=cast.owner, name="Gezinsfunctioneren")
+    services.code_create(study=own, actor=None, name="Gezinsfunctioneren")
     foreign = StudyFactory(slug="vreemd")
     services.code_create(study=foreign, actor=None, name="Geheim")
     client = client_for(cast.owner)

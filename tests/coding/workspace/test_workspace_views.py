@@ -271,7 +271,7 @@ def test_another_coders_segment_url_is_a_404_before_the_reveal(
 def test_after_the_reveal_a_coder_reads_but_cannot_change_anothers_segment(
     cast: Cast, world: World
 ) -> None:
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     bob = client_for(cast.coder_b)
     url = reverse("segment_detail", args=[cast.study.slug, world.carol_segment.uuid])
     response = bob.get(url, **HTMX)
@@ -388,12 +388,12 @@ def test_the_owner_turns_both_coders_layers_on(cast: Cast, world: World) -> None
 def test_the_supervisor_sees_nothing_of_the_coders_before_a_reveal_when_the_policy_says_so(
     cast: Cast, world: World
 ) -> None:
-    seg.reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
+    services.codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
     content = client_for(cast.supervisor).get(workspace_url(cast)).content.decode()
     assert str(world.carol_segment.uuid) not in content
     assert "shown once the owner reveals them" in content
     assert 'id="picker"' not in content
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     content = client_for(cast.supervisor).get(workspace_url(cast)).content.decode()
     assert str(world.carol_segment.uuid) in content
     assert str(world.bob_segment.uuid) in content
@@ -663,7 +663,7 @@ def test_the_progress_page_shows_a_coder_only_their_own_row_before_the_reveal(
     assert "carol" in owner
     assert "1 of 1" in owner
     assert "Reveal coders' segments" in owner
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     assert "bob" in client_for(cast.coder_a).get(url).content.decode()
 
 
