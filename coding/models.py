@@ -49,6 +49,16 @@ class Codebook(models.Model):
         codebook, _created = cls.objects.get_or_create(study=study)
         return codebook
 
+    @property
+    def is_revealed(self) -> bool:
+        """Whether the owner has revealed the coders' layers to everyone in the study."""
+        return self.revealed_at is not None
+
+    @property
+    def shows_layers_before_reveal(self) -> bool:
+        """Whether the policy lets the owner and supervisor see the layers before the reveal."""
+        return self.reveal == self.Reveal.ALWAYS
+
 
 class CodeQuerySet(models.QuerySet["Code"]):
     def tree_order(self) -> CodeQuerySet:

@@ -18,7 +18,8 @@ from django.db import transaction
 from coding.codebook.services import code_paths
 from coding.codebook.tree import CodebookFormatError, path_string, split_path
 from coding.models import Code, Segment
-from coding.segments import MEMO_MAX_LENGTH, SegmentError, can_code, check_span, segment_create
+from coding.segments import MEMO_MAX_LENGTH, SegmentError, check_span, segment_create
+from interventions.access import access_for
 from interventions.models import Intervention, Section, Study
 from veerkracht.lib.spreadsheets import UnreadableText, csv_reader, decode_text, formula_unescape
 
@@ -200,7 +201,8 @@ def segments_import(*, study: Study, coder: Any, filename: str, data: bytes) -> 
 
     Raises `SegmentError` with a message for the user; nothing is written then.
     """
-    if not can_code(study, coder):
+    access = access_for(study, coder)
+    if access is None or not access.can_code:
         raise SegmentError(
             f"{coder.username} cannot code in {study.slug}: only its owner and coders code."
         )

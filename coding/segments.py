@@ -7,10 +7,8 @@ before and after, and raises `SegmentError` (a message for the user) when it ref
 is written then. Writes lock the intervention's row, so two coders coding one text at once
 are serialized instead of racing on the duplicate check.
 
-Blind coding: a coder sees only their own layer; the owner and supervisor see the coders'
-layers when the codebook's reveal policy is "always" or once the owner has revealed them.
-Every read here (`visible_segments`, `segment_for_user`, `code_report`) goes through
-`visible_coders`, so a hidden layer never leaks through one of them.
+Who may code is `StudyAccess.can_code`; which coders' segments a reader sees is
+`coding.sight`, which the code report here asks too.
 """
 
 from __future__ import annotations
@@ -22,11 +20,8 @@ from typing import Any
 from uuid import UUID
 
 import openpyxl
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import Http404
-from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font
@@ -42,35 +37,27 @@ from coding.codebook.services import (
     subtree_code_ids,
 )
 from coding.codebook.tree import path_string
-from coding.models import Assignment, Code, Codebook, CodingEvent, InterventionProgress, Segment
-from interventions.models import AttributeValue, Intervention, Membership, Role, Section, Study
+from coding.models import Assignment, Code, CodingEvent, InterventionProgress, Segment
+from coding.sight import visible_ids
+from interventions.access import StudyAccess, access_for, members_who_code
+from interventions.models import AttributeValue, Intervention, Section, Study
 from veerkracht.lib.spreadsheets import csv_bytes
 
 MEMO_MAX_LENGTH = 10_000
-CODING_ROLES = (Role.OWNER, Role.CODER)
 
 
 class SegmentError(ValueError):
     """A refused change to segments; str(error) is the message for the user."""
 
 
-# Roles ----------------------------------------------------------------------------------
+# Who may code ---------------------------------------------------------------------------
 
 
-def _role(study: Study, user: Any) -> str | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return Membership.objects.filter(study=study, user=user).values_list("role", flat=True).first()
-
-
-def can_code(study: Study, user: Any) -> bool:
-    """Owner or coder: a supervisor reads and comments but never codes."""
-    return _role(study, user) in CODING_ROLES
-
-
-def _require_coding(study: Study, user: Any, role: str | None = None) -> None:
-    """Refuse a user who may not code; `role` is their role if the caller loaded it already."""
-    if (role if role is not None else _role(study, user)) not in CODING_ROLES:
+def _require_coding(study: Study, user: Any, access: StudyAccess | None = None) -> None:
+    """Refuse a user who may not code; `access` is theirs if the caller loaded it already."""
+    if access is None or access.user.pk != getattr(user, "pk", None):
+        access = access_for(study, user)
+    if access is None or not access.can_code:
         raise SegmentError(_("You cannot code in this study: only its owner and coders code."))
 
 
@@ -220,16 +207,16 @@ def segments_apply(
     end: int,
     quote: str,
     memo: str = "",
-    role: str | None = None,
+    access: StudyAccess | None = None,
     paths: dict[int, tuple[str, ...]] | None = None,
 ) -> list[Segment]:
     """Give one span several codes at once; all or nothing. A code listed twice counts once.
 
-    `role` is the coder's role and `paths` the codebook's paths (`paths_from`) when the caller
+    `access` is the coder's and `paths` the codebook's paths (`paths_from`) when the caller
     has loaded them for this request already.
     """
     study = intervention.study
-    _require_coding(study, coder, role)
+    _require_coding(study, coder, access)
     unique: dict[int, Code] = {}
     for code in codes:
         check_code(code, study)
@@ -410,154 +397,6 @@ def code_create_from_picker(
         raise SegmentError(str(error)) from error
 
 
-# Reveal policy --------------------------------------------------------------------------
-
-
-def _require_owner(study: Study, actor: Any) -> None:
-    if _role(study, actor) != Role.OWNER:
-        raise SegmentError(_("Only the study's owner can decide when coders' segments are shown."))
-
-
-def reveal(*, study: Study, actor: Any) -> None:
-    """Show the coders' layers to the owner and supervisor from now on."""
-    _require_owner(study, actor)
-    with transaction.atomic():
-        Codebook.for_study(study)
-        codebook = Codebook.objects.select_for_update().get(study=study)
-        if codebook.revealed_at is not None:
-            return
-        codebook.revealed_at = timezone.now()
-        codebook.save(update_fields=["revealed_at"])
-        CodingEvent.objects.create(
-            study=study,
-            actor=actor,
-            action="reveal",
-            after={"revealed_at": codebook.revealed_at.isoformat()},
-        )
-
-
-def reveal_policy_set(*, study: Study, actor: Any, policy: str) -> None:
-    """`always`: the owner and supervisor see the coders' layers all along; `after_reveal`: only
-    once the owner reveals them."""
-    _require_owner(study, actor)
-    if policy not in Codebook.Reveal.values:
-        raise SegmentError(
-            _("Choose when coders' segments are shown: %(choices)s.")
-            % {"choices": ", ".join(Codebook.Reveal.values)}
-        )
-    with transaction.atomic():
-        Codebook.for_study(study)
-        codebook = Codebook.objects.select_for_update().get(study=study)
-        if codebook.reveal == policy:
-            return
-        before = {"reveal": codebook.reveal}
-        codebook.reveal = policy
-        codebook.save(update_fields=["reveal"])
-        CodingEvent.objects.create(
-            study=study,
-            actor=actor,
-            action="reveal_policy",
-            before=before,
-            after={"reveal": policy},
-        )
-
-
-# Reads ----------------------------------------------------------------------------------
-
-
-def visible_coders(
-    *, intervention_or_study: Intervention | Study, viewer: Any, role: str | None = None
-) -> list[Any]:
-    """The coders whose layers `viewer` may see, the viewer first, then by username.
-
-    Before the reveal a coder sees only themself; after it, coders see each other, since
-    discussing disagreements needs both layers. The owner and supervisor see every member with
-    segments in the study when the policy is "always" or after the reveal, otherwise only
-    themselves. Outsiders see nobody.
-    """
-    if isinstance(intervention_or_study, Intervention):
-        study = intervention_or_study.study
-    else:
-        study = intervention_or_study
-    if role is None:
-        role = _role(study, viewer)
-    if role is None:
-        return []
-    codebook = Codebook.objects.filter(study=study).only("reveal", "revealed_at").first()
-    revealed = codebook is not None and codebook.revealed_at is not None
-    if role == Role.CODER and not revealed:
-        return [viewer]
-    policy = codebook.reveal if codebook else Codebook.Reveal.ALWAYS
-    if policy != Codebook.Reveal.ALWAYS and not revealed:
-        return [viewer]
-    members_with_segments = Segment.objects.filter(intervention__study=study, coder=OuterRef("pk"))
-    others = (
-        get_user_model()
-        .objects.filter(memberships__study=study)
-        .filter(Exists(members_with_segments))
-        .exclude(pk=viewer.pk)
-        .order_by("username")
-    )
-    return [viewer, *others]
-
-
-def _visible_ids(study: Study, viewer: Any) -> set[int]:
-    return {user.pk for user in visible_coders(intervention_or_study=study, viewer=viewer)}
-
-
-def _layer_ids(layers: Iterable[Any]) -> set[int]:
-    ids = set()
-    for layer in layers:
-        try:
-            ids.add(int(layer))
-        except (TypeError, ValueError):
-            continue
-    return ids
-
-
-def visible_segments(
-    *,
-    intervention: Intervention,
-    viewer: Any,
-    layers: list[int] | None = None,
-    visible: Iterable[Any] | None = None,
-) -> QuerySet[Segment]:
-    """The segments of the chosen `layers` (coder ids) the viewer may see, in text order.
-
-    `layers=None` is the viewer's own layer. A layer the viewer may not see is dropped
-    silently, so a hand-edited URL shows nothing more than the page offered. A caller that
-    has just asked `visible_coders` for this viewer may pass that list as `visible`.
-    """
-    visible = (
-        _visible_ids(intervention.study, viewer)
-        if visible is None
-        else {user.pk for user in visible}
-    )
-    wanted = {viewer.pk} if layers is None else _layer_ids(layers)
-    return (
-        Segment.objects.filter(intervention=intervention, coder_id__in=wanted & visible)
-        .select_related("code", "coder")
-        .order_by("start", "end", "pk")
-    )
-
-
-def segment_for_user(*, viewer: Any, uuid: Any) -> Segment:
-    """The segment with this UUID if the viewer may see it; Http404 otherwise, so a coder
-    cannot tell another coder's segment from one that does not exist."""
-    try:
-        UUID(str(uuid))
-    except ValueError:
-        raise Http404 from None
-    segment = (
-        Segment.objects.select_related("code", "coder", "intervention__study")
-        .filter(uuid=uuid)
-        .first()
-    )
-    if segment is None or segment.coder_id not in _visible_ids(segment.intervention.study, viewer):
-        raise Http404
-    return segment
-
-
 # Progress -------------------------------------------------------------------------------
 
 
@@ -573,11 +412,7 @@ def progress_set(*, intervention: Intervention, coder: Any, done: bool) -> None:
 
 def progress_for_study(study: Study) -> dict[int, dict[int, bool]]:
     """For every member who codes (owner and coders): intervention id -> done."""
-    coder_ids = list(
-        Membership.objects.filter(study=study, role__in=CODING_ROLES).values_list(
-            "user_id", flat=True
-        )
-    )
+    coder_ids = list(members_who_code(study).values_list("user_id", flat=True))
     intervention_ids = list(Intervention.objects.filter(study=study).values_list("pk", flat=True))
     done = set(
         InterventionProgress.objects.filter(intervention__study=study).values_list(
@@ -686,7 +521,7 @@ def code_report(
     keeps interventions having all those values. A fixed number of queries whatever the size.
     """
     check_code(code, study)
-    visible = _visible_ids(study, viewer)
+    visible = visible_ids(access_for(study, viewer))
     if coder_id is not None:
         visible &= {coder_id}
     children = codes_by_parent(study)

@@ -1,6 +1,6 @@
 """Studies, their members, and the corpus: interventions, sections and attributes.
 
-A study is the unit of access: every view asks `Membership` for the user's role in the study.
+A study is the unit of access: `interventions.access` turns a member's role into rights.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def study_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     study = access.study
     initial = {"name": study.name, "description": study.description, "language": study.language}
     form = StudyEditForm(request.POST or None, initial=initial)
@@ -153,7 +153,9 @@ def _members_context(access: StudyAccess, request: HttpRequest, **extra: Any) ->
 @login_required
 @require_http_methods(["GET", "POST"])
 def members(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=request.method == "POST")
+    access = get_study_for_user(
+        request.user, slug, need="can_manage" if request.method == "POST" else "can_read"
+    )
     template = "interventions/members.html"
     if request.method == "POST":
         form = MemberAddForm(request.POST)
@@ -176,7 +178,7 @@ def _membership(access: StudyAccess, membership_id: int) -> Membership:
 @login_required
 @require_POST
 def member_set_role(request: HtmxHttpRequest, slug: str, membership_id: int) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     membership = _membership(access, membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -194,7 +196,7 @@ def member_set_role(request: HtmxHttpRequest, slug: str, membership_id: int) -> 
 @login_required
 @require_POST
 def member_remove(request: HtmxHttpRequest, slug: str, membership_id: int) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     membership = _membership(access, membership_id)
     try:
         services.membership_remove(membership=membership)
@@ -208,7 +210,7 @@ def member_remove(request: HtmxHttpRequest, slug: str, membership_id: int) -> Ht
 @login_required
 @require_POST
 def invitation_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a role for the invitation."))
@@ -223,7 +225,7 @@ def invitation_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def invitation_revoke(request: HtmxHttpRequest, slug: str, token: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     invitation = get_object_or_404(Invitation, study=access.study, token=token)
     services.invitation_revoke(invitation=invitation)
     messages.success(request, _("Invitation withdrawn."))
@@ -325,7 +327,7 @@ def _title_from_filename(filename: str) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     form = InterventionForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
@@ -360,7 +362,7 @@ def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def intervention_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Several files at once: all are read first, and nothing is stored unless all are good."""
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     form = UploadForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
@@ -455,7 +457,7 @@ def intervention_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> Http
 @login_required
 @require_http_methods(["GET", "POST"])
 def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
     initial = {
         "title": intervention.title,
         "source": intervention.source,
@@ -502,7 +504,7 @@ def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRe
 @login_required
 @require_POST
 def intervention_new_version(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
     try:
         copy = services.intervention_new_version(intervention=intervention)
     except services.ServiceError as error:
@@ -518,7 +520,7 @@ def intervention_new_version(request: HtmxHttpRequest, slug: str, uuid: UUID) ->
 @login_required
 @require_POST
 def intervention_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
     try:
         services.intervention_delete(intervention=intervention)
     except services.ServiceError as error:
@@ -535,7 +537,7 @@ def intervention_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> Http
 @login_required
 @require_POST
 def intervention_attributes(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
     definitions = list(access.study.attributes.all())
     values = [
         (d, request.POST.get(f"a{d.pk}", "")) for d in definitions if f"a{d.pk}" in request.POST
@@ -563,7 +565,7 @@ def intervention_attributes(request: HtmxHttpRequest, slug: str, uuid: UUID) -> 
 @login_required
 @require_POST
 def sections_detect(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
     sections = services.sections_detect(intervention=intervention)
     messages.success(request, _("%(n)s sections found.") % {"n": len(sections)})
     return redirect("intervention_detail", slug=slug, uuid=uuid)
@@ -572,7 +574,7 @@ def sections_detect(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResp
 @login_required
 @require_POST
 def section_add(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
     form = SectionAddForm(request.POST)
     if form.is_valid():
         try:
@@ -592,7 +594,7 @@ def section_add(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse
 def section_toggle(
     request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int
 ) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
     section = get_object_or_404(intervention.sections, pk=section_id)
     services.section_set_excluded(section=section, excluded=not section.excluded)
     if request.htmx:
@@ -609,7 +611,7 @@ def section_toggle(
 def section_delete(
     request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int
 ) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid, manage=True)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
     section = get_object_or_404(intervention.sections, pk=section_id)
     services.section_delete(section=section)
     messages.success(request, _("Section mark removed."))
@@ -622,7 +624,9 @@ def section_delete(
 @login_required
 @require_http_methods(["GET", "POST"])
 def attributes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=request.method == "POST")
+    access = get_study_for_user(
+        request.user, slug, need="can_manage" if request.method == "POST" else "can_read"
+    )
     form = AttributeDefinitionForm(request.POST or None)
     definitions = access.study.attributes.annotate(n_values=Count("values"))
     context = {"access": access, "study": access.study, "form": form, "definitions": definitions}
@@ -642,7 +646,7 @@ def attributes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def attribute_delete(request: HtmxHttpRequest, slug: str, definition_id: int) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     definition = get_object_or_404(AttributeDefinition, study=access.study, pk=definition_id)
     services.attribute_delete(definition=definition)
     messages.success(request, _("Attribute “%(name)s” deleted.") % {"name": definition.name})
@@ -659,7 +663,7 @@ def _job(access: StudyAccess, job: UUID) -> ImportJob:
 @login_required
 @require_http_methods(["GET", "POST"])
 def metadata_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     form = MetadataUploadForm(request.POST or None, request.FILES or None)
     context = {"access": access, "study": access.study, "form": form}
     if request.method == "POST":
@@ -683,7 +687,7 @@ def metadata_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def metadata_preview(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     import_job = _job(access, job)
     fail_if_stale(import_job)
     # Once confirmed, the page shows the job's outcome; a new dry run would only say "unchanged".
@@ -699,7 +703,7 @@ def metadata_preview(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResp
 @login_required
 @require_POST
 def metadata_confirm(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     import_job = _job(access, job)
     try:
         metadata.import_job_confirm(
@@ -716,7 +720,7 @@ def metadata_confirm(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResp
 @login_required
 @require_GET
 def metadata_status(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponseBase:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_manage")
     import_job = _job(access, job)
     fail_if_stale(import_job)
     context = {"access": access, "study": access.study, "job": import_job}

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from coding.models import Assignment, CodingEvent
-from coding.segments import can_code
+from interventions.access import access_for, allows
 from interventions.models import AttributeDefinition, AttributeValue, Intervention, Study
 
 
@@ -66,7 +66,10 @@ def assignment_create(
 ) -> list[Assignment]:
     """Give `coder` these interventions (added to what they have); records how they were chosen."""
     chosen = list(interventions)
-    if not can_code(study, coder):
+    if not allows(study, actor, "can_run_agreement"):
+        raise AssignmentError(_("Only the study's owner assigns interventions."))
+    coder_access = access_for(study, coder)
+    if coder_access is None or not coder_access.can_code:
         raise AssignmentError(
             _("%(user)s is not a coder or owner in this study.") % {"user": coder.username}
         )
@@ -104,6 +107,8 @@ def assignment_create(
 
 
 def assignment_delete(*, study: Study, actor: Any, coder: Any, intervention: Intervention) -> None:
+    if not allows(study, actor, "can_run_agreement"):
+        raise AssignmentError(_("Only the study's owner assigns interventions."))
     with transaction.atomic():
         deleted, _rows = Assignment.objects.filter(
             coder=coder, intervention=intervention, intervention__study=study

@@ -21,7 +21,7 @@ from coding.agreement.runs import (
 )
 from coding.codebook.outline import display_path_string
 from coding.models import AgreementRun, Segment
-from coding.segments import visible_coders
+from coding.sight import visible_ids
 from interventions.access import StudyAccess
 from interventions.models import Intervention
 
@@ -206,7 +206,7 @@ def disagreement_rows(
     study = access.study
     names = list(result.get("coders") or [])
     ids = dict(get_user_model().objects.filter(username__in=names).values_list("username", "pk"))
-    visible = {u.pk for u in visible_coders(intervention_or_study=study, viewer=viewer)}
+    visible = visible_ids(access)
     hidden = any(ids.get(name) not in visible for name in names)
     pairs = Counter(tuple(sorted((d["coder"], d["other_coder"]))) for d in items)
     counts = [(a, b, n) for (a, b), n in sorted(pairs.items())]

@@ -24,7 +24,8 @@ from coding.agreement.reliability import (
 )
 from coding.codebook.services import code_paths
 from coding.models import AgreementRun, CodebookVersion, Segment
-from interventions.models import Role, Section, Study
+from interventions.access import allows, users_who_code
+from interventions.models import Section, Study
 from veerkracht.jobs import job_enqueue
 
 MAX_BOOTSTRAP = 10_000
@@ -36,11 +37,7 @@ class AgreementError(ValueError):
 
 def coders_of(study: Study) -> list[Any]:
     """Members who code (owner and coders), by username."""
-    return list(
-        get_user_model()
-        .objects.filter(memberships__study=study, memberships__role__in=[Role.OWNER, Role.CODER])
-        .order_by("username")
-    )
+    return list(users_who_code(study).order_by("username"))
 
 
 def load_input(study: Study, coder_names: Sequence[str]) -> tuple[ReliabilityInput, list[int]]:
@@ -163,7 +160,9 @@ def compute_for_study(study: Study, params: dict[str, Any]) -> tuple[dict[str, A
 
 
 def agreement_run_start(*, study: Study, actor: Any, **options: Any) -> AgreementRun:
-    """Queue a run; the worker computes it (`coding.run_agreement`)."""
+    """Queue a run; the worker computes it (`coding.run_agreement`). The owner only."""
+    if not allows(study, actor, "can_run_agreement"):
+        raise AgreementError(_("Only the study's owner starts agreement runs."))
     params = clean_params(study=study, **options)
     load_input(study, params["coders"])  # refuse bad coders now, not in the worker
     with transaction.atomic():

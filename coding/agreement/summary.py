@@ -6,9 +6,7 @@ from typing import Any
 
 from coding.agreement.chart import alpha_chart
 from coding.models import AgreementRun, Assignment, InterventionProgress
-from coding.segments import can_code
 from interventions.access import StudyAccess
-from interventions.models import Role
 
 
 def study_summary(access: StudyAccess, viewer: Any) -> dict[str, Any]:
@@ -16,11 +14,11 @@ def study_summary(access: StudyAccess, viewer: Any) -> dict[str, Any]:
     the viewer's own assignment for those who code."""
     study = access.study
     summary: dict[str, Any] = {"study": study, "chart": None, "mine": None, "readers": False}
-    if access.role in (Role.OWNER, Role.SUPERVISOR):
+    if access.sees_agreement:
         summary["readers"] = True
         summary["chart"] = alpha_chart(study)
         summary["n_runs"] = AgreementRun.objects.filter(study=study).count()
-    if can_code(study, viewer):
+    if access.can_code:
         ids = list(
             Assignment.objects.filter(coder=viewer, intervention__study=study).values_list(
                 "intervention_id", flat=True

@@ -22,7 +22,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -58,9 +57,8 @@ from coding.agreement.runs import (
     coders_of,
 )
 from coding.models import AgreementRun, Assignment, InterventionProgress
-from coding.segments import can_code
 from interventions.access import StudyAccess, get_study_for_user
-from interventions.models import AttributeDefinition, Intervention, Role, Study
+from interventions.models import AttributeDefinition, Intervention, Study
 from veerkracht.jobs import fail_if_stale
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
@@ -138,15 +136,12 @@ EXPLANATIONS = [
 
 
 def _reader(user: Any, slug: str) -> StudyAccess:
-    """The owner or the supervisor: coders must not see the others' figures (403)."""
-    access = get_study_for_user(user, slug)
-    if access.role not in (Role.OWNER, Role.SUPERVISOR):
-        raise PermissionDenied
-    return access
+    """Those who `sees_agreement`: coders must not see the others' figures (403)."""
+    return get_study_for_user(user, slug, need="sees_agreement")
 
 
 def _owner(user: Any, slug: str) -> StudyAccess:
-    return get_study_for_user(user, slug, manage=True)
+    return get_study_for_user(user, slug, need="can_run_agreement")
 
 
 def _run(access: StudyAccess, uuid: UUID) -> AgreementRun:
@@ -163,7 +158,7 @@ def _run(access: StudyAccess, uuid: UUID) -> AgreementRun:
 @dataclass
 class CoderAssignments:
     user: Any
-    role: str
+    role: str  # its label, for display
     items: list[tuple[Intervention, bool]] = field(default_factory=list)
 
     @property
@@ -174,7 +169,7 @@ class CoderAssignments:
 def _assignments_context(access: StudyAccess, form: AssignForm | None = None) -> dict[str, Any]:
     study = access.study
     coders = coders_of(study)
-    roles = dict(study.memberships.values_list("user_id", "role"))
+    roles = {m.user_id: m.get_role_display() for m in study.memberships.all()}
     by_coder = {u.pk: CoderAssignments(u, roles.get(u.pk, "")) for u in coders}
     done = set(
         InterventionProgress.objects.filter(intervention__study=study).values_list(
@@ -199,7 +194,9 @@ def _assignments_context(access: StudyAccess, form: AssignForm | None = None) ->
         "n_total": total,
         "n_double": double,
         "double_percent": round(100 * double / total) if total else 0,
-        "form": form or AssignForm(study=study, coders=coders) if access.can_manage else None,
+        "form": form or AssignForm(study=study, coders=coders)
+        if access.can_run_agreement
+        else None,
         "has_attributes": study.attributes.exists(),
     }
 
@@ -308,9 +305,7 @@ def assignment_remove(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def my_assignments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The interventions assigned to the viewer, and which of them they marked done."""
-    access = get_study_for_user(request.user, slug)
-    if not can_code(access.study, request.user):
-        raise PermissionDenied
+    access = get_study_for_user(request.user, slug, need="can_code")
     items = list(
         Intervention.objects.filter(study=access.study, assignments__coder=request.user)
         .only("pk", "uuid", "title")
@@ -355,7 +350,7 @@ def _runs_context(access: StudyAccess, form: RunForm | None = None) -> dict[str,
         # Only the overall alpha is needed here, not the whole stored result.
         run.result = {"overall": {"krippendorff_alpha": alphas.get(run.pk)}}
         rows.append(run_row(run, fingerprints))
-    if form is None and access.can_manage:
+    if form is None and access.can_run_agreement:
         assigned = set(
             Assignment.objects.filter(intervention__study=study).values_list(
                 "coder__username", flat=True

@@ -6,7 +6,7 @@ the coders' own segments still do. `consensus_report` is the code report built t
 `consensus_table` is the consensus layer as rows for `export_segments`. Every row says where it
 came from: `source` is "consensus" or the coder's username.
 
-Who: the consensus layer is read by those to whom `consensus.can_view_consensus` opens it; a
+Who: the consensus layer is read by those to whom `coding.sight.layers_open` opens it; a
 blind coder gets the coders' source only.
 """
 

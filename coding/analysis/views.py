@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from coding import segments
+from coding import segments, sight
 from coding.analysis import report as analysis
 from coding.analysis.forms import ReportForm
 from coding.analysis.render import report_rows_html
@@ -44,7 +44,7 @@ def _report(request: HtmxHttpRequest, slug: str) -> dict[str, Any]:
         by_uuid[str(code.uuid)] = code
         codes.append((str(code.uuid), display_path(paths[code.pk])))
         stack.extend(reversed(children.get(code.pk, [])))
-    coders = segments.visible_coders(intervention_or_study=study, viewer=request.user)
+    coders = sight.visible_coders(access)
     interventions = list(
         Intervention.objects.filter(study=study).order_by("title").values_list("uuid", "title")
     )
@@ -63,7 +63,7 @@ def _report(request: HtmxHttpRequest, slug: str) -> dict[str, Any]:
         coders=coders,
         interventions=[(str(u), t) for u, t in interventions],
         attributes=[(d, values[d.pk]) for d in definitions if values[d.pk]],
-        consensus_open=consensus.can_view_consensus(study, request.user),
+        consensus_open=sight.layers_open(access),
     )
     context: dict[str, Any] = {"access": access, "study": study, "form": form, "rows": None}
     if form.is_bound and form.is_valid():

@@ -14,6 +14,7 @@ from coding.codebook import qdc
 from coding.codebook.services import CodebookError, codebook_tree
 from coding.codebook.tree import CodeNode
 from coding.models import ExportJob
+from interventions.access import allows
 from interventions.models import Study
 from veerkracht.jobs import job_enqueue
 
@@ -59,6 +60,9 @@ def export_codebook(*, study: Study, fmt: str) -> ExportFile:
 
 
 def export_start(*, study: Study, actor: Any, fmt: str) -> ExportJob:
+    """Queue an export of the codebook: any member may."""
+    if not allows(study, actor, "can_read"):
+        raise CodebookError(_("Only the study's members export its codebook."))
     if fmt not in FORMATS:
         raise CodebookError(_("Unknown export format “%(fmt)s”.") % {"fmt": fmt})
     with transaction.atomic():

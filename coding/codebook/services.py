@@ -1,8 +1,9 @@
 """Every write to the codebook goes through one function here.
 
-Each function owns its transaction, checks the rules of the tree, records a `CodingEvent` with
-the state before and after, and raises `CodebookError` (a message for the user) when it refuses;
-nothing is written then. Permission to call them is checked by the caller (views, commands).
+Each function checks that the actor may make the change (`interventions.access`), owns its
+transaction, checks the rules of the tree, records a `CodingEvent` with the state before and
+after, and raises `CodebookError` (a message for the user) when it refuses; nothing is written
+then. Views, commands and tasks call the same functions.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from coding.codebook.tree import CodeNode, subtree_ids, walk
+from coding.codebook.versions import snapshot_diff
 from coding.models import (
     Code,
     Codebook,
@@ -29,6 +32,7 @@ from coding.models import (
     ConsensusSegment,
     Segment,
 )
+from interventions.access import Right, allows
 from interventions.headers import fold_header
 from interventions.models import Study
 
@@ -187,6 +191,19 @@ def _record(
 # Checks ---------------------------------------------------------------------------------
 
 
+def _require(study: Study, actor: Any, right: Right) -> None:
+    """Refuse an actor without `right` (`actor=None`: a management command)."""
+    if allows(study, actor, right):
+        return
+    refusals = {
+        "can_edit_codebook": _("Only the study's owner changes the codebook."),
+        "can_code": _("Only the study's owner changes the codebook; coders add inductive codes."),
+        "can_approve": _("Only the study's supervisor approves the codebook."),
+        "can_reveal": _("Only the study's owner can decide when coders' segments are shown."),
+    }
+    raise CodebookError(refusals.get(right, _("You cannot change this codebook.")))
+
+
 def _clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
@@ -266,7 +283,40 @@ def code_create(
     shortcut: str = "",
     guid: str = "",
 ) -> Code:
-    """Add a code at the end of its siblings; inductive once coding has started."""
+    """Add a code at the end of its siblings; inductive once coding has started. The owner
+    adds any code; a coder adds inductive codes while coding."""
+    _require(study, actor, "can_code" if origin == Code.Origin.INDUCTIVE else "can_edit_codebook")
+    return _code_create(
+        study=study,
+        actor=actor,
+        name=name,
+        parent=parent,
+        definition=definition,
+        inclusion=inclusion,
+        exclusion=exclusion,
+        example=example,
+        color=color,
+        origin=origin,
+        shortcut=shortcut,
+        guid=guid,
+    )
+
+
+def _code_create(
+    *,
+    study: Study,
+    actor: Any,
+    name: str,
+    parent: Code | None,
+    definition: str = "",
+    inclusion: str = "",
+    exclusion: str = "",
+    example: str = "",
+    color: str = "",
+    origin: str | None = None,
+    shortcut: str = "",
+    guid: str = "",
+) -> Code:
     name = _clean_name(name)
     if parent is not None and parent.study_id != study.pk:
         raise CodebookError(_("That parent code belongs to another study."))
@@ -310,6 +360,11 @@ def code_create(
 
 def code_update(*, code: Code, actor: Any, revision: int | None, **changes: Any) -> Code:
     """Change a code's own fields. `revision` is what the editor saw; None skips the check."""
+    _require(code.study, actor, "can_edit_codebook")
+    return _code_update(code=code, actor=actor, revision=revision, **changes)
+
+
+def _code_update(*, code: Code, actor: Any, revision: int | None, **changes: Any) -> Code:
     unknown = set(changes) - set(CODE_FIELDS) - {"example_segment"}
     if unknown:
         raise CodebookError(f"Unknown fields: {', '.join(sorted(unknown))}")
@@ -373,6 +428,7 @@ def code_move(
     record: bool = True,
 ) -> Code:
     """Put a code under `parent` (None: a theme) at `position` among its new siblings."""
+    _require(code.study, actor, "can_edit_codebook")
     with transaction.atomic():
         current = (
             Code.objects.select_for_update(of=("self",)).select_related("parent").get(pk=code.pk)
@@ -434,6 +490,7 @@ def code_move(
 def code_move_step(*, code: Code, actor: Any, direction: str, revision: int | None = None) -> Code:
     """The keyboard path: up, down, indent (under the sibling above), outdent (after parent)."""
     study = code.study
+    _require(study, actor, "can_edit_codebook")
     siblings = _siblings(study, code.parent_id)
     index = next(i for i, s in enumerate(siblings) if s.pk == code.pk)
     if direction == "up":
@@ -490,6 +547,7 @@ def _subtree(code: Code) -> list[dict[str, Any]]:
 
 def code_delete(*, code: Code, actor: Any) -> None:
     """Delete a code and its subcodes; refused while any of them has segments."""
+    _require(code.study, actor, "can_edit_codebook")
     with transaction.atomic():
         code = (
             Code.objects.select_for_update(of=("self",))
@@ -533,6 +591,7 @@ def code_merge(*, source: Code, target: Code, actor: Any) -> Code:
         raise CodebookError(_("A code cannot be merged into itself."))
     if source.study_id != target.study_id:
         raise CodebookError(_("Codes of different studies cannot be merged."))
+    _require(source.study, actor, "can_edit_codebook")
     with transaction.atomic():
         source = (
             Code.objects.select_for_update(of=("self",))
@@ -647,6 +706,7 @@ UNDOABLE = {"code_create", "code_update", "code_move", "code_delete", "code_merg
 
 def codebook_undo(*, study: Study, actor: Any) -> CodingEvent:
     """Undo the study's last codebook change that has not been undone."""
+    _require(study, actor, "can_edit_codebook")
     with transaction.atomic():
         event = (
             CodingEvent.objects.select_for_update()
@@ -762,6 +822,7 @@ def _restore_rows(study: Study, rows: list[dict[str, Any]]) -> None:
 
 
 def coding_started_set(*, study: Study, actor: Any, started: bool) -> Codebook:
+    _require(study, actor, "can_edit_codebook")
     with transaction.atomic():
         codebook = Codebook.for_study(study)
         codebook.coding_started_at = timezone.now() if started else None
@@ -775,6 +836,12 @@ def coding_started_set(*, study: Study, actor: Any, started: bool) -> Codebook:
 
 
 def version_create(*, study: Study, actor: Any, label: str) -> CodebookVersion:
+    """Save the current codebook as a named version."""
+    _require(study, actor, "can_edit_codebook")
+    return _version_create(study=study, actor=actor, label=label)
+
+
+def _version_create(*, study: Study, actor: Any, label: str) -> CodebookVersion:
     label = " ".join(label.split())
     if not label:
         raise CodebookError(_("A version needs a label, such as “v2 na overleg begeleider”."))
@@ -799,18 +866,108 @@ def version_create(*, study: Study, actor: Any, label: str) -> CodebookVersion:
     return version
 
 
-def version_approve(*, version: CodebookVersion, actor: Any) -> CodebookVersion:
-    with transaction.atomic():
-        version.approved_by = actor
-        version.approved_at = timezone.now()
-        version.save(update_fields=["approved_by", "approved_at"])
-        _record(
-            study=version.study,
-            actor=actor,
-            action="version_approve",
-            after={"number": version.number, "label": version.label},
-        )
+def _approve(version: CodebookVersion, actor: Any) -> CodebookVersion:
+    version.approved_by = actor
+    version.approved_at = timezone.now()
+    version.save(update_fields=["approved_by", "approved_at"])
+    _record(
+        study=version.study,
+        actor=actor,
+        action="version_approve",
+        after={"number": version.number, "label": version.label},
+    )
     return version
+
+
+def version_approve(*, version: CodebookVersion, actor: Any) -> CodebookVersion:
+    """Approve a saved version: the supervisor only. Refused when it is approved already."""
+    _require(version.study, actor, "can_approve")
+    with transaction.atomic():
+        locked = CodebookVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.approved_at is not None:
+            raise CodebookError(_("Version %(n)s is approved already.") % {"n": locked.number})
+        _approve(locked, actor)
+    version.approved_by, version.approved_at = locked.approved_by, locked.approved_at
+    return locked
+
+
+def latest_approved(study: Study) -> CodebookVersion | None:
+    """The most recently approved version of the study's codebook."""
+    return (
+        CodebookVersion.objects.filter(study=study, approved_at__isnull=False)
+        .select_related("approved_by")
+        .order_by("-approved_at", "-number")
+        .first()
+    )
+
+
+def codebook_approve(*, study: Study, actor: Any, label: str = "") -> CodebookVersion:
+    """Save the current codebook as a new version and approve it, both or neither: the
+    supervisor only. Refused when nothing changed since the latest approved version."""
+    _require(study, actor, "can_approve")
+    if not label:
+        label = _("Approved %(date)s") % {"date": date_format(timezone.localdate(), "j F Y")}
+    with transaction.atomic():
+        Codebook.objects.select_for_update().filter(pk=Codebook.for_study(study).pk).first()
+        approved = latest_approved(study)
+        current = tree_snapshot(codebook_tree(study))
+        if approved is not None and snapshot_diff(approved.snapshot, current).is_empty:
+            raise CodebookError(
+                _("Nothing changed since version %(n)s was approved.") % {"n": approved.number}
+            )
+        version = _version_create(study=study, actor=actor, label=label)
+        _approve(version, actor)
+    return version
+
+
+# The reveal -------------------------------------------------------------------------------
+
+
+def codebook_reveal(*, study: Study, actor: Any) -> Codebook:
+    """Show every coder's layer to everyone in the study from now on: the owner only. Once
+    revealed stays revealed; revealing again changes nothing."""
+    _require(study, actor, "can_reveal")
+    with transaction.atomic():
+        Codebook.for_study(study)
+        codebook = Codebook.objects.select_for_update().get(study=study)
+        if codebook.is_revealed:
+            return codebook
+        codebook.revealed_at = timezone.now()
+        codebook.save(update_fields=["revealed_at"])
+        _record(
+            study=study,
+            actor=actor,
+            action="reveal",
+            after={"revealed_at": codebook.revealed_at.isoformat()},
+        )
+    return codebook
+
+
+def codebook_reveal_policy_set(*, study: Study, actor: Any, policy: str) -> Codebook:
+    """`always`: the owner and supervisor see the coders' layers all along; `after_reveal`:
+    only once the owner reveals them. The owner only."""
+    _require(study, actor, "can_reveal")
+    if policy not in Codebook.Reveal.values:
+        raise CodebookError(
+            _("Choose when coders' segments are shown: %(choices)s.")
+            % {"choices": ", ".join(Codebook.Reveal.values)}
+        )
+    with transaction.atomic():
+        Codebook.for_study(study)
+        codebook = Codebook.objects.select_for_update().get(study=study)
+        if codebook.reveal == policy:
+            return codebook
+        before = {"reveal": codebook.reveal}
+        codebook.reveal = policy
+        codebook.save(update_fields=["reveal"])
+        _record(
+            study=study,
+            actor=actor,
+            action="reveal_policy",
+            before=before,
+            after={"reveal": policy},
+        )
+    return codebook
 
 
 # Import, copy and templates --------------------------------------------------------------
@@ -836,6 +993,7 @@ def codebook_import(
     """Fill an empty codebook, or merge into an existing one by path; all or nothing."""
     from coding.codebook.tree import path_string, validate_tree
 
+    _require(study, actor, "can_edit_codebook")
     validate_tree(nodes)
     report = ImportReport()
     with transaction.atomic():
@@ -862,7 +1020,7 @@ def codebook_import(
                     if getattr(node, name) and getattr(node, name) != getattr(code, name)
                 }
                 if changes:
-                    code_update(code=code, actor=actor, revision=None, **changes)
+                    _code_update(code=code, actor=actor, revision=None, **changes)
                     report.changed.append(path_string(path))
                 else:
                     report.unchanged += 1
@@ -872,7 +1030,7 @@ def codebook_import(
             parent = None
             if parent_key:
                 parent = created.get(parent_key) or Code.objects.get(pk=existing[parent_key])
-            code = code_create(
+            code = _code_create(
                 study=study,
                 actor=actor,
                 name=node.name,
@@ -915,4 +1073,5 @@ def codebook_apply_template(*, study: Study, actor: Any, template: str) -> Impor
 def codebook_copy(*, source: Study, target: Study, actor: Any) -> ImportReport:
     if source.pk == target.pk:
         raise CodebookError(_("Choose another study to copy from."))
+    _require(source, actor, "can_read")
     return codebook_import(study=target, actor=actor, nodes=codebook_tree(source), keep_guids=False)

@@ -25,11 +25,6 @@ urlpatterns = [
     path("s/<slug:slug>/codebook/history/", views.codebook_history, name="codebook_history"),
     path("s/<slug:slug>/codebook/versions/", views.versions, name="codebook_versions"),
     path("s/<slug:slug>/codebook/versions/new/", views.version_create, name="version_create"),
-    path(
-        "s/<slug:slug>/codebook/versions/<int:number>/approve/",
-        views.version_approve,
-        name="version_approve",
-    ),
     path("s/<slug:slug>/codebook/versions/diff/", views.version_diff, name="version_diff"),
     path("s/<slug:slug>/codebook/exports/", views.export_start, name="export_start"),
     path("s/<slug:slug>/codebook/exports/<uuid:uuid>/", views.export_status, name="export_status"),

@@ -18,7 +18,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, Max, OuterRef
 from django.http import Http404, HttpResponse, HttpResponseBase
@@ -30,6 +29,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
+from coding import sight
 from coding.codebook import exports, services
 from coding.codebook.forms import (
     CodeAddForm,
@@ -58,9 +58,8 @@ from coding.models import (
     Segment,
 )
 from coding.review import comments
-from coding.segments import visible_coders
-from interventions.access import StudyAccess, get_study_for_user
-from interventions.models import Membership, Role
+from interventions.access import StudyAccess, get_study_for_user, members_who_code
+from interventions.models import Membership
 from veerkracht.jobs import fail_if_stale
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
@@ -92,13 +91,14 @@ FIELD_LABELS = {
 
 def _tree(access: StudyAccess) -> Outline:
     # A blind coder must not learn how often others used a code: count visible layers only.
-    visible = visible_coders(intervention_or_study=access.study, viewer=access.membership.user)
-    counts = services.segment_counts(access.study, coder_ids=[user.pk for user in visible])
+    counts = services.segment_counts(access.study, coder_ids=sight.visible_ids(access))
     return outline(services.codes_by_parent(access.study), totals=counts)
 
 
 def _code(access: StudyAccess, uuid: UUID) -> Code:
-    return get_object_or_404(Code.objects.select_related("parent"), study=access.study, uuid=uuid)
+    code = get_object_or_404(Code.objects.select_related("parent"), study=access.study, uuid=uuid)
+    code.study = access.study  # loaded already; saves the services a query
+    return code
 
 
 def _code_or_none(access: StudyAccess, uuid: UUID | None) -> Code | None:
@@ -149,7 +149,7 @@ def _editor_context(
             if str(bound.value() or "").strip() != str(saved).strip():
                 current = saved
         fields.append((bound, current))
-    others = tree.others(code) if access.can_manage else []
+    others = tree.others(code) if access.can_edit_codebook else []
     return {
         "selected": code,
         "selected_node": tree.node(code),
@@ -180,7 +180,7 @@ def _context(
         "export_form": ExportForm(),
         **_editor_context(access, tree, selected, code_form=code_form, conflict=conflict),
     }
-    if access.can_manage:
+    if access.can_edit_codebook:
         last = _last_undoable(access)
         context.update(
             last_undoable=_describe(last) if last else "",
@@ -302,7 +302,7 @@ def code_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse
 @login_required
 @require_POST
 def code_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = CodeAddForm(request.POST)
     if not form.is_valid():
         return _tree_response(request, access, error=form_error(form), status=400)
@@ -320,7 +320,7 @@ def code_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def code_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     code = _code(access, uuid)
     form = CodeForm.for_code(code, request.POST)
     status, notice, conflict = 200, "", None
@@ -367,7 +367,7 @@ def code_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def code_move_step(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     code = _code(access, uuid)
     form = MoveStepForm(request.POST)
     if not form.is_valid():
@@ -398,7 +398,7 @@ def code_move_step(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
 @login_required
 @require_POST
 def code_move(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     code = _code(access, uuid)
     form = MoveForm(request.POST)
     if not form.is_valid():
@@ -430,7 +430,7 @@ def code_move(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def code_merge(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     source = _code(access, uuid)
     form = MergeForm(request.POST)
     if not form.is_valid():
@@ -453,7 +453,7 @@ def code_merge(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def code_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     code = _code(access, uuid)
     try:
         services.code_delete(code=code, actor=request.user)
@@ -466,7 +466,7 @@ def code_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse
 @login_required
 @require_POST
 def codebook_undo(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     try:
         event = services.codebook_undo(study=access.study, actor=request.user)
     except services.CodebookError as error:
@@ -483,7 +483,7 @@ def codebook_undo(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def coding_started(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = CodingStartedForm(request.POST)
     form.is_valid()
     started = bool(form.cleaned_data.get("started"))
@@ -530,7 +530,7 @@ def _import_response(
 @login_required
 @require_POST
 def codebook_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = ImportForm(request.POST, request.FILES)
     if refuse_oversized(request, form, "file") or not form.is_valid():
         return _import_response(request, access, error=form_error(form))
@@ -546,7 +546,7 @@ def codebook_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def codebook_copy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = CopyForm(request.POST)
     if not form.is_valid():
         return _import_response(request, access, error=form_error(form))
@@ -563,7 +563,7 @@ def codebook_copy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def codebook_template(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = TemplateForm(request.POST)
     if not form.is_valid():
         return _import_response(request, access, error=form_error(form))
@@ -671,7 +671,7 @@ def _versions_context(access: StudyAccess, **extra: Any) -> dict[str, Any]:
         .annotate(last=Max("created_at"))
         .values_list("coder", "last")
     )
-    coders = study.memberships.filter(role__in=[Role.OWNER, Role.CODER]).select_related("user")
+    coders = members_who_code(study).select_related("user")
     coded_against = []
     for member in coders.order_by("user__username"):
         last = last_segment.get(member.user_id)
@@ -698,7 +698,7 @@ def versions(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def version_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
     form = VersionForm(request.POST)
     if form.is_valid():
         try:
@@ -716,23 +716,6 @@ def version_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             return redirect("codebook_versions", slug=slug)
     context = _versions_context(access, version_form=form)
     return render(request, "coding/codebook/versions.html", context, status=400)
-
-
-@login_required
-@require_POST
-def version_approve(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
-    access = get_study_for_user(request.user, slug)
-    if not access.is_supervisor:
-        raise PermissionDenied
-    version = get_object_or_404(CodebookVersion, study=access.study, number=number)
-    if version.approved_at is not None:
-        messages.error(request, _("Version %(n)s is approved already.") % {"n": number})
-        return render(
-            request, "coding/codebook/versions.html", _versions_context(access), status=400
-        )
-    services.version_approve(version=version, actor=request.user)
-    messages.success(request, _("Version %(n)s approved.") % {"n": number})
-    return redirect("codebook_versions", slug=slug)
 
 
 def _snapshot(access: StudyAccess, value: str) -> tuple[str, list[dict[str, Any]]]:

@@ -20,10 +20,11 @@ Decisions
     decision is listed by `orphaned_decisions` to be undone.
 
 Who
-    The layers must be open to the viewer: a coder after the reveal, the owner and supervisor
-    when the reveal policy is "always" or after the reveal (`layers_open`). The owner and the
-    coders reconcile; the supervisor reads along but never changes coding; a blind coder cannot
-    even read the items.
+    The layers must be open to the viewer (`coding.sight.layers_open`): a coder after the
+    reveal, the owner and supervisor when the reveal policy is "always" or after the reveal.
+    Those who `can_reconcile` (the owner and the coders) decide; the supervisor reads along but
+    never changes coding; a blind coder cannot even read the items. The owner may replace a
+    decision or undo anyone's (`can_overrule`), a coder only their own.
 
 Writes lock the intervention's row, so two people reconciling one intervention at once are
 serialized: both decisions are kept, and a second decision on one item is refused with the
@@ -47,6 +48,7 @@ from django.utils import formats, timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from coding import sight
 from coding.agreement import metrics as agreement
 from coding.agreement.assignments import assigned_ids
 from coding.agreement.reliability import ReliabilityInput, SegInfo, compute
@@ -56,14 +58,14 @@ from coding.codebook.tree import path_string
 from coding.models import (
     Assignment,
     Code,
-    Codebook,
     CodingEvent,
     ConsensusDecision,
     ConsensusSegment,
     Segment,
 )
-from coding.segments import SegmentError, check_span, visible_coders
-from interventions.models import Intervention, Membership, Role, Study
+from coding.segments import SegmentError, check_span
+from interventions.access import StudyAccess, access_for
+from interventions.models import Intervention, Membership, Study
 
 MIN_OVERLAP = 0.9
 NOTE_MAX_LENGTH = 5_000
@@ -77,62 +79,34 @@ class ConsensusError(ValueError):
     """A refused reconciliation step; str(error) is the message for the user."""
 
 
-# Roles ----------------------------------------------------------------------------------
+# Who ------------------------------------------------------------------------------------
 
 
-def _role(study: Study, user: Any) -> str | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return Membership.objects.filter(study=study, user=user).values_list("role", flat=True).first()
-
-
-def layers_open(study: Study, viewer: Any, *, role: str | None = None) -> bool:
-    """Whether `viewer` may see every coder's layer: the same rule as `visible_coders`."""
-    role = role or _role(study, viewer)
-    if role is None:
-        return False
-    codebook = Codebook.objects.filter(study=study).only("reveal", "revealed_at").first()
-    if codebook is not None and codebook.revealed_at is not None:
-        return True
-    if role == Role.CODER:
-        return False
-    return codebook is None or codebook.reveal == Codebook.Reveal.ALWAYS
-
-
-def can_view_consensus(study: Study, viewer: Any) -> bool:
-    """Read the items and the consensus layer: any member to whom the layers are open."""
-    return layers_open(study, viewer)
-
-
-def can_reconcile(study: Study, actor: Any) -> bool:
-    """Decide items: the owner and the coders, once the layers are open to them."""
-    role = _role(study, actor)
-    return role in (Role.OWNER, Role.CODER) and layers_open(study, actor, role=role)
-
-
-def _require_view(study: Study, viewer: Any) -> None:
-    if not can_view_consensus(study, viewer):
+def _require_view(study: Study, viewer: Any) -> StudyAccess:
+    access = access_for(study, viewer)
+    if access is None or not sight.layers_open(access):
         raise ConsensusError(
             _(
                 "The consensus view shows every coder's segments, so it opens only when the "
                 "coders' layers are revealed to you."
             )
         )
+    return access
 
 
-def _require_reconcile(study: Study, actor: Any) -> str:
-    role = _role(study, actor)
-    if role == Role.SUPERVISOR:
+def _require_reconcile(study: Study, actor: Any) -> StudyAccess:
+    access = access_for(study, actor)
+    if access is None:
+        raise ConsensusError(_("Only the study's owner and coders reconcile its coding."))
+    if not access.can_reconcile:
         raise ConsensusError(
             _("A supervisor reads along and comments, but does not change the coding.")
         )
-    if role not in (Role.OWNER, Role.CODER):
-        raise ConsensusError(_("Only the study's owner and coders reconcile its coding."))
-    if not layers_open(study, actor, role=role):
+    if not sight.layers_open(access):
         raise ConsensusError(
             _("Reconciling needs every coder's segments; it starts once they are revealed.")
         )
-    return role
+    return access
 
 
 # Items ----------------------------------------------------------------------------------
@@ -341,9 +315,8 @@ def reconciliation_items(*, intervention: Intervention, viewer: Any) -> list[Ite
     Refused (ConsensusError) to anyone to whom the coders' layers are not open, so a blind
     coder never reaches them. A fixed number of queries, whatever the number of segments.
     """
-    _require_view(intervention.study, viewer)
-    visible = {u.pk for u in visible_coders(intervention_or_study=intervention, viewer=viewer)}
-    return _build(intervention, visible)
+    access = _require_view(intervention.study, viewer)
+    return _build(intervention, sight.visible_ids(access))
 
 
 def orphaned_decisions(*, intervention: Intervention, items: Sequence[Item]) -> list[Any]:
@@ -662,13 +635,12 @@ def consensus_decide(
     `replace=True`. Nothing is written when refused.
     """
     note = _clean_note(note)
-    role = _require_reconcile(intervention.study, actor)
-    if replace and role != Role.OWNER:
+    access = _require_reconcile(intervention.study, actor)
+    if replace and not access.can_overrule:
         raise ConsensusError(_("Only the study's owner can replace a decision."))
     with transaction.atomic():
         locked = _lock(intervention)
-        visible = {u.pk for u in visible_coders(intervention_or_study=locked, viewer=actor)}
-        items = {item.key: item for item in _build(locked, visible)}
+        items = {item.key: item for item in _build(locked, sight.visible_ids(access))}
         item = items.get(item_key)
         if item is None:
             raise ConsensusError(
@@ -704,11 +676,11 @@ def consensus_accept_agreed(*, intervention: Intervention, actor: Any, note: str
     """Take every undecided agreed item in one go, each as its first version in text order
     (ties by coder). Items whose segment the consensus has already are left undecided."""
     note = _clean_note(note)
-    _require_reconcile(intervention.study, actor)
+    access = _require_reconcile(intervention.study, actor)
     decisions, events = [], []
     with transaction.atomic():
         locked = _lock(intervention)
-        visible = {u.pk for u in visible_coders(intervention_or_study=locked, viewer=actor)}
+        visible = sight.visible_ids(access)
         items = [i for i in _build(locked, visible) if i.is_agreed and not i.is_decided]
         if not items:
             return []
@@ -750,7 +722,7 @@ def consensus_accept_agreed(*, intervention: Intervention, actor: Any, note: str
 def consensus_undecide(*, intervention: Intervention, actor: Any, item_key: str) -> None:
     """Undo a decision (also one whose item is gone): its consensus segments go with it.
     The owner may undo any decision; a coder only their own."""
-    role = _require_reconcile(intervention.study, actor)
+    access = _require_reconcile(intervention.study, actor)
     with transaction.atomic():
         locked = _lock(intervention)
         decision = (
@@ -760,7 +732,7 @@ def consensus_undecide(*, intervention: Intervention, actor: Any, item_key: str)
         )
         if decision is None:
             raise ConsensusError(_("Nothing was decided for this passage (any more)."))
-        if role != Role.OWNER and decision.decided_by_id != actor.pk:
+        if not access.can_overrule and decision.decided_by_id != actor.pk:
             raise ConsensusError(
                 _("Only the owner or the person who decided it can undo this decision.")
             )

@@ -1,11 +1,11 @@
 """Reconciliation pages: the study's progress towards a consensus, and one intervention's items.
 
 Shaped like `coding.agreement.views`: fetch through an access helper (404 outsiders), check the
-right in `coding.consensus.services` (`can_view_consensus` to read, `can_reconcile` to decide;
-403 when missing), validate with a form, call one service (`decide`, `accept_agreed`,
-`undecide`), render. A refused step (`ConsensusError`) answers 400 with its message and stores
-nothing. An htmx request gets the changed item back, with the progress swapped out of band; a
-plain form post is redirected to the item."""
+right in `coding.sight` (`layers_open` to read, `may_reconcile` to decide; 403 when missing),
+validate with a form, call one service (`decide`, `accept_agreed`, `undecide`), render. A
+refused step (`ConsensusError`) answers 400 with its message and stores nothing. An htmx request
+gets the changed item back, with the progress swapped out of band; a plain form post is
+redirected to the item."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from coding import sight
 from coding.agreement.metrics import ALPHA_RELIABLE, ALPHA_TENTATIVE
 from coding.agreement.reliability import UNITS
 from coding.codebook.outline import display_path
@@ -34,8 +35,6 @@ from coding.consensus.services import (
     Edit,
     Item,
     agreement_against_consensus,
-    can_reconcile,
-    can_view_consensus,
     consensus_accept_agreed,
     consensus_decide,
     consensus_segments,
@@ -46,7 +45,7 @@ from coding.consensus.services import (
 )
 from coding.models import Code, ConsensusDecision, ConsensusSegment, Segment
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
-from interventions.models import Intervention, Membership, Role
+from interventions.models import Intervention, Membership
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
@@ -56,7 +55,7 @@ OVERVIEW_TEMPLATE = "coding/consensus/overview.html"
 
 def _reader(user: Any, slug: str) -> StudyAccess:
     access = get_study_for_user(user, slug)
-    if not can_view_consensus(access.study, user):
+    if not sight.layers_open(access):
         raise PermissionDenied
     return access
 
@@ -64,15 +63,15 @@ def _reader(user: Any, slug: str) -> StudyAccess:
 def _intervention(user: Any, slug: str, uuid: UUID) -> tuple[StudyAccess, Intervention]:
     access, intervention = get_intervention_for_user(user, slug, uuid)
     intervention.study = access.study
-    if not can_view_consensus(access.study, user):
+    if not sight.layers_open(access):
         raise PermissionDenied
     return access, intervention
 
 
 def _reconciler(user: Any, slug: str, uuid: UUID) -> tuple[StudyAccess, Intervention]:
-    access, intervention = get_intervention_for_user(user, slug, uuid)
+    access, intervention = get_intervention_for_user(user, slug, uuid, need="can_reconcile")
     intervention.study = access.study
-    if not can_reconcile(access.study, user):
+    if not sight.may_reconcile(access):
         raise PermissionDenied
     return access, intervention
 
@@ -172,8 +171,8 @@ def overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "unit_label": UNIT_LABELS[unit],
         "units": [(u, UNIT_LABELS[u]) for u in UNITS],
         # Agreement figures are the owner's and the supervisor's, as on the agreement pages.
-        "show_agreement": access.role in (Role.OWNER, Role.SUPERVISOR),
-        "can_reconcile": can_reconcile(study, request.user),
+        "show_agreement": access.sees_agreement,
+        "can_reconcile": sight.may_reconcile(access),
     }
     if context["show_agreement"] and status == 200:
         result = agreement_against_consensus(study=study, unit=unit)
@@ -308,7 +307,7 @@ def _page(access: StudyAccess, intervention: Intervention, viewer: Any) -> Page:
         ((str(uuids[pk]), display_path(path)) for pk, path in paths.items() if pk in uuids),
         key=lambda c: c[1].lower(),
     )
-    reconciler = can_reconcile(study, viewer)
+    reconciler = sight.may_reconcile(access)
     return Page(
         access=access,
         intervention=intervention,
@@ -316,7 +315,7 @@ def _page(access: StudyAccess, intervention: Intervention, viewer: Any) -> Page:
         orphans=orphans,
         codes=codes,
         can_reconcile=reconciler,
-        can_replace=reconciler and access.role == Role.OWNER,
+        can_replace=reconciler and access.can_overrule,
     )
 
 

@@ -1,9 +1,10 @@
 """Comment threads on segments, codes and interventions, @mentions and notifications.
 
-Every member of a study may comment. A thread on a segment is seen only by those who may see
-that segment (`segments.visible_coders`): a blind coder neither reads nor starts a thread on
-another coder's segment, and is not notified of one even when mentioned. A thread whose
-segment was deleted stays readable for the owner, the supervisor and those who took part.
+Every member of a study may comment (`StudyAccess.can_comment`). Which threads a member sees
+is `coding.sight.ThreadSight`: a thread on a segment only for those who may see that segment,
+so a blind coder neither reads nor starts a thread on another coder's segment, and is not
+notified of one even when mentioned. A thread whose segment was deleted stays readable for the
+owner, the supervisor and those who took part.
 
 `@username` in a comment notifies that member; the thread's participants (its starter, those
 who wrote in it or were mentioned in it) are notified of every reply. A name that is no
@@ -12,8 +13,9 @@ when the deployment configures an EMAIL_BACKEND: a mail job per notification, se
 worker after the comment is committed. A failing mail server fails that job with its answer
 and never breaks the comment.
 
-The owner, the supervisor, the thread's starter and the coder of the segment it is about may
-resolve a thread and reopen it; a reply to a resolved thread reopens it.
+The owner and the supervisor (`StudyAccess.moderates_comments`), the thread's starter and the
+coder of the segment it is about may resolve a thread and reopen it (`may_settle`); a reply to
+a resolved thread reopens it.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ from coding.models import (
     Notification,
     Segment,
 )
-from coding.segments import segment_for_user, visible_coders
-from interventions.models import Intervention, Membership, Role, Study
+from coding.sight import ThreadSight, segment_for_user
+from interventions.access import StudyAccess, access_for
+from interventions.models import Intervention, Study
 from veerkracht.jobs import job_enqueue
 
 logger = logging.getLogger(__name__)
@@ -60,40 +63,6 @@ class CommentError(ValueError):
 
 
 # Who may see what -------------------------------------------------------------------------
-
-
-def _role(study: Study, user: Any) -> str | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return Membership.objects.filter(study=study, user=user).values_list("role", flat=True).first()
-
-
-@dataclass
-class _Sight:
-    """What one viewer may see in one study, loaded once for a list of threads."""
-
-    viewer: Any
-    role: str | None
-    visible: set[int]
-
-    @classmethod
-    def of(cls, study: Study, viewer: Any) -> _Sight:
-        role = _role(study, viewer)
-        if role is None:
-            return cls(viewer, None, set())
-        users = visible_coders(intervention_or_study=study, viewer=viewer)
-        return cls(viewer, role, {u.pk for u in users})
-
-    def sees(
-        self, thread: CommentThread, segment_coder: int | None, participants: Iterable[int | None]
-    ) -> bool:
-        if self.role is None:
-            return False
-        if thread.target_kind != CommentThread.Target.SEGMENT:
-            return True
-        if segment_coder is not None:
-            return segment_coder in self.visible
-        return self.role in (Role.OWNER, Role.SUPERVISOR) or self.viewer.pk in set(participants)
 
 
 def _segment_coders(uuids: Iterable[Any]) -> dict[str, int]:
@@ -122,7 +91,8 @@ def _participants(thread: CommentThread) -> set[int]:
 
 
 def can_see_thread(thread: CommentThread, viewer: Any) -> bool:
-    sight = _Sight.of(thread.study, viewer)
+    """Whether `viewer` may read `thread` (`coding.sight.ThreadSight`)."""
+    sight = ThreadSight.of(access_for(thread.study, viewer))
     coder = _segment_coders([thread.target_uuid]).get(str(thread.target_uuid))
     return sight.sees(thread, coder, _participants(thread))
 
@@ -139,16 +109,16 @@ def thread_for_user(*, viewer: Any, uuid: Any) -> CommentThread:
     return thread
 
 
-def _can_settle(thread: CommentThread, actor: Any, role: str | None) -> bool:
-    if role in (Role.OWNER, Role.SUPERVISOR):
-        return True
-    if role is None:
+def may_settle(thread: CommentThread, access: StudyAccess | None) -> bool:
+    """Resolve or reopen `thread`: those who `moderates_comments`, its starter, and the coder of
+    the segment it is about."""
+    if access is None:
         return False
-    if thread.created_by_id == actor.pk:
+    if access.moderates_comments or thread.created_by_id == access.user.pk:
         return True
     return thread.target_kind == CommentThread.Target.SEGMENT and _segment_coders(
         [thread.target_uuid]
-    ).get(str(thread.target_uuid)) == (actor.pk)
+    ).get(str(thread.target_uuid)) == (access.user.pk)
 
 
 # Writes -----------------------------------------------------------------------------------
@@ -222,7 +192,7 @@ def _notify(thread: CommentThread, comment: Comment, actor: Any, earlier: set[in
     users = get_user_model().objects.filter(pk__in=wanted, memberships__study=study)
     notes = []
     for user in users:
-        if not _Sight.of(study, user).sees(thread, coder, participants):
+        if not ThreadSight.of(access_for(study, user)).sees(thread, coder, participants):
             continue
         reason = Notification.Reason.MENTION if user.pk in mentioned else Notification.Reason.REPLY
         notes.append(Notification(user=user, comment=comment, reason=reason))
@@ -281,7 +251,8 @@ def thread_start(
 ) -> CommentThread:
     """Open a thread on a segment, code or intervention with its first comment."""
     body = _clean_body(body)
-    if _role(study, actor) is None:
+    access = access_for(study, actor)
+    if access is None or not access.can_comment:
         raise CommentError(_("Only the study's members can comment."))
     target = _check_target(study, actor, target_kind, target_uuid)
     with transaction.atomic():
@@ -319,8 +290,7 @@ def _set_status(thread: CommentThread, actor: Any, status: str) -> None:
 
 
 def _settle(thread: CommentThread, actor: Any, status: str) -> CommentThread:
-    role = _role(thread.study, actor)
-    if not can_see_thread(thread, actor) or not _can_settle(thread, actor, role):
+    if not can_see_thread(thread, actor) or not may_settle(thread, access_for(thread.study, actor)):
         raise CommentError(
             _(
                 "Only the owner, the supervisor, the thread's starter and the coder of the "
@@ -378,8 +348,8 @@ def _threads(study: Study) -> QuerySet[CommentThread]:
 
 
 def _rows(study: Study, viewer: Any, threads: list[CommentThread]) -> list[ThreadRow]:
-    sight = _Sight.of(study, viewer)
-    if sight.role is None:
+    sight = ThreadSight.of(access_for(study, viewer))
+    if sight.access is None:
         return []
     kinds: dict[str, set[str]] = {k: set() for k in CommentThread.Target.values}
     for thread in threads:
@@ -483,7 +453,7 @@ def threads_on(*, study: Study, viewer: Any, target_kind: str, target_uuid: Any)
     )
     if not threads:
         return []
-    sight = _Sight.of(study, viewer)
+    sight = ThreadSight.of(access_for(study, viewer))
     coder = _segment_coders([target]).get(str(target))
     return [
         t

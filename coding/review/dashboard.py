@@ -3,8 +3,8 @@
 Each part follows the study's rules of sight: a coder before the reveal sees only their own
 progress and their own segment events; agreement figures are for the owner and the
 supervisor (a coder must not learn about the others' coding from them); reconciliation counts
-appear once the coders' layers are open to the viewer. Also here: codebook approval, which
-the supervisor (or the owner) gives, and the changes made since the approved version.
+appear once the coders' layers are open to the viewer. Also here: the changes made since the
+approved codebook version. Who sees what is `interventions.access` and `coding.sight`.
 """
 
 from __future__ import annotations
@@ -13,47 +13,31 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 
-from coding.codebook.services import codebook_tree, tree_snapshot
+from coding import sight
+from coding.codebook.services import codebook_tree, latest_approved, tree_snapshot
 from coding.codebook.versions import SnapshotDiff, snapshot_diff
-from coding.consensus.services import layers_open, reconciliation_progress_for_study
+from coding.consensus.services import reconciliation_progress_for_study
 from coding.models import (
     AgreementRun,
     Assignment,
-    Codebook,
     CodebookVersion,
     CodingEvent,
     InterventionProgress,
 )
 from coding.review.comments import open_thread_count
-from coding.segments import visible_coders
-from interventions.models import Membership, Role, Study
+from interventions.access import StudyAccess, access_for, users_who_code
+from interventions.models import Study
 
 ACTIVITY_LIMIT = 15
 TREND_RUNS = 20
 LOWEST_CODES = 5
 
 
-def _role(study: Study, user: Any) -> str | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return Membership.objects.filter(study=study, user=user).values_list("role", flat=True).first()
-
-
-def _revealed(study: Study) -> bool:
-    return Codebook.objects.filter(study=study, revealed_at__isnull=False).exists()
-
-
 # Codebook approval ------------------------------------------------------------------------
-
-
-def can_approve_codebook(study: Study, user: Any) -> bool:
-    """The supervisor approves a codebook version; the owner, who manages everything, may too."""
-    return _role(study, user) in (Role.SUPERVISOR, Role.OWNER)
 
 
 @dataclass(frozen=True)
@@ -75,12 +59,7 @@ class PendingChanges:
 
 def pending_codebook_changes(study: Study) -> PendingChanges | None:
     """The current tree against the latest approved version; None when none is approved."""
-    approved = (
-        CodebookVersion.objects.filter(study=study, approved_at__isnull=False)
-        .select_related("approved_by")
-        .order_by("-approved_at", "-number")
-        .first()
-    )
+    approved = latest_approved(study)
     if approved is None:
         return None
     current = tree_snapshot(codebook_tree(study))
@@ -101,19 +80,14 @@ class CoderRow:
         return round(100 * self.done / self.assigned) if self.assigned else 0
 
 
-def coder_rows(study: Study, viewer: Any, role: str) -> list[CoderRow]:
-    """Assigned and done per coder: every coding member for the owner and supervisor (and
-    for coders after the reveal), only themself for a coder before it."""
-    if role == Role.CODER and not _revealed(study):
-        users = [viewer]
+def coder_rows(access: StudyAccess) -> list[CoderRow]:
+    """Assigned and done per coder: every coding member for those who
+    `sight.sees_others_progress`, only themself for a coder before the reveal."""
+    study = access.study
+    if sight.sees_others_progress(access):
+        users = list(users_who_code(study).order_by("username"))
     else:
-        users = list(
-            get_user_model()
-            .objects.filter(
-                memberships__study=study, memberships__role__in=[Role.OWNER, Role.CODER]
-            )
-            .order_by("username")
-        )
+        users = [access.user]
     ids = [u.pk for u in users]
     assigned = Counter(
         Assignment.objects.filter(intervention__study=study, coder_id__in=ids).values_list(
@@ -204,11 +178,12 @@ class ActivityRow:
 
 
 def recent_activity(
-    study: Study, viewer: Any, *, layers: bool, limit: int = ACTIVITY_LIMIT
+    access: StudyAccess, *, layers: bool, limit: int = ACTIVITY_LIMIT
 ) -> list[ActivityRow]:
     """The latest events the viewer may see: segment events only of coders whose layer is
     visible to them, reconciliation only when every layer is (`layers`)."""
-    visible = [u.pk for u in visible_coders(intervention_or_study=study, viewer=viewer)]
+    study = access.study
+    visible = sight.visible_ids(access)
     segment = Q(action__startswith="segment_")
     consensus = Q(action__startswith="consensus_")
     allowed = (~segment & ~consensus) | (segment & Q(actor_id__in=visible))
@@ -239,16 +214,16 @@ def recent_activity(
 def dashboard(study: Study, viewer: Any) -> dict[str, Any]:
     """Everything the study dashboard shows to `viewer`; Http404 for a non-member.
 
-    Keys: role, coders (CoderRow list), agreement (None for coders, or `agreement_summary`),
+    Keys: access, coders (CoderRow list), agreement (None for coders, or `agreement_summary`),
     open_threads (count the viewer may see), activity (ActivityRow list), codebook
     (PendingChanges or None: nothing approved yet), can_approve, reconciliation (decided,
     items, interventions fully decided, interventions with items; None while the layers are
     closed to the viewer).
     """
-    role = _role(study, viewer)
-    if role is None:
+    access = access_for(study, viewer)
+    if access is None:
         raise Http404
-    layers = layers_open(study, viewer, role=role)
+    layers = sight.layers_open(access)
     reconciliation = None
     if layers:
         progress = reconciliation_progress_for_study(study)
@@ -259,12 +234,12 @@ def dashboard(study: Study, viewer: Any) -> dict[str, Any]:
             "interventions": len(progress),
         }
     return {
-        "role": role,
-        "coders": coder_rows(study, viewer, role),
-        "agreement": agreement_summary(study) if role in (Role.OWNER, Role.SUPERVISOR) else None,
+        "access": access,
+        "coders": coder_rows(access),
+        "agreement": agreement_summary(study) if access.sees_agreement else None,
         "open_threads": open_thread_count(study, viewer),
-        "activity": recent_activity(study, viewer, layers=layers),
+        "activity": recent_activity(access, layers=layers),
         "codebook": pending_codebook_changes(study),
-        "can_approve": role in (Role.SUPERVISOR, Role.OWNER),
+        "can_approve": access.can_approve,
         "reconciliation": reconciliation,
     }

@@ -1,4 +1,4 @@
-"""The review pages' forms: a new comment thread and a reply."""
+"""The review pages' forms: a new comment thread, a reply and an approval."""
 
 from __future__ import annotations
 
@@ -53,3 +53,9 @@ class ReplyForm(forms.Form):
     body = forms.CharField(
         label=gettext_lazy("Reply"), widget=forms.Textarea(attrs={"rows": 3}), strip=False
     )
+
+
+class ApproveForm(forms.Form):
+    """Which saved version to approve; none: the current codebook, saved as a new version."""
+
+    version = forms.IntegerField(required=False, min_value=1)

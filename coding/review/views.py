@@ -11,26 +11,22 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from coding.codebook import services
 from coding.codebook.outline import SEPARATOR
-from coding.models import Code, CommentThread, Segment
+from coding.models import Code, CodebookVersion, CommentThread, Segment
 from coding.review import comments
 from coding.review.comments import CommentError
-from coding.review.dashboard import can_approve_codebook, pending_codebook_changes
-from coding.review.forms import ReplyForm, ThreadStartForm
+from coding.review.dashboard import pending_codebook_changes
+from coding.review.forms import ApproveForm, ReplyForm, ThreadStartForm
 from interventions.access import StudyAccess, get_study_for_user
-from interventions.models import Intervention, Membership, Role
+from interventions.models import Intervention, Membership
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
@@ -137,16 +133,6 @@ def _target(thread: CommentThread) -> dict[str, Any]:
     }
 
 
-def _may_settle(thread: CommentThread, access: StudyAccess, user: Any) -> bool:
-    """Mirrors `comments._can_settle`, only to decide which buttons to show; the service
-    still decides."""
-    if access.role in (Role.OWNER, Role.SUPERVISOR) or thread.created_by_id == user.pk:
-        return True
-    if thread.target_kind != CommentThread.Target.SEGMENT:
-        return False
-    return Segment.objects.filter(uuid=thread.target_uuid, coder=user).exists()
-
-
 def _thread_page(
     request: HtmxHttpRequest,
     access: StudyAccess,
@@ -163,7 +149,7 @@ def _thread_page(
         "thread_comments": thread.comments.select_related("author").order_by("created_at", "pk"),
         "form": form or ReplyForm(),
         "error": error,
-        "may_settle": _may_settle(thread, access, request.user),
+        "may_settle": comments.may_settle(thread, access),
         "member_names": _member_names(access),
     }
     return render(request, "coding/review/thread.html", context, status=status)
@@ -236,13 +222,12 @@ def notifications_read(request: HtmxHttpRequest) -> HttpResponse:
 # Codebook approval ------------------------------------------------------------------------
 
 
-def _review_context(access: StudyAccess, user: Any) -> dict[str, Any]:
-    pending = pending_codebook_changes(access.study)
+def _review_context(access: StudyAccess) -> dict[str, Any]:
     return {
         "access": access,
         "study": access.study,
-        "pending": pending,
-        "can_approve": can_approve_codebook(access.study, user),
+        "pending": pending_codebook_changes(access.study),
+        "can_approve": access.can_approve,
         "separator": SEPARATOR,
     }
 
@@ -251,31 +236,32 @@ def _review_context(access: StudyAccess, user: Any) -> dict[str, Any]:
 @require_GET
 def codebook_review(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
-    return render(request, "coding/review/codebook.html", _review_context(access, request.user))
+    return render(request, "coding/review/codebook.html", _review_context(access))
 
 
 @login_required
 @require_POST
 def codebook_approve(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Save the current codebook as a named version and approve it, both or neither."""
-    access = get_study_for_user(request.user, slug)
-    if not can_approve_codebook(access.study, request.user):
-        raise PermissionDenied
-    pending = pending_codebook_changes(access.study)
-    if pending is not None and pending.is_empty:
-        messages.error(
-            request,
-            _("Nothing changed since version %(n)s was approved.") % {"n": pending.version.number},
-        )
-        context = _review_context(access, request.user)
+    """Approve the codebook, the supervisor only: a saved `version` (the versions page), or the
+    current codebook saved as a new version and approved, both or neither (this page)."""
+    access = get_study_for_user(request.user, slug, need="can_approve")
+    form = ApproveForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.CodebookError(form_error(form))
+        number = form.cleaned_data["version"]
+        if number is None:
+            version = services.codebook_approve(study=access.study, actor=request.user)
+            notice = _("Saved and approved as version %(n)s, “%(label)s”.")
+            back = "codebook_review"
+        else:
+            version = get_object_or_404(CodebookVersion, study=access.study, number=number)
+            services.version_approve(version=version, actor=request.user)
+            notice = _("Version %(n)s approved.")
+            back = "codebook_versions"
+    except services.CodebookError as error:
+        messages.error(request, str(error))
+        context = _review_context(access)
         return render(request, "coding/review/codebook.html", context, status=400)
-    label = _("Approved %(date)s") % {"date": date_format(timezone.localdate(), "j F Y")}
-    with transaction.atomic():
-        version = services.version_create(study=access.study, actor=request.user, label=label)
-        services.version_approve(version=version, actor=request.user)
-    messages.success(
-        request,
-        _("Saved and approved as version %(n)s, “%(label)s”.")
-        % {"n": version.number, "label": version.label},
-    )
-    return redirect("codebook_review", slug=slug)
+    messages.success(request, notice % {"n": version.number, "label": version.label})
+    return redirect(back, slug=slug)

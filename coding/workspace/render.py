@@ -12,7 +12,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from coding import segments
+from coding import sight
 from coding.codebook.outline import Outline, outline
 from coding.models import (
     Segment,
@@ -101,9 +101,9 @@ def sections_of(intervention: Intervention) -> list[highlight.SectionSpan]:
 
 def layer_segments(viewing: Viewing, lo: int | None = None, hi: int | None = None) -> list[Coded]:
     """The segments of the layers on (through `visible_segments`), `lo`..`hi` only if given."""
-    found = segments.visible_segments(
+    found = sight.visible_segments(
+        access=viewing.access,
         intervention=viewing.intervention,
-        viewer=viewing.viewer,
         layers=viewing.shown,
         visible=[layer.user for layer in viewing.layers],
     )

@@ -8,10 +8,9 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils.translation import gettext as _
 
-from coding import segments
+from coding import segments, sight
 from coding.codebook.services import codes_by_parent
 from coding.models import (
     Code,
@@ -94,11 +93,8 @@ def viewing_for(
 ) -> Viewing:
     viewer = request.user
     intervention.study = access.study  # loaded already; saves the services a query
-    # The role is on the membership already loaded; `segments.CODING_ROLES` is the rule.
-    coding = access.role in segments.CODING_ROLES
-    coders = segments.visible_coders(
-        intervention_or_study=intervention, viewer=viewer, role=access.role
-    )
+    coding = access.can_code
+    coders = sight.visible_coders(access)
     data = request.POST if request.method == "POST" else request.GET
     requested = requested_layers(data)
     if requested is None:
@@ -111,17 +107,9 @@ def viewing_for(
     return Viewing(access, intervention, viewer, coding, layers)
 
 
-def segment_in_study(access: StudyAccess, viewer: Any, uuid: UUID | str) -> Segment:
-    """The segment if this viewer may see it and it belongs to this study; 404 otherwise."""
-    segment = segments.segment_for_user(viewer=viewer, uuid=uuid)
-    if segment.intervention.study_id != access.study.pk:
-        raise Http404
-    return segment
-
-
-def own_segment(access: StudyAccess, viewer: Any, uuid: UUID) -> Segment:
-    """A segment the viewer may change: 404 when hidden from them, 403 when someone else's."""
-    segment = segment_in_study(access, viewer, uuid)
-    if segment.coder_id != viewer.pk or not segments.can_code(access.study, viewer):
+def own_segment(access: StudyAccess, uuid: UUID) -> Segment:
+    """A segment the member may change: 404 when hidden from them, 403 when someone else's."""
+    segment = sight.segment_for_user(viewer=access.user, uuid=uuid, access=access)
+    if segment.coder_id != access.user.pk or not access.can_code:
         raise PermissionDenied
     return segment

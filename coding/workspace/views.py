@@ -3,10 +3,10 @@ the blind-coding reveal.
 
 Shaped like `coding.codebook.views`: fetch through an access helper (404 outsiders, 403 missing
 right), validate with a form, call one service of `coding.segments`, render. Every member opens
-the workspace; the owner and coders code, the supervisor reads. What a viewer sees of other
-coders' layers is decided by `coding.segments` alone (`visible_coders`, `visible_segments`,
-`segment_for_user`, `code_report`); the counts here only ever cover coders `visible_coders`
-returned.
+the workspace; those who `can_code` (the owner and coders) code, the supervisor reads. What a
+viewer sees of other coders' layers is decided by `coding.sight` alone (`visible_coders`,
+`visible_segments`, `segment_for_user`, `blind_note`); the counts here only ever cover coders
+`visible_coders` returned.
 
 A change answers an htmx request with the chunks of text it touched (out-of-band, each row by
 its id), the counts of the codes it changed and a line for the live region; the server is the
@@ -22,7 +22,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -33,12 +32,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from coding import segments
+from coding import segments, sight
+from coding.codebook import services as codebook_services
 from coding.codebook.outline import Outline, display_path
 from coding.codebook.services import codes_by_parent, paths_from
 from coding.models import (
     Code,
-    Codebook,
     CodingEvent,
     CommentThread,
     InterventionProgress,
@@ -56,9 +55,9 @@ from coding.workspace.forms import (
     SpanForm,
 )
 from coding.workspace.render import Row, code_tree, layer_segments, sections_of, text_rows
-from coding.workspace.viewing import Viewing, own_segment, segment_in_study, viewing_for
+from coding.workspace.viewing import Viewing, own_segment, viewing_for
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
-from interventions.models import Intervention, Role
+from interventions.models import Intervention
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
@@ -102,25 +101,10 @@ def _page_context(viewing: Viewing, **extra: Any) -> dict[str, Any]:
             intervention=intervention, coder=viewing.viewer
         ).exists(),
         layer_choice=len(viewing.layers) > 1,
-        blind=_blind_note(viewing),
+        blind=sight.blind_note(viewing.access, n_layers=len(viewing.layers)),
     )
     context.update(extra)
     return context
-
-
-def _blind_note(viewing: Viewing) -> str:
-    """What the page says about layers it does not show: "coder" while the coders code blind,
-    "hidden" while the owner and supervisor wait for the reveal, "" when nothing is hidden."""
-    if len(viewing.layers) > 1:
-        return ""
-    codebook = Codebook.objects.filter(study=viewing.study).only("reveal", "revealed_at").first()
-    if codebook is not None and codebook.revealed_at is not None:
-        return ""
-    if viewing.access.role == Role.CODER:
-        return "coder"
-    if codebook is not None and codebook.reveal == Codebook.Reveal.AFTER_REVEAL:
-        return "hidden"
-    return ""
 
 
 def _update(
@@ -188,7 +172,7 @@ def workspace(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     extra: dict[str, Any] = {}
     opened = request.GET.get("segment", "")
     if opened:
-        segment = segment_in_study(access, request.user, opened)
+        segment = sight.segment_for_user(viewer=request.user, uuid=opened, access=access)
         extra.update(_panel_context(access, segment, viewing, viewer=request.user))
     context = _page_context(viewing, **extra)
     if request.htmx and request.htmx.target == "ws-text":
@@ -206,10 +190,8 @@ def _picker_refusal(request: HtmxHttpRequest, viewing: Viewing, error: str) -> H
 @login_required
 @require_POST
 def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_code")
     viewing = viewing_for(request, access, intervention, own=True)
-    if not viewing.coding:
-        raise PermissionDenied
     form = ApplyForm(request.POST)
     if not form.is_valid():
         return _picker_refusal(request, viewing, form_error(form))
@@ -224,7 +206,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
             end=data["end"],
             quote=data["quote"],
             memo=data["memo"],
-            role=access.role,
+            access=access,
             paths=paths_from(viewing.children),
         )
     except segments.SegmentError as error:
@@ -254,10 +236,8 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
 @require_POST
 def workspace_code_create(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     """A new code made in the picker: inductive, then ticked there for the selection."""
-    access, intervention = get_intervention_for_user(request.user, slug, uuid)
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_code")
     viewing = viewing_for(request, access, intervention)
-    if not viewing.coding:
-        raise PermissionDenied
     form = NewCodeForm(request.POST)
     error = ""
     code = None
@@ -295,9 +275,7 @@ def workspace_code_create(request: HtmxHttpRequest, slug: str, uuid: UUID) -> Ht
 @login_required
 @require_POST
 def workspace_progress(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid)
-    if not segments.can_code(access.study, request.user):
-        raise PermissionDenied
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_code")
     form = DoneForm(request.POST)
     form.is_valid()
     done = bool(form.cleaned_data.get("done"))
@@ -354,10 +332,7 @@ def _panel_context(
 ) -> dict[str, Any]:
     children = codes_by_parent(access.study)
     paths = paths_from(children)
-    editable = segment.coder_id == access.membership.user_id and access.role in (
-        Role.OWNER,
-        Role.CODER,
-    )
+    editable = segment.coder_id == access.user.pk and access.can_code
     options = []
     if editable:
         stack = [(code, 1) for code in reversed(children.get(None, []))]
@@ -393,7 +368,7 @@ def _panel_context(
 @require_GET
 def segment_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
-    segment = segment_in_study(access, request.user, uuid)
+    segment = sight.segment_for_user(viewer=request.user, uuid=uuid, access=access)
     if not request.htmx:
         layers = segment.coder_id if segment.coder_id != request.user.pk else ""
         return redirect(
@@ -455,7 +430,7 @@ def _segment_change(
 @require_POST
 def segment_bounds(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
-    segment = own_segment(access, request.user, uuid)
+    segment = own_segment(access, uuid)
     old = (segment.start, segment.end)
     form = SpanForm(request.POST)
     if not form.is_valid():
@@ -484,7 +459,7 @@ def segment_bounds(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
 @require_POST
 def segment_code(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
-    segment = own_segment(access, request.user, uuid)
+    segment = own_segment(access, uuid)
     form = ChangeCodeForm(request.POST)
     spans = [(segment.start, segment.end)]
     old_code = segment.code_id
@@ -504,7 +479,7 @@ def segment_code(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespons
 @require_POST
 def segment_memo(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
-    segment = own_segment(access, request.user, uuid)
+    segment = own_segment(access, uuid)
     form = MemoForm(request.POST)
     form.is_valid()
     try:
@@ -522,7 +497,7 @@ def segment_memo(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespons
 @require_POST
 def segment_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
-    segment = own_segment(access, request.user, uuid)
+    segment = own_segment(access, uuid)
     spans = [(segment.start, segment.end)]
     try:
         segments.segment_delete(segment=segment, actor=request.user)
@@ -556,18 +531,15 @@ def study_progress(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
     study = access.study
     table = segments.progress_for_study(study)
-    codebook = Codebook.objects.filter(study=study).first()
-    revealed = codebook is not None and codebook.revealed_at is not None
+    codebook = sight.reveal_state(study)
     coder_ids = set(table)
-    if access.role == Role.CODER and not revealed:
+    others = sight.sees_others_progress(access, codebook=codebook)
+    if not others:
         coder_ids &= {request.user.pk}
-    visible = {
-        u.pk for u in segments.visible_coders(intervention_or_study=study, viewer=request.user)
-    }
+    visible = {u.pk for u in sight.visible_coders(access, codebook=codebook)}
     # `visible_coders` lists only coders with segments; when the layers are open to this
     # viewer, a coder it leaves out has none, and shows 0 rather than "after the reveal".
-    policy_open = codebook is None or codebook.reveal == Codebook.Reveal.ALWAYS
-    layers_open = revealed or (access.role != Role.CODER and policy_open)
+    layers_open = sight.layers_open(access, codebook=codebook)
     counts = dict(
         Segment.objects.filter(intervention__study=study, coder_id__in=visible & coder_ids)
         .order_by()
@@ -600,10 +572,9 @@ def study_progress(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "rows": rows,
         "matrix": matrix,
         "codebook": codebook,
-        "revealed": revealed,
-        "policy_form": RevealPolicyForm(
-            initial={"reveal": codebook.reveal if codebook else Codebook.Reveal.ALWAYS}
-        ),
+        "revealed": codebook.is_revealed,
+        "own_progress_only": not others,
+        "policy_form": RevealPolicyForm(initial={"reveal": codebook.reveal}),
     }
     return render(request, "coding/workspace/progress.html", context)
 
@@ -611,10 +582,10 @@ def study_progress(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def reveal(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_reveal")
     try:
-        segments.reveal(study=access.study, actor=request.user)
-    except segments.SegmentError as error:
+        codebook_services.codebook_reveal(study=access.study, actor=request.user)
+    except codebook_services.CodebookError as error:
         messages.error(request, str(error))
     else:
         messages.success(
@@ -626,16 +597,16 @@ def reveal(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def reveal_policy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    access = get_study_for_user(request.user, slug, manage=True)
+    access = get_study_for_user(request.user, slug, need="can_reveal")
     form = RevealPolicyForm(request.POST)
     if not form.is_valid():
         messages.error(request, form_error(form))
         return redirect("study_progress", slug=slug)
     try:
-        segments.reveal_policy_set(
+        codebook_services.codebook_reveal_policy_set(
             study=access.study, actor=request.user, policy=form.cleaned_data["reveal"]
         )
-    except segments.SegmentError as error:
+    except codebook_services.CodebookError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, _("Saved."))

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from coding.codebook import services
 from coding.models import Code, Segment
+from interventions.models import Membership, Role
 from tests.browser.conftest import login, screenshot
 from tests.conftest import Cast
 from tests.factories import SegmentFactory
@@ -235,7 +236,8 @@ def test_a_stale_edit_keeps_the_typed_text(
     page.reload()
     item(page, "Doelen").locator(".code-name").first.click()
     page.fill("#code-definition", "Wat de interventie bij het gezin wil bereiken.")
-    # Meanwhile someone else saves the same code.
+    # Meanwhile someone else saves the same code: sam, a second owner here.
+    Membership.objects.filter(study=cast.study, user=cast.supervisor).update(role=Role.OWNER)
     services.code_update(
         code=tree["doelen"], actor=cast.supervisor, revision=None, definition="Doel volgens sam."
     )

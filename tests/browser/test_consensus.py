@@ -9,8 +9,8 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from coding.agreement.assignments import assignment_create
+from coding.codebook.services import codebook_reveal
 from coding.models import ConsensusDecision, ConsensusSegment
-from coding.segments import reveal
 from tests.browser.conftest import login, screenshot
 from tests.conftest import Cast
 from tests.factories import CodeFactory, SegmentFactory
@@ -57,7 +57,7 @@ def test_the_owner_reconciles_two_disagreements(page: Page, live_server: Any, ca
             interventions=[cast.intervention],
             method="",
         )
-    reveal(study=cast.study, actor=cast.owner)
+    codebook_reveal(study=cast.study, actor=cast.owner)
 
     login(page, live_server, "alice", PASSWORD)
     page.goto(f"{live_server.url}/s/{cast.study.slug}/consensus/")

@@ -16,8 +16,10 @@ from django.db import connection
 from django.http import Http404
 
 from coding import segments as seg
+from coding import sight
 from coding.codebook import services
 from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
+from interventions.access import access_for
 from interventions.models import Intervention, Section
 from tests.conftest import Cast
 from tests.factories import (
@@ -449,23 +451,27 @@ def layers(cast: Cast, doc: Intervention, codes: dict[str, Code]) -> dict[str, S
 
 
 def policy(cast: Cast, value: str, revealed: bool = False) -> None:
-    seg.reveal_policy_set(study=cast.study, actor=cast.owner, policy=value)
+    services.codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy=value)
     if revealed:
-        seg.reveal(study=cast.study, actor=cast.owner)
+        services.codebook_reveal(study=cast.study, actor=cast.owner)
 
 
 def test_a_coder_never_sees_another_coders_segments_in_the_workspace(
     cast: Cast, doc: Intervention, layers: dict[str, Segment]
 ) -> None:
-    assert seg.visible_coders(intervention_or_study=doc, viewer=cast.coder_b) == [cast.coder_b]
-    own = seg.visible_segments(intervention=doc, viewer=cast.coder_b)
+    assert sight.visible_coders(access_for(cast.study, cast.coder_b)) == [cast.coder_b]
+    own = sight.visible_segments(access=access_for(cast.study, cast.coder_b), intervention=doc)
     assert list(own) == [layers["bob"]]
-    asked = seg.visible_segments(
-        intervention=doc, viewer=cast.coder_b, layers=[cast.coder_a.pk, cast.owner.pk]
+    asked = sight.visible_segments(
+        access=access_for(cast.study, cast.coder_b),
+        intervention=doc,
+        layers=[cast.coder_a.pk, cast.owner.pk],
     )
     assert list(asked) == []
-    both = seg.visible_segments(
-        intervention=doc, viewer=cast.coder_b, layers=[cast.coder_a.pk, cast.coder_b.pk]
+    both = sight.visible_segments(
+        access=access_for(cast.study, cast.coder_b),
+        intervention=doc,
+        layers=[cast.coder_a.pk, cast.coder_b.pk],
     )
     assert list(both) == [layers["bob"]]
 
@@ -473,13 +479,13 @@ def test_a_coder_never_sees_another_coders_segments_in_the_workspace(
 def test_a_coder_asking_for_another_coders_segment_by_uuid_gets_404(
     cast: Cast, layers: dict[str, Segment]
 ) -> None:
-    assert seg.segment_for_user(viewer=cast.coder_b, uuid=layers["bob"].uuid) == layers["bob"]
+    assert sight.segment_for_user(viewer=cast.coder_b, uuid=layers["bob"].uuid) == layers["bob"]
     with pytest.raises(Http404):
-        seg.segment_for_user(viewer=cast.coder_b, uuid=layers["carol"].uuid)
+        sight.segment_for_user(viewer=cast.coder_b, uuid=layers["carol"].uuid)
     with pytest.raises(Http404):
-        seg.segment_for_user(viewer=cast.outsider, uuid=layers["bob"].uuid)
+        sight.segment_for_user(viewer=cast.outsider, uuid=layers["bob"].uuid)
     with pytest.raises(Http404):
-        seg.segment_for_user(viewer=cast.coder_b, uuid="geen-uuid")
+        sight.segment_for_user(viewer=cast.coder_b, uuid="geen-uuid")
 
 
 def test_a_coder_never_finds_another_coders_segments_in_the_code_report(
@@ -498,15 +504,17 @@ def test_the_owner_and_supervisor_see_every_coder_when_the_policy_is_always(
 ) -> None:
     policy(cast, "always")
     for viewer in (cast.owner, cast.supervisor):
-        seen = seg.visible_coders(intervention_or_study=cast.study, viewer=viewer)
+        seen = sight.visible_coders(access_for(cast.study, viewer))
         expected = [cast.owner, cast.coder_b, cast.coder_a]
         if viewer == cast.supervisor:
             expected = [cast.supervisor, *expected]
         assert seen == expected
         every = [cast.owner.pk, cast.coder_a.pk, cast.coder_b.pk]
-        shown = seg.visible_segments(intervention=doc, viewer=viewer, layers=every)
+        shown = sight.visible_segments(
+            access=access_for(cast.study, viewer), intervention=doc, layers=every
+        )
         assert set(shown) == set(layers.values())
-        assert seg.segment_for_user(viewer=viewer, uuid=layers["carol"].uuid) == layers["carol"]
+        assert sight.segment_for_user(viewer=viewer, uuid=layers["carol"].uuid) == layers["carol"]
 
 
 def test_the_owner_sees_only_their_own_layer_until_the_reveal(
@@ -514,26 +522,35 @@ def test_the_owner_sees_only_their_own_layer_until_the_reveal(
 ) -> None:
     policy(cast, "after_reveal")
     every = [cast.owner.pk, cast.coder_a.pk, cast.coder_b.pk]
-    assert seg.visible_coders(intervention_or_study=doc, viewer=cast.owner) == [cast.owner]
-    shown = seg.visible_segments(intervention=doc, viewer=cast.owner, layers=every)
+    assert sight.visible_coders(access_for(cast.study, cast.owner)) == [cast.owner]
+    shown = sight.visible_segments(
+        access=access_for(cast.study, cast.owner), intervention=doc, layers=every
+    )
     assert list(shown) == [layers["alice"]]
-    assert seg.visible_coders(intervention_or_study=doc, viewer=cast.supervisor) == [
-        cast.supervisor
-    ]
-    assert list(seg.visible_segments(intervention=doc, viewer=cast.supervisor, layers=every)) == []
+    assert sight.visible_coders(access_for(cast.study, cast.supervisor)) == [cast.supervisor]
+    assert (
+        list(
+            sight.visible_segments(
+                access=access_for(cast.study, cast.supervisor), intervention=doc, layers=every
+            )
+        )
+        == []
+    )
     with pytest.raises(Http404):
-        seg.segment_for_user(viewer=cast.supervisor, uuid=layers["carol"].uuid)
+        sight.segment_for_user(viewer=cast.supervisor, uuid=layers["carol"].uuid)
     report = seg.code_report(study=cast.study, viewer=cast.owner, code=codes["sociaal"])
     assert [r.coder for r in report] == ["alice"]
 
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     assert Codebook.objects.get(study=cast.study).revealed_at is not None
-    shown = seg.visible_segments(intervention=doc, viewer=cast.owner, layers=every)
+    shown = sight.visible_segments(
+        access=access_for(cast.study, cast.owner), intervention=doc, layers=every
+    )
     assert set(shown) == set(layers.values())
     report = seg.code_report(study=cast.study, viewer=cast.supervisor, code=codes["sociaal"])
     assert sorted(r.coder for r in report) == ["alice", "bob", "carol"]
     # After the reveal coders see each other's layers too, to discuss disagreements.
-    assert seg.visible_coders(intervention_or_study=doc, viewer=cast.coder_a) == [
+    assert sight.visible_coders(access_for(cast.study, cast.coder_a)) == [
         cast.coder_a,
         cast.owner,
         cast.coder_b,
@@ -543,21 +560,26 @@ def test_the_owner_sees_only_their_own_layer_until_the_reveal(
 def test_an_outsider_sees_no_layer_at_all(
     cast: Cast, doc: Intervention, layers: dict[str, Segment]
 ) -> None:
-    assert seg.visible_coders(intervention_or_study=doc, viewer=cast.outsider) == []
-    assert list(seg.visible_segments(intervention=doc, viewer=cast.outsider)) == []
+    assert sight.visible_coders(access_for(cast.study, cast.outsider)) == []
+    assert (
+        list(sight.visible_segments(access=access_for(cast.study, cast.outsider), intervention=doc))
+        == []
+    )
 
 
 def test_only_the_owner_reveals_or_sets_the_policy(cast: Cast) -> None:
     for actor in (cast.supervisor, cast.coder_a, cast.outsider):
-        with pytest.raises(seg.SegmentError, match="Only the study's owner"):
-            seg.reveal(study=cast.study, actor=actor)
-        with pytest.raises(seg.SegmentError, match="Only the study's owner"):
-            seg.reveal_policy_set(study=cast.study, actor=actor, policy="after_reveal")
-    with pytest.raises(seg.SegmentError, match="always, after_reveal"):
-        seg.reveal_policy_set(study=cast.study, actor=cast.owner, policy="nooit")
+        with pytest.raises(services.CodebookError, match="Only the study's owner"):
+            services.codebook_reveal(study=cast.study, actor=actor)
+        with pytest.raises(services.CodebookError, match="Only the study's owner"):
+            services.codebook_reveal_policy_set(
+                study=cast.study, actor=actor, policy="after_reveal"
+            )
+    with pytest.raises(services.CodebookError, match="always, after_reveal"):
+        services.codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy="nooit")
     assert not CodingEvent.objects.exists()
-    seg.reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     actions = list(CodingEvent.objects.order_by("pk").values_list("action", flat=True))
     assert actions == ["reveal_policy", "reveal"]
 
@@ -572,7 +594,9 @@ def test_layers_come_in_text_order_with_code_and_coder_loaded(
     code(cast, doc, cast.coder_a, codes["doelen"], "De coördinator")
     code(cast, doc, cast.coder_a, codes["psych"], "De")
     policy(cast, "always")
-    queryset = seg.visible_segments(intervention=doc, viewer=cast.owner, layers=[cast.coder_a.pk])
+    queryset = sight.visible_segments(
+        access=access_for(cast.study, cast.owner), intervention=doc, layers=[cast.coder_a.pk]
+    )
     with django_assert_num_queries(1):
         found = [(s.quote, s.code.name, s.coder.username) for s in queryset]
     assert found == [

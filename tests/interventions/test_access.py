@@ -1,285 +1,121 @@
-"""Every URL of the corpus, for every role: who gets in, who gets 403, 404 or a login page."""
+"""The role predicates of `StudyAccess`: README's "Roles" table, one predicate at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 import pytest
-from django.test import Client
-from django.urls import reverse
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
-from interventions.models import AttributeDefinition, ImportJob, Invitation, Role, Section
+from interventions.access import (
+    Right,
+    access_for,
+    allows,
+    get_intervention_for_user,
+    get_study_for_user,
+    members_who_code,
+    owner_of,
+    users_who_code,
+)
+from interventions.models import Role
 from tests.conftest import Cast
+from tests.factories import MembershipFactory, StudyFactory, UserFactory
 
-ANYONE = "anyone"  # any logged-in user
-MEMBER = "member"
-OWNER = "owner"
-
-
-def _section(cast: Cast) -> Section:
-    return Section.objects.create(intervention=cast.intervention, heading="Doel", start=0, end=4)
-
-
-def _definition(cast: Cast) -> AttributeDefinition:
-    return AttributeDefinition.objects.create(study=cast.study, name="Setting")
-
-
-def _job(cast: Cast) -> ImportJob:
-    return ImportJob.objects.create(
-        study=cast.study,
-        created_by=cast.owner,
-        filename="x.csv",
-        table={"headers": ["Interventie"], "rows": [["Gezin Centraal"]]},
-    )
-
-
-def _invitation(cast: Cast) -> Invitation:
-    return Invitation.objects.create(study=cast.study, role=Role.CODER, created_by=cast.owner)
+EVERY_MEMBER = {"owner", "supervisor", "coder"}
+# Who holds each right; the same as README's table.
+RIGHTS: dict[str, set[str]] = {
+    "can_read": EVERY_MEMBER,
+    "can_manage": {"owner"},
+    "can_edit_codebook": {"owner"},
+    "can_code": {"owner", "coder"},
+    "can_reveal": {"owner"},
+    "sees_layers_before_reveal": {"owner", "supervisor"},
+    "sees_all_progress": {"owner", "supervisor"},
+    "sees_agreement": {"owner", "supervisor"},
+    "can_run_agreement": {"owner"},
+    "can_reconcile": {"owner", "coder"},
+    "can_overrule": {"owner"},
+    "can_comment": EVERY_MEMBER,
+    "moderates_comments": {"owner", "supervisor"},
+    "can_approve": {"supervisor"},
+}
 
 
-Route = tuple[str, str, str, Callable[[Cast], dict[str, Any]], dict[str, Any]]
-
-# (url name, method, who may, url kwargs, POST data)
-ROUTES: list[Route] = [
-    ("home", "get", ANYONE, lambda c: {}, {}),
-    ("study_create", "get", ANYONE, lambda c: {}, {}),
-    ("study_detail", "get", MEMBER, lambda c: {"slug": c.study.slug}, {}),
-    ("study_edit", "get", OWNER, lambda c: {"slug": c.study.slug}, {}),
-    (
-        "study_edit",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug},
-        {"name": "Nieuwe naam", "language": "nl"},
-    ),
-    ("members", "get", MEMBER, lambda c: {"slug": c.study.slug}, {}),
-    (
-        "members",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug},
-        {"username": "oscar", "role": "coder"},
-    ),
-    (
-        "member_set_role",
-        "post",
-        OWNER,
-        lambda c: {
-            "slug": c.study.slug,
-            "membership_id": c.study.memberships.get(user=c.coder_b).pk,
-        },
-        {"role": "supervisor"},
-    ),
-    (
-        "member_remove",
-        "post",
-        OWNER,
-        lambda c: {
-            "slug": c.study.slug,
-            "membership_id": c.study.memberships.get(user=c.coder_b).pk,
-        },
-        {},
-    ),
-    ("invitation_create", "post", OWNER, lambda c: {"slug": c.study.slug}, {"role": "coder"}),
-    (
-        "invitation_revoke",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "token": _invitation(c).token},
-        {},
-    ),
-    ("intervention_list", "get", MEMBER, lambda c: {"slug": c.study.slug}, {}),
-    ("intervention_create", "get", OWNER, lambda c: {"slug": c.study.slug}, {}),
-    (
-        "intervention_create",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug},
-        {"title": "Nieuw", "text": "Tekst"},
-    ),
-    ("intervention_upload", "get", OWNER, lambda c: {"slug": c.study.slug}, {}),
-    (
-        "intervention_detail",
-        "get",
-        MEMBER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid},
-        {},
-    ),
-    (
-        "intervention_edit",
-        "get",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid},
-        {},
-    ),
-    (
-        "intervention_edit",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid},
-        {"title": "Gezin Centraal", "text": "Andere tekst"},
-    ),
-    (
-        "intervention_new_version",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid},
-        {},
-    ),
-    (
-        "intervention_delete",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid},
-        {},
-    ),
-    (
-        "intervention_attributes",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid},
-        {},
-    ),
-    (
-        "sections_detect",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid},
-        {},
-    ),
-    (
-        "section_add",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid},
-        {"heading": "Aanpak"},
-    ),
-    (
-        "section_toggle",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid, "section_id": _section(c).pk},
-        {},
-    ),
-    (
-        "section_delete",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "uuid": c.intervention.uuid, "section_id": _section(c).pk},
-        {},
-    ),
-    ("attributes", "get", MEMBER, lambda c: {"slug": c.study.slug}, {}),
-    (
-        "attributes",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug},
-        {"name": "Duur", "kind": "number"},
-    ),
-    (
-        "attribute_delete",
-        "post",
-        OWNER,
-        lambda c: {"slug": c.study.slug, "definition_id": _definition(c).pk},
-        {},
-    ),
-    ("metadata_import", "get", OWNER, lambda c: {"slug": c.study.slug}, {}),
-    ("metadata_preview", "get", OWNER, lambda c: {"slug": c.study.slug, "job": _job(c).uuid}, {}),
-    ("metadata_confirm", "post", OWNER, lambda c: {"slug": c.study.slug, "job": _job(c).uuid}, {}),
-    ("metadata_status", "get", OWNER, lambda c: {"slug": c.study.slug, "job": _job(c).uuid}, {}),
-    ("metadata_export", "get", MEMBER, lambda c: {"slug": c.study.slug, "fmt": "csv"}, {}),
-    ("metadata_export", "get", MEMBER, lambda c: {"slug": c.study.slug, "fmt": "xlsx"}, {}),
-]
-
-ROLES = ["anonymous", "outsider", "coder", "supervisor", "owner"]
+def member(cast: Cast, role: str) -> Any:
+    return {"owner": cast.owner, "supervisor": cast.supervisor, "coder": cast.coder_a}[role]
 
 
-def _expected(who_may: str, role: str) -> str:
-    if role == "anonymous":
-        return "login"
-    if who_may == ANYONE:
-        return "ok"
-    if role == "outsider":
-        return "404"
-    if who_may == MEMBER or role == "owner":
-        return "ok"
-    return "403"
+def test_the_table_names_every_right() -> None:
+    assert set(RIGHTS) == set(get_args(Right))
 
 
-def _client_for(cast: Cast, role: str) -> Client:
-    client = Client()
-    user = {
-        "anonymous": None,
-        "outsider": cast.outsider,
-        "coder": cast.coder_a,
-        "supervisor": cast.supervisor,
-        "owner": cast.owner,
-    }[role]
-    if user is not None:
-        client.force_login(user)
-    return client
+@pytest.mark.parametrize("role", sorted(EVERY_MEMBER))
+@pytest.mark.parametrize("right", sorted(RIGHTS))
+def test_each_role_holds_the_rights_the_table_gives_it(cast: Cast, right: str, role: str) -> None:
+    access = access_for(cast.study, member(cast, role))
+    assert access is not None
+    assert getattr(access, right) is (role in RIGHTS[right])
+    assert allows(cast.study, member(cast, role), right) is (role in RIGHTS[right])  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(
-    "route", ROUTES, ids=[f"{name}-{method}" for name, method, *_rest in ROUTES]
-)
-def test_each_url_answers_each_role_as_its_rights_say(cast: Cast, route: Route, role: str) -> None:
-    name, method, who_may, kwargs, data = route
-    url = reverse(name, kwargs=kwargs(cast))
-    client = _client_for(cast, role)
-    response = client.get(url) if method == "get" else client.post(url, data)
-    expected = _expected(who_may, role)
-    if expected == "login":
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    elif expected == "ok":
-        assert response.status_code in (200, 302), response.content[:500]
-    else:
-        assert response.status_code == int(expected)
+def test_only_the_supervisor_approves_not_the_student_who_wrote_the_codebook(cast: Cast) -> None:
+    approvers = [
+        user
+        for user in (cast.owner, cast.supervisor, cast.coder_a, cast.coder_b)
+        if allows(cast.study, user, "can_approve")
+    ]
+    assert approvers == [cast.supervisor]
 
 
-POST_ONLY = sorted(
-    {name for name, method, *_ in ROUTES if method == "post"}
-    - {name for name, method, *_ in ROUTES if method == "get"}
-)
+def test_outsiders_and_anonymous_users_have_no_access(cast: Cast) -> None:
+    assert access_for(cast.study, cast.outsider) is None
+    assert access_for(cast.study, AnonymousUser()) is None
+    assert access_for(cast.study, None) is None
+    assert not allows(cast.study, cast.outsider, "can_read")
+    assert not allows(cast.study, AnonymousUser(), "can_read")
 
 
-@pytest.mark.parametrize("name", POST_ONLY)
-def test_a_get_to_a_writing_url_is_refused_with_405(cast: Cast, name: str) -> None:
-    route = next(r for r in ROUTES if r[0] == name)
-    client = _client_for(cast, "owner")
-    response = client.get(reverse(name, kwargs=route[3](cast)))
-    assert response.status_code == 405
+def test_a_management_command_acting_as_nobody_holds_every_right(cast: Cast) -> None:
+    assert all(allows(cast.study, None, right) for right in get_args(Right))
 
 
-def test_the_invitation_page_needs_a_login_and_then_lets_anyone_with_the_link_join(
-    cast: Cast,
-) -> None:
-    invitation = _invitation(cast)
-    url = reverse("invitation_accept", kwargs={"token": invitation.token})
-    assert Client().get(url).status_code == 302
-    client = _client_for(cast, "outsider")
-    assert client.get(url).status_code == 200
-    assert client.post(url).status_code == 302
-    assert cast.study.memberships.filter(user=cast.outsider, role=Role.CODER).exists()
+def test_the_access_object_knows_its_user_and_study(cast: Cast) -> None:
+    access = access_for(cast.study, cast.coder_a)
+    assert access is not None
+    assert (access.user, access.study) == (cast.coder_a, cast.study)
 
 
-def test_a_post_without_csrf_token_is_refused(cast: Cast) -> None:
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.owner)
-    response = client.post(reverse("attributes", kwargs={"slug": cast.study.slug}), {"name": "X"})
-    assert response.status_code == 403
-    assert not AttributeDefinition.objects.filter(name="X").exists()
+def test_the_fetch_helpers_answer_404_to_outsiders_and_403_without_the_right(cast: Cast) -> None:
+    slug = cast.study.slug
+    with pytest.raises(Http404):
+        get_study_for_user(cast.outsider, slug)
+    with pytest.raises(Http404):
+        get_study_for_user(AnonymousUser(), slug)
+    with pytest.raises(Http404):
+        get_study_for_user(cast.owner, "geen-studie")
+    with pytest.raises(PermissionDenied):
+        get_study_for_user(cast.coder_a, slug, need="can_manage")
+    assert get_study_for_user(cast.owner, slug, need="can_manage").study == cast.study
+    with pytest.raises(PermissionDenied):
+        get_intervention_for_user(cast.owner, slug, cast.intervention.uuid, need="can_approve")
+    access, found = get_intervention_for_user(cast.coder_a, slug, cast.intervention.uuid)
+    assert (access.user, found) == (cast.coder_a, cast.intervention)
+    other = StudyFactory(slug="ander")
+    MembershipFactory(study=other, user=cast.owner, role=Role.OWNER)
+    with pytest.raises(Http404):
+        get_intervention_for_user(cast.owner, "ander", cast.intervention.uuid)
 
 
-def test_a_user_sees_only_the_studies_they_belong_to(cast: Cast) -> None:
-    from tests.factories import MembershipFactory, StudyFactory
+def test_who_codes_is_the_owner_and_the_coders(cast: Cast) -> None:
+    users = list(users_who_code(cast.study).order_by("username"))
+    assert users == [cast.owner, cast.coder_b, cast.coder_a]
+    assert {m.user for m in members_who_code(cast.study)} == set(users)
 
-    other = StudyFactory(name="Geheime studie")
-    MembershipFactory(study=other, role=Role.OWNER)
-    client = _client_for(cast, "coder")
-    page = client.get(reverse("home")).content.decode()
-    assert "Gezinsinterventies" in page
-    assert "Geheime studie" not in page
+
+def test_the_owner_of_a_study_is_its_first_owner_by_name(cast: Cast) -> None:
+    assert owner_of(cast.study) == cast.owner
+    MembershipFactory(study=cast.study, user=UserFactory(username="aaron"), role=Role.OWNER)
+    assert owner_of(cast.study).username == "aaron"
+    assert owner_of(StudyFactory(slug="leeg")) is None

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from coding.codebook import services
 from coding.codebook.reading import read_codebook_file
 from coding.codebook.tree import CodebookFormatError
-from interventions.models import Membership, Role, Study
+from interventions.access import owner_of
+from interventions.models import Study
 from veerkracht.lib.uploads import UploadTooLarge, read_file
 
 
@@ -29,10 +30,8 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No file {path}.")
-        owner = (
-            Membership.objects.filter(study=study, role=Role.OWNER).select_related("user").first()
-        )
-        actor = owner.user if owner else None
+        # The import is the owner's change to the codebook; a study without one has no one.
+        actor = owner_of(study)
         try:
             nodes, dropped = read_codebook_file(path.name, read_file(path))
             report = services.codebook_import(study=study, actor=actor, nodes=nodes)

@@ -30,6 +30,7 @@ class Command(BaseCommand):
         coder = get_user_model().objects.filter(username=options["coder"]).first()
         if coder is None:
             raise CommandError(f"No user {options['coder']!r}.")
+
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No file {path}.")

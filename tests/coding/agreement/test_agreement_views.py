@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -92,110 +91,8 @@ def finished(
     return start_run(cast, django_capture_on_commit_callbacks, bootstrap=200, seed=3)
 
 
-# Who may do what ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    method: str
-    # read: owner and supervisor; write: the owner; code: owner and coders (their own).
-    kind: str
-    run: bool = False
-    extra: tuple[tuple[str, str], ...] = ()
-    data: Callable[[Cast, dict[str, Any]], dict[str, Any]] = lambda cast, world: {}
-    htmx: bool = False
-
-
-def _assign_data(cast: Cast, world: dict[str, Any]) -> dict[str, Any]:
-    return {"coder": "bob", "method": "all"}
-
-
-def _remove_data(cast: Cast, world: dict[str, Any]) -> dict[str, Any]:
-    return {"coder": "bob", "intervention": str(world["texts"][0].uuid)}
-
-
-def _run_data(cast: Cast, world: dict[str, Any]) -> dict[str, Any]:
-    return {"coders": ["bob", "carol"], "unit": "intervention", "bootstrap": "0"}
-
-
-ENDPOINTS = [
-    Endpoint("agreement", "get", "read"),
-    Endpoint("agreement_run_start", "post", "write", data=_run_data),
-    Endpoint("agreement_assignments", "get", "read"),
-    Endpoint("agreement_assignment_add", "post", "write", data=_assign_data),
-    Endpoint("agreement_assignment_remove", "post", "write", data=_remove_data),
-    Endpoint("agreement_mine", "get", "code"),
-    Endpoint("agreement_report", "get", "read", run=True),
-    Endpoint("agreement_run_status", "get", "read", run=True, htmx=True),
-    Endpoint("agreement_run_again", "post", "write", run=True),
-    Endpoint("agreement_export", "get", "read", run=True, extra=(("fmt", "xlsx"),)),
-    Endpoint("agreement_export", "get", "read", run=True, extra=(("fmt", "csv"),)),
-    Endpoint("agreement_method", "get", "read", run=True),
-]
-ALLOWED = {
-    "read": {"owner", "supervisor"},
-    "write": {"owner"},
-    "code": {"owner", "coder"},
-}
-
-
-def _url(endpoint: Endpoint, cast: Cast, run: AgreementRun) -> str:
-    kwargs: dict[str, Any] = {"slug": cast.study.slug, **dict(endpoint.extra)}
-    if endpoint.run:
-        kwargs["uuid"] = run.uuid
-    return reverse(endpoint.name, kwargs=kwargs)
-
-
-def _user(cast: Cast, role: str) -> Any:
-    return {
-        "anonymous": None,
-        "outsider": cast.outsider,
-        "coder": cast.coder_b,
-        "supervisor": cast.supervisor,
-        "owner": cast.owner,
-    }[role]
-
-
-@pytest.mark.parametrize("role", ["anonymous", "outsider", "coder", "supervisor", "owner"])
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.name}-{dict(e.extra)}")
-def test_every_url_answers_each_role_as_its_rights_say(
-    cast: Cast,
-    coded: dict[str, Any],
-    finished: AgreementRun,
-    endpoint: Endpoint,
-    role: str,
-) -> None:
-    client = client_for(_user(cast, role))
-    url = _url(endpoint, cast, finished)
-    headers = HTMX if endpoint.htmx else {}
-    if endpoint.method == "post":
-        response = client.post(url, endpoint.data(cast, coded), **headers)
-    else:
-        response = client.get(url, **headers)
-    if role == "anonymous":
-        assert response.status_code == 302
-        assert "/accounts/login/" in response["Location"]
-    elif role == "outsider":
-        assert response.status_code == 404
-    elif role not in ALLOWED[endpoint.kind]:
-        assert response.status_code == 403
-    elif endpoint.method == "post":
-        assert response.status_code == 302, response.content.decode()[:2000]
-    elif endpoint.htmx:
-        assert response.status_code == 286
-    else:
-        assert response.status_code == 200
-
-
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.name}-{dict(e.extra)}")
-def test_every_url_refuses_the_wrong_method(
-    cast: Cast, coded: dict[str, Any], finished: AgreementRun, endpoint: Endpoint
-) -> None:
-    client = client_for(cast.owner)
-    url = _url(endpoint, cast, finished)
-    response = client.get(url) if endpoint.method == "post" else client.post(url)
-    assert response.status_code == 405
+# Requests -----------------------------------------------------------------------------------
+# Who may use each URL is tests/test_urls_by_role.py.
 
 
 def test_posts_need_a_csrf_token(cast: Cast, coded: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from django.db import connection
 from coding.codebook import services
 from coding.codebook.tree import CodeNode
 from coding.models import Code, CodebookVersion, CodingEvent, Segment
+from interventions.models import Membership, Role
 from tests.conftest import Cast
 from tests.factories import SegmentFactory
 
@@ -87,7 +88,8 @@ def test_a_stale_edit_is_refused_and_a_fresh_one_is_recorded(
     seen = code.revision
     services.code_update(code=code, actor=cast.owner, revision=seen, definition="Eerste")
     with pytest.raises(services.ConflictError, match="alice"):
-        services.code_update(code=code, actor=cast.supervisor, revision=seen, definition="Tweede")
+        # alice again, in a second tab still showing the old revision
+        services.code_update(code=code, actor=cast.owner, revision=seen, definition="Tweede")
     code.refresh_from_db()
     assert code.definition == "Eerste"
     event = CodingEvent.objects.filter(action="code_update").get()
@@ -243,6 +245,8 @@ def test_the_veerkracht_template_gives_seven_themes(cast: Cast) -> None:
 def test_two_people_editing_different_codes_at_once_lose_neither_change(cast: Cast) -> None:
     a = services.code_create(study=cast.study, actor=cast.owner, name="A")
     b = services.code_create(study=cast.study, actor=cast.owner, name="B")
+    # sam is a second owner here: two people who both may edit the codebook.
+    Membership.objects.filter(study=cast.study, user=cast.supervisor).update(role=Role.OWNER)
     errors: list[Any] = []
 
     def edit(code: Code, user: Any, text: str) -> None:

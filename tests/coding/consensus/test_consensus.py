@@ -11,10 +11,12 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from coding import segments as seg
+from coding import sight
 from coding.agreement.assignments import assignment_create
 from coding.codebook import services
 from coding.consensus import services as cons
 from coding.models import Code, CodingEvent, ConsensusDecision, ConsensusSegment, Segment
+from interventions.access import access_for
 from interventions.models import Intervention, Section
 from tests.conftest import Cast
 from tests.factories import CodeFactory, InterventionFactory, StudyFactory
@@ -99,7 +101,7 @@ def coded(cast: Cast, doc: Intervention, codes: dict[str, Code]) -> dict[str, Se
 
 
 def revealed(cast: Cast) -> None:
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
 
 
 def items_for(cast: Cast, doc: Intervention, viewer: Any = None) -> list[cons.Item]:
@@ -185,11 +187,11 @@ def test_a_blind_coder_cannot_reach_the_consensus_view_until_the_reveal(
     cast: Cast, doc: Intervention, coded: dict[str, Segment]
 ) -> None:
     for coder in (cast.coder_a, cast.coder_b):
-        assert not cons.can_view_consensus(cast.study, coder)
+        assert not sight.layers_open(access_for(cast.study, coder))
         with pytest.raises(cons.ConsensusError, match="revealed"):
             items_for(cast, doc, viewer=coder)
     revealed(cast)
-    assert cons.can_view_consensus(cast.study, cast.coder_b)
+    assert sight.layers_open(access_for(cast.study, cast.coder_b))
     assert len(items_for(cast, doc, viewer=cast.coder_b)) == 4
 
 
@@ -198,15 +200,15 @@ def test_the_owner_and_supervisor_read_items_when_the_policy_is_always(
 ) -> None:
     assert len(items_for(cast, doc, viewer=cast.owner)) == 4
     assert len(items_for(cast, doc, viewer=cast.supervisor)) == 4
-    assert cons.can_reconcile(cast.study, cast.owner)
-    assert not cons.can_reconcile(cast.study, cast.supervisor)
-    assert not cons.can_reconcile(cast.study, cast.coder_a)
+    assert sight.may_reconcile(access_for(cast.study, cast.owner))
+    assert not sight.may_reconcile(access_for(cast.study, cast.supervisor))
+    assert not sight.may_reconcile(access_for(cast.study, cast.coder_a))
 
 
 def test_under_after_reveal_nobody_reads_items_before_the_reveal(
     cast: Cast, doc: Intervention, coded: dict[str, Segment]
 ) -> None:
-    seg.reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
+    services.codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
     for viewer in (cast.owner, cast.supervisor, cast.coder_a):
         with pytest.raises(cons.ConsensusError):
             items_for(cast, doc, viewer=viewer)
@@ -705,7 +707,7 @@ def _reconciling_setup(cast: Cast) -> tuple[Intervention, list[cons.Item]]:
                 end=start + 7,
                 quote=text[start : start + 7],
             )
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     items = cons.reconciliation_items(intervention=doc, viewer=cast.owner)
     assert len(items) == 10
     return doc, items

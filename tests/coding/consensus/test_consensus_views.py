@@ -10,9 +10,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from coding.codebook.services import codebook_reveal
 from coding.consensus import services as cons
 from coding.models import Code, ConsensusDecision, ConsensusSegment, Segment
-from coding.segments import reveal
 from interventions.models import Intervention
 from tests.conftest import Cast
 from tests.factories import CodeFactory, SegmentFactory
@@ -73,7 +73,7 @@ def doc(cast: Cast, codes: dict[str, Code]) -> Intervention:
 
 @pytest.fixture
 def revealed(cast: Cast, doc: Intervention) -> Intervention:
-    reveal(study=cast.study, actor=cast.owner)
+    codebook_reveal(study=cast.study, actor=cast.owner)
     return doc
 
 
@@ -132,9 +132,9 @@ def test_it_refuses_a_blind_coder_before_the_reveal(
 def test_it_refuses_the_owner_while_the_layers_wait_for_the_reveal(
     cast: Cast, doc: Intervention
 ) -> None:
-    from coding.segments import reveal_policy_set
+    from coding.codebook.services import codebook_reveal_policy_set
 
-    reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
+    codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
     assert client_for(cast.owner).get(page_url(cast)).status_code == 403
     assert client_for(cast.supervisor).get(overview_url(cast)).status_code == 403
 
@@ -477,7 +477,7 @@ def _queries(client: Client, url: str) -> int:
 def test_the_intervention_page_needs_a_fixed_number_of_queries(
     cast: Cast, codes: dict[str, Code]
 ) -> None:
-    reveal(study=cast.study, actor=cast.owner)
+    codebook_reveal(study=cast.study, actor=cast.owner)
     client = client_for(cast.owner)
     _many_items(cast, codes, 4)
     cons.consensus_accept_agreed(intervention=cast.intervention, actor=cast.owner)

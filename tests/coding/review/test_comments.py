@@ -59,7 +59,7 @@ def start(cast: Cast, actor: Any, kind: str, uuid: Any, body: str) -> CommentThr
 
 
 def after_reveal_policy(cast: Cast) -> None:
-    seg.reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
+    services.codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
 
 
 def notified(comment: Comment) -> dict[str, str]:
@@ -110,7 +110,7 @@ def test_a_blind_coder_cannot_comment_on_another_coders_segment(
     with pytest.raises(Http404):
         com.thread_for_user(viewer=cast.coder_b, uuid=thread.uuid)
     assert stored() == before
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     com.comment_add(thread=thread, actor=cast.coder_b, body="Nu wel.")
     assert com.thread_for_user(viewer=cast.coder_b, uuid=thread.uuid) == thread
 
@@ -173,7 +173,7 @@ def test_a_mentioned_coder_who_may_not_see_the_segment_is_not_notified(
 ) -> None:
     thread = start(cast, cast.supervisor, "segment", carols.uuid, "@bob @carol wat vinden jullie?")
     assert notified(thread.comments.get()) == {"carol": "mention"}
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     reply = com.comment_add(thread=thread, actor=cast.supervisor, body="@bob nu jij.")
     assert notified(reply) == {"bob": "mention", "carol": "reply"}
 
@@ -249,7 +249,7 @@ def test_a_failing_mail_server_never_breaks_a_comment(
 def test_owner_supervisor_starter_and_the_segments_coder_resolve_and_reopen(
     cast: Cast, carols: Segment, code: Code
 ) -> None:
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     for actor in (cast.owner, cast.supervisor, cast.coder_b, cast.coder_a):
         thread = start(cast, cast.coder_b, "segment", carols.uuid, "Klopt de code?")
         com.thread_resolve(thread=thread, actor=actor)
@@ -308,7 +308,7 @@ def test_open_threads_lists_what_the_viewer_may_see_most_recent_first(
     assert listed(cast.coder_b) == [on_code, on_doc]
     assert listed(cast.supervisor) == [on_code, on_doc]
     assert listed(cast.outsider) == []
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     rows = com.open_threads(cast.study, cast.supervisor)
     assert [r.thread for r in rows] == [on_code, on_segment, on_doc]
     by_thread = {r.thread: r for r in rows}
@@ -326,7 +326,7 @@ def test_open_threads_lists_what_the_viewer_may_see_most_recent_first(
 def test_a_thread_on_a_deleted_segment_stays_with_owner_supervisor_and_participants(
     cast: Cast, carols: Segment
 ) -> None:
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     thread = start(cast, cast.coder_a, "segment", carols.uuid, "Weg ermee?")
     com.comment_add(thread=thread, actor=cast.coder_b, body="Ja.")
     seg.segment_delete(segment=carols, actor=cast.coder_a)

@@ -104,7 +104,7 @@ def test_a_coder_before_the_reveal_sees_only_their_own_progress_and_no_agreement
     assert view["agreement"] is None
     assert view["reconciliation"] is None
     assert view["can_approve"] is False
-    seg.reveal(study=cast.study, actor=cast.owner)
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
     view = dash.dashboard(cast.study, cast.coder_b)
     assert [r.user.username for r in view["coders"]] == ["alice", "bob", "carol"]
     # Agreement figures stay with the owner and supervisor, as on the agreement pages.
@@ -257,12 +257,19 @@ def test_pending_changes_are_none_until_a_version_is_approved_then_diff_against_
     assert dash.dashboard(cast.study, cast.owner)["codebook"].count == 2
 
 
-def test_the_supervisor_and_owner_approve_and_coders_do_not(cast: Cast) -> None:
-    assert dash.can_approve_codebook(cast.study, cast.supervisor)
-    assert dash.can_approve_codebook(cast.study, cast.owner)
-    assert not dash.can_approve_codebook(cast.study, cast.coder_a)
-    assert not dash.can_approve_codebook(cast.study, cast.outsider)
+def test_only_the_supervisor_approves_not_the_owner_who_wrote_the_codebook(cast: Cast) -> None:
     assert dash.dashboard(cast.study, cast.supervisor)["can_approve"] is True
+    for member in (cast.owner, cast.coder_a):
+        assert dash.dashboard(cast.study, member)["can_approve"] is False
+    version = services.version_create(study=cast.study, actor=cast.owner, label="v1")
+    for actor in (cast.owner, cast.coder_a, cast.outsider):
+        with pytest.raises(services.CodebookError, match="supervisor approves"):
+            services.version_approve(version=version, actor=actor)
+        with pytest.raises(services.CodebookError, match="supervisor approves"):
+            services.codebook_approve(study=cast.study, actor=actor)
+    services.version_approve(version=version, actor=cast.supervisor)
+    with pytest.raises(services.CodebookError, match="approved already"):
+        services.version_approve(version=version, actor=cast.supervisor)
 
 
 # Queries ------------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ def test_starting_from_the_panel_comes_back_to_the_segment(cast: Cast, carols: S
 def test_a_blind_coder_neither_sees_nor_starts_a_discussion_on_anothers_segment(
     cast: Cast, carols: Segment
 ) -> None:
-    seg.reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
+    services.codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
     thread = com.thread_start(
         study=cast.study,
         actor=cast.coder_a,
