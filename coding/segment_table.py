@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from coding.codebook.services import code_paths
@@ -86,7 +87,7 @@ class _Lookup:
     """The study's interventions, codes, excluded sections and the coder's segments, loaded
     once; titles and paths match exactly, else ignoring case when that is unambiguous."""
 
-    def __init__(self, study: Study, coder: Any) -> None:
+    def __init__(self, study: Study, coder: User) -> None:
         self.interventions = {i.title: i for i in Intervention.objects.filter(study=study)}
         self.folded_titles: dict[str, list[Intervention]] = {}
         for each in self.interventions.values():
@@ -120,7 +121,7 @@ class _Lookup:
 
 
 def plan_rows(
-    *, study: Study, coder: Any, headers: dict[str, int], rows: Rows
+    *, study: Study, coder: User, headers: dict[str, int], rows: Rows
 ) -> list[PlannedSegment]:
     """Check every row against the database without writing; refuse them all on an error."""
     lookup = _Lookup(study, coder)
@@ -196,7 +197,7 @@ def plan_rows(
     return planned
 
 
-def segments_import(*, study: Study, coder: Any, filename: str, data: bytes) -> list[Segment]:
+def segments_import(*, study: Study, coder: User, filename: str, data: bytes) -> list[Segment]:
     """Import one coder's segments from a CSV file: every row or none.
 
     Raises `SegmentError` with a message for the user; nothing is written then.
@@ -226,7 +227,7 @@ def segments_import(*, study: Study, coder: Any, filename: str, data: bytes) -> 
         raise SegmentError(f"Nothing imported: {_one_line(str(error))}") from None
 
 
-def segments_table(*, study: Study, coder: Any = None) -> tuple[list[str], list[list[Any]]]:
+def segments_table(*, study: Study, coder: User | None = None) -> tuple[list[str], list[list[Any]]]:
     """All segments of the study (or of one coder) as rows `segments_import` reads back.
 
     Not filtered for blind coding: this is the command line's full export, not a page.

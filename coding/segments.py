@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import openpyxl
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.formats import number_format
@@ -53,7 +54,7 @@ class SegmentError(ValueError):
 # Who may code ---------------------------------------------------------------------------
 
 
-def _require_coding(study: Study, user: Any, access: StudyAccess | None = None) -> None:
+def _require_coding(study: Study, user: User, access: StudyAccess | None = None) -> None:
     """Refuse a user who may not code; `access` is theirs if the caller loaded it already."""
     if access is None or access.user.pk != getattr(user, "pk", None):
         access = access_for(study, user)
@@ -61,7 +62,7 @@ def _require_coding(study: Study, user: Any, access: StudyAccess | None = None) 
         raise SegmentError(_("You cannot code in this study: only its owner and coders code."))
 
 
-def _require_own(segment: Segment, actor: Any) -> None:
+def _require_own(segment: Segment, actor: User) -> None:
     if actor is None or segment.coder_id != actor.pk:
         raise SegmentError(_("Only the coder who made this segment can change it."))
     _require_coding(segment.intervention.study, actor)
@@ -117,7 +118,7 @@ def check_code(code: Code, study: Study) -> None:
 
 
 def _check_not_given(
-    *, intervention: Intervention, coder: Any, code: Code, start: int, end: int, exclude: int = 0
+    *, intervention: Intervention, coder: User, code: Code, start: int, end: int, exclude: int = 0
 ) -> None:
     given = Segment.objects.filter(
         intervention=intervention, coder=coder, code=code, start=start, end=end
@@ -177,7 +178,7 @@ def _state(segment: Segment, path: str) -> dict[str, Any]:
 def _record(
     *,
     segment: Segment,
-    actor: Any,
+    actor: User,
     action: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
@@ -201,7 +202,7 @@ def _record(
 def segments_apply(
     *,
     intervention: Intervention,
-    coder: Any,
+    coder: User,
     codes: Sequence[Code],
     start: int,
     end: int,
@@ -255,7 +256,7 @@ def segments_apply(
 def segment_create(
     *,
     intervention: Intervention,
-    coder: Any,
+    coder: User,
     code: Code,
     start: int,
     end: int,
@@ -288,7 +289,7 @@ def _fresh(segment: Segment) -> Segment:
 
 
 def segment_update_bounds(
-    *, segment: Segment, actor: Any, start: int, end: int, quote: str
+    *, segment: Segment, actor: User, start: int, end: int, quote: str
 ) -> Segment:
     """Move a segment's span; only its own coder may."""
     with transaction.atomic():
@@ -319,7 +320,7 @@ def segment_update_bounds(
     return current
 
 
-def segment_set_memo(*, segment: Segment, actor: Any, memo: str) -> Segment:
+def segment_set_memo(*, segment: Segment, actor: User, memo: str) -> Segment:
     """Write a segment's memo (at most 10,000 characters); only its own coder may."""
     memo = _clean_memo(memo)
     with transaction.atomic():
@@ -341,7 +342,7 @@ def segment_set_memo(*, segment: Segment, actor: Any, memo: str) -> Segment:
     return current
 
 
-def segment_change_code(*, segment: Segment, actor: Any, code: Code) -> Segment:
+def segment_change_code(*, segment: Segment, actor: User, code: Code) -> Segment:
     """Give a segment another code of the same study; only its own coder may."""
     with transaction.atomic():
         locked = _lock(segment.intervention)
@@ -372,7 +373,7 @@ def segment_change_code(*, segment: Segment, actor: Any, code: Code) -> Segment:
     return current
 
 
-def segment_delete(*, segment: Segment, actor: Any) -> None:
+def segment_delete(*, segment: Segment, actor: User) -> None:
     """Remove a segment; only its own coder may. The event keeps everything it held."""
     with transaction.atomic():
         locked = _lock(segment.intervention)
@@ -385,7 +386,7 @@ def segment_delete(*, segment: Segment, actor: Any) -> None:
 
 
 def code_create_from_picker(
-    *, study: Study, actor: Any, name: str, parent: Code | None = None
+    *, study: Study, actor: User, name: str, parent: Code | None = None
 ) -> Code:
     """A new code made while coding: always inductive."""
     _require_coding(study, actor)
@@ -400,7 +401,7 @@ def code_create_from_picker(
 # Progress -------------------------------------------------------------------------------
 
 
-def progress_set(*, intervention: Intervention, coder: Any, done: bool) -> None:
+def progress_set(*, intervention: Intervention, coder: User, done: bool) -> None:
     """Mark an intervention as completely coded by `coder`, or not any more."""
     _require_coding(intervention.study, coder)
     with transaction.atomic():
@@ -425,7 +426,7 @@ def progress_for_study(study: Study) -> dict[int, dict[int, bool]]:
 
 
 def coder_neighbours(
-    *, intervention: Intervention, coder: Any
+    *, intervention: Intervention, coder: User
 ) -> tuple[Intervention | None, Intervention | None]:
     """The interventions before and after this one in title order, in the coder's list.
 
@@ -507,7 +508,7 @@ def in_interventions(
 def code_report(
     *,
     study: Study,
-    viewer: Any,
+    viewer: User,
     code: Code,
     include_subcodes: bool = True,
     coder_id: int | None = None,

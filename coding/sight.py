@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
@@ -59,7 +60,7 @@ def sees_others_progress(access: StudyAccess | None, *, codebook: Codebook | Non
     return access.sees_all_progress or (codebook or reveal_state(access.study)).is_revealed
 
 
-def visible_coders(access: StudyAccess | None, *, codebook: Codebook | None = None) -> list[Any]:
+def visible_coders(access: StudyAccess | None, *, codebook: Codebook | None = None) -> list[User]:
     """The coders whose layers this member may see, themself first, then by username.
 
     While the layers are closed to them, only themself; once open, every member with segments
@@ -122,7 +123,7 @@ def visible_segments(
     )
 
 
-def segment_for_user(*, viewer: Any, uuid: Any, access: StudyAccess | None = None) -> Segment:
+def segment_for_user(*, viewer: User, uuid: Any, access: StudyAccess | None = None) -> Segment:
     """The segment with this UUID if the viewer may see it (and it is in `access.study`, when
     given); Http404 otherwise, so a coder cannot tell another coder's segment from one that
     does not exist."""

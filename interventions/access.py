@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -54,7 +55,7 @@ class StudyAccess:
     membership: Membership
 
     @property
-    def user(self) -> Any:
+    def user(self) -> User:
         return self.membership.user
 
     def _is(self, roles: frozenset[str]) -> bool:
@@ -138,7 +139,7 @@ class StudyAccess:
         return self._is(_SUPERVISOR)
 
 
-def access_for(study: Study, user: Any) -> StudyAccess | None:
+def access_for(study: Study, user: User | None) -> StudyAccess | None:
     """The user's access to the study; None for anonymous users and outsiders."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
@@ -149,7 +150,7 @@ def access_for(study: Study, user: Any) -> StudyAccess | None:
     return StudyAccess(study=study, membership=membership)
 
 
-def allows(study: Study, actor: Any, right: Right) -> bool:
+def allows(study: Study, actor: User | None, right: Right) -> bool:
     """Whether `actor` holds `right` in `study`, for services that write.
 
     `actor=None` is a management command: whoever runs one holds the database already, so it
@@ -160,7 +161,7 @@ def allows(study: Study, actor: Any, right: Right) -> bool:
     return access is not None and getattr(access, right)
 
 
-def get_study_for_user(user: Any, slug: str, *, need: Right = "can_read") -> StudyAccess:
+def get_study_for_user(user: User, slug: str, *, need: Right = "can_read") -> StudyAccess:
     """The user's access to the study `slug`: 404 for outsiders, 403 without `need`."""
     if not user.is_authenticated:
         raise Http404
@@ -177,7 +178,7 @@ def get_study_for_user(user: Any, slug: str, *, need: Right = "can_read") -> Stu
 
 
 def get_intervention_for_user(
-    user: Any, slug: str, uuid: Any, *, need: Right = "can_read"
+    user: User, slug: str, uuid: Any, *, need: Right = "can_read"
 ) -> tuple[StudyAccess, Intervention]:
     """The access and the intervention `uuid` of study `slug`, with the same answers."""
     access = get_study_for_user(user, slug, need=need)
@@ -197,7 +198,7 @@ def users_who_code(study: Study) -> QuerySet[Any]:
     return get_user_model().objects.filter(memberships__study=study, memberships__role__in=_CODING)
 
 
-def owner_of(study: Study) -> Any:
+def owner_of(study: Study) -> User | None:
     """The study's first owner, by username; None when it has none."""
     membership = (
         Membership.objects.filter(study=study, role__in=_OWNER)

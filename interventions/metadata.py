@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 import tablib
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -766,7 +767,7 @@ def preview_import(*, study: Study, table: Mapping[str, Any]) -> Preview:
     return _preview(plan, resource, result)
 
 
-def import_job_create(*, study: Study, user: Any, filename: str, data: bytes) -> ImportJob:
+def import_job_create(*, study: Study, user: User, filename: str, data: bytes) -> ImportJob:
     table = read_table(filename, data)
     return ImportJob.objects.create(
         study=study,

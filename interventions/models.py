@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -23,7 +24,7 @@ class Role(models.TextChoices):
 
 
 class StudyQuerySet(models.QuerySet["Study"]):
-    def for_user(self, user: Any) -> StudyQuerySet:
+    def for_user(self, user: User) -> StudyQuerySet:
         return self.filter(memberships__user=user)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -52,7 +53,7 @@ class ServiceError(ValueError):
 def study_create(
     *,
     name: str,
-    owner: Any,
+    owner: User,
     slug: str = "",
     description: str = "",
     language: str = "nl",
@@ -97,7 +98,7 @@ def study_update(*, study: Study, name: str, description: str, language: str) ->
     return study
 
 
-def membership_add(*, study: Study, user: Any, role: str) -> Membership:
+def membership_add(*, study: Study, user: User, role: str) -> Membership:
     if role not in Role.values:
         raise ServiceError(_("Unknown role “%(role)s”.") % {"role": role})
     with transaction.atomic():
@@ -153,7 +154,7 @@ def invitation_create(*, study: Study, role: str, created_by: Any) -> Invitation
     return Invitation.objects.create(study=study, role=role, created_by=created_by)
 
 
-def invitation_accept(*, invitation: Invitation, user: Any) -> Membership:
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not invitation.is_open:

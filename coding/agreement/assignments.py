@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -56,8 +56,8 @@ def strata_for(definition: AttributeDefinition) -> dict[int, str]:
 def assignment_create(
     *,
     study: Study,
-    actor: Any,
-    coder: Any,
+    actor: User | None,
+    coder: User,
     interventions: Iterable[Intervention],
     method: str,
     percent: float | None = None,
@@ -106,7 +106,9 @@ def assignment_create(
     return new
 
 
-def assignment_delete(*, study: Study, actor: Any, coder: Any, intervention: Intervention) -> None:
+def assignment_delete(
+    *, study: Study, actor: User, coder: User, intervention: Intervention
+) -> None:
     if not allows(study, actor, "can_run_agreement"):
         raise AssignmentError(_("Only the study's owner assigns interventions."))
     with transaction.atomic():

@@ -6,6 +6,7 @@ import secrets
 from typing import Any, cast
 
 from django import forms
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -63,7 +64,7 @@ class AssignForm(forms.Form):
         help_text=gettext_lazy("Each value of the property gets its share of the sample."),
     )
 
-    def __init__(self, *args: Any, study: Study, coders: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, study: Study, coders: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         coder = cast(forms.ChoiceField, self.fields["coder"])
         coder.choices = [(u.username, u.username) for u in coders]
@@ -135,7 +136,7 @@ class RunForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, coders: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, coders: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [(u.username, u.username) for u in coders]
         cast(forms.MultipleChoiceField, self.fields["coders"]).choices = choices

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -196,7 +197,7 @@ class Disagreement:
 
 
 def disagreement_rows(
-    access: StudyAccess, viewer: Any, result: dict[str, Any]
+    access: StudyAccess, viewer: User, result: dict[str, Any]
 ) -> tuple[list[Disagreement], list[tuple[str, str, int]], bool]:
     """The list with quotes, or only counts per pair of coders when a layer is hidden.
 

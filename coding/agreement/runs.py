@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -35,7 +36,7 @@ class AgreementError(ValueError):
     """A refused run; str(error) is the message for the user."""
 
 
-def coders_of(study: Study) -> list[Any]:
+def coders_of(study: Study) -> list[User]:
     """Members who code (owner and coders), by username."""
     return list(users_who_code(study).order_by("username"))
 
@@ -159,7 +160,7 @@ def compute_for_study(study: Study, params: dict[str, Any]) -> tuple[dict[str, A
     return report, segment_ids
 
 
-def agreement_run_start(*, study: Study, actor: Any, **options: Any) -> AgreementRun:
+def agreement_run_start(*, study: Study, actor: User, **options: Any) -> AgreementRun:
     """Queue a run; the worker computes it (`coding.run_agreement`). The owner only."""
     if not allows(study, actor, "can_run_agreement"):
         raise AgreementError(_("Only the study's owner starts agreement runs."))

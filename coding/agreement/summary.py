@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
+
 from coding.agreement.chart import alpha_chart
 from coding.models import AgreementRun, Assignment, InterventionProgress
 from interventions.access import StudyAccess
 
 
-def study_summary(access: StudyAccess, viewer: Any) -> dict[str, Any]:
+def study_summary(access: StudyAccess, viewer: User) -> dict[str, Any]:
     """What the study page shows about agreement: the chart for the owner and supervisor,
     the viewer's own assignment for those who code."""
     study = access.study

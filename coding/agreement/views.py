@@ -22,6 +22,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -135,12 +136,12 @@ EXPLANATIONS = [
 # Access --------------------------------------------------------------------------------------
 
 
-def _reader(user: Any, slug: str) -> StudyAccess:
+def _reader(user: User, slug: str) -> StudyAccess:
     """Those who `sees_agreement`: coders must not see the others' figures (403)."""
     return get_study_for_user(user, slug, need="sees_agreement")
 
 
-def _owner(user: Any, slug: str) -> StudyAccess:
+def _owner(user: User, slug: str) -> StudyAccess:
     return get_study_for_user(user, slug, need="can_run_agreement")
 
 
@@ -157,7 +158,7 @@ def _run(access: StudyAccess, uuid: UUID) -> AgreementRun:
 
 @dataclass
 class CoderAssignments:
-    user: Any
+    user: User
     role: str  # its label, for display
     items: list[tuple[Intervention, bool]] = field(default_factory=list)
 

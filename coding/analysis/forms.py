@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,7 +26,7 @@ class ReportForm(forms.Form):
         data: Any,
         *,
         codes: list[tuple[str, str]],
-        coders: list[Any],
+        coders: list[User],
         interventions: list[tuple[str, str]],
         attributes: list[tuple[AttributeDefinition, list[str]]],
         consensus_open: bool = False,

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
+
 from coding.codebook.services import code_paths, codes_by_parent, paths_from, subtree_code_ids
 from coding.codebook.tree import path_string
 from coding.consensus import services as consensus
@@ -53,7 +55,7 @@ def with_source(rows: Iterable[ReportRow]) -> list[SourcedRow]:
 def consensus_report(
     *,
     study: Study,
-    viewer: Any,
+    viewer: User,
     code: Code,
     include_subcodes: bool = True,
     coder_id: int | None = None,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -59,7 +59,7 @@ def export_codebook(*, study: Study, fmt: str) -> ExportFile:
     return ExportFile(f"{study.slug}-codeboek{suffix}.{spec.extension}", spec.content_type, content)
 
 
-def export_start(*, study: Study, actor: Any, fmt: str) -> ExportJob:
+def export_start(*, study: Study, actor: User, fmt: str) -> ExportJob:
     """Queue an export of the codebook: any member may."""
     if not allows(study, actor, "can_read"):
         raise CodebookError(_("Only the study's members export its codebook."))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -170,7 +171,7 @@ def _fields(code: Code) -> dict[str, Any]:
 def _record(
     *,
     study: Study,
-    actor: Any,
+    actor: User | None,
     action: str,
     code: Code | None = None,
     before: dict[str, Any] | None = None,
@@ -191,7 +192,7 @@ def _record(
 # Checks ---------------------------------------------------------------------------------
 
 
-def _require(study: Study, actor: Any, right: Right) -> None:
+def _require(study: Study, actor: User | None, right: Right) -> None:
     """Refuse an actor without `right` (`actor=None`: a management command)."""
     if allows(study, actor, right):
         return
@@ -271,7 +272,7 @@ def _siblings(study: Study, parent_id: int | None) -> list[Code]:
 def code_create(
     *,
     study: Study,
-    actor: Any,
+    actor: User,
     name: str,
     parent: Code | None = None,
     definition: str = "",
@@ -305,7 +306,7 @@ def code_create(
 def _code_create(
     *,
     study: Study,
-    actor: Any,
+    actor: User | None,
     name: str,
     parent: Code | None,
     definition: str = "",
@@ -358,13 +359,13 @@ def _code_create(
     return code
 
 
-def code_update(*, code: Code, actor: Any, revision: int | None, **changes: Any) -> Code:
+def code_update(*, code: Code, actor: User, revision: int | None, **changes: Any) -> Code:
     """Change a code's own fields. `revision` is what the editor saw; None skips the check."""
     _require(code.study, actor, "can_edit_codebook")
     return _code_update(code=code, actor=actor, revision=revision, **changes)
 
 
-def _code_update(*, code: Code, actor: Any, revision: int | None, **changes: Any) -> Code:
+def _code_update(*, code: Code, actor: User | None, revision: int | None, **changes: Any) -> Code:
     unknown = set(changes) - set(CODE_FIELDS) - {"example_segment"}
     if unknown:
         raise CodebookError(f"Unknown fields: {', '.join(sorted(unknown))}")
@@ -421,7 +422,7 @@ def _code_update(*, code: Code, actor: Any, revision: int | None, **changes: Any
 def code_move(
     *,
     code: Code,
-    actor: Any,
+    actor: User | None,
     parent: Code | None,
     position: int,
     revision: int | None = None,
@@ -487,7 +488,7 @@ def code_move(
     return current
 
 
-def code_move_step(*, code: Code, actor: Any, direction: str, revision: int | None = None) -> Code:
+def code_move_step(*, code: Code, actor: User, direction: str, revision: int | None = None) -> Code:
     """The keyboard path: up, down, indent (under the sibling above), outdent (after parent)."""
     study = code.study
     _require(study, actor, "can_edit_codebook")
@@ -545,7 +546,7 @@ def _subtree(code: Code) -> list[dict[str, Any]]:
     return rows
 
 
-def code_delete(*, code: Code, actor: Any) -> None:
+def code_delete(*, code: Code, actor: User) -> None:
     """Delete a code and its subcodes; refused while any of them has segments."""
     _require(code.study, actor, "can_edit_codebook")
     with transaction.atomic():
@@ -585,7 +586,7 @@ def code_delete(*, code: Code, actor: Any) -> None:
         _renumber(code.study, code.parent_id, _siblings(code.study, code.parent_id))
 
 
-def code_merge(*, source: Code, target: Code, actor: Any) -> Code:
+def code_merge(*, source: Code, target: Code, actor: User) -> Code:
     """Fold `source` into `target`: its segments and subcodes move there, then it goes."""
     if source.pk == target.pk:
         raise CodebookError(_("A code cannot be merged into itself."))
@@ -704,7 +705,7 @@ def code_merge(*, source: Code, target: Code, actor: Any) -> Code:
 UNDOABLE = {"code_create", "code_update", "code_move", "code_delete", "code_merge"}
 
 
-def codebook_undo(*, study: Study, actor: Any) -> CodingEvent:
+def codebook_undo(*, study: Study, actor: User) -> CodingEvent:
     """Undo the study's last codebook change that has not been undone."""
     _require(study, actor, "can_edit_codebook")
     with transaction.atomic():
@@ -821,7 +822,7 @@ def _restore_rows(study: Study, rows: list[dict[str, Any]]) -> None:
         _renumber(study, parent.pk if parent else None, siblings)
 
 
-def coding_started_set(*, study: Study, actor: Any, started: bool) -> Codebook:
+def coding_started_set(*, study: Study, actor: User, started: bool) -> Codebook:
     _require(study, actor, "can_edit_codebook")
     with transaction.atomic():
         codebook = Codebook.for_study(study)
@@ -835,13 +836,13 @@ def coding_started_set(*, study: Study, actor: Any, started: bool) -> Codebook:
 # Versions -------------------------------------------------------------------------------
 
 
-def version_create(*, study: Study, actor: Any, label: str) -> CodebookVersion:
+def version_create(*, study: Study, actor: User, label: str) -> CodebookVersion:
     """Save the current codebook as a named version."""
     _require(study, actor, "can_edit_codebook")
     return _version_create(study=study, actor=actor, label=label)
 
 
-def _version_create(*, study: Study, actor: Any, label: str) -> CodebookVersion:
+def _version_create(*, study: Study, actor: User, label: str) -> CodebookVersion:
     label = " ".join(label.split())
     if not label:
         raise CodebookError(_("A version needs a label, such as “v2 na overleg begeleider”."))
@@ -866,7 +867,7 @@ def _version_create(*, study: Study, actor: Any, label: str) -> CodebookVersion:
     return version
 
 
-def _approve(version: CodebookVersion, actor: Any) -> CodebookVersion:
+def _approve(version: CodebookVersion, actor: User) -> CodebookVersion:
     version.approved_by = actor
     version.approved_at = timezone.now()
     version.save(update_fields=["approved_by", "approved_at"])
@@ -879,7 +880,7 @@ def _approve(version: CodebookVersion, actor: Any) -> CodebookVersion:
     return version
 
 
-def version_approve(*, version: CodebookVersion, actor: Any) -> CodebookVersion:
+def version_approve(*, version: CodebookVersion, actor: User) -> CodebookVersion:
     """Approve a saved version: the supervisor only. Refused when it is approved already."""
     _require(version.study, actor, "can_approve")
     with transaction.atomic():
@@ -901,7 +902,7 @@ def latest_approved(study: Study) -> CodebookVersion | None:
     )
 
 
-def codebook_approve(*, study: Study, actor: Any, label: str = "") -> CodebookVersion:
+def codebook_approve(*, study: Study, actor: User, label: str = "") -> CodebookVersion:
     """Save the current codebook as a new version and approve it, both or neither: the
     supervisor only. Refused when nothing changed since the latest approved version."""
     _require(study, actor, "can_approve")
@@ -923,7 +924,7 @@ def codebook_approve(*, study: Study, actor: Any, label: str = "") -> CodebookVe
 # The reveal -------------------------------------------------------------------------------
 
 
-def codebook_reveal(*, study: Study, actor: Any) -> Codebook:
+def codebook_reveal(*, study: Study, actor: User) -> Codebook:
     """Show every coder's layer to everyone in the study from now on: the owner only. Once
     revealed stays revealed; revealing again changes nothing."""
     _require(study, actor, "can_reveal")
@@ -943,7 +944,7 @@ def codebook_reveal(*, study: Study, actor: Any) -> Codebook:
     return codebook
 
 
-def codebook_reveal_policy_set(*, study: Study, actor: Any, policy: str) -> Codebook:
+def codebook_reveal_policy_set(*, study: Study, actor: User, policy: str) -> Codebook:
     """`always`: the owner and supervisor see the coders' layers all along; `after_reveal`:
     only once the owner reveals them. The owner only."""
     _require(study, actor, "can_reveal")
@@ -988,7 +989,7 @@ class ImportReport:
 
 
 def codebook_import(
-    *, study: Study, actor: Any, nodes: list[CodeNode], keep_guids: bool = True
+    *, study: Study, actor: User | None, nodes: list[CodeNode], keep_guids: bool = True
 ) -> ImportReport:
     """Fill an empty codebook, or merge into an existing one by path; all or nothing."""
     from coding.codebook.tree import path_string, validate_tree
@@ -1062,7 +1063,7 @@ def template_nodes(template: str) -> list[CodeNode]:
     return nodes_from_snapshot(data["codes"])
 
 
-def codebook_apply_template(*, study: Study, actor: Any, template: str) -> ImportReport:
+def codebook_apply_template(*, study: Study, actor: User, template: str) -> ImportReport:
     if template == "empty":
         return ImportReport()
     return codebook_import(
@@ -1070,7 +1071,7 @@ def codebook_apply_template(*, study: Study, actor: Any, template: str) -> Impor
     )
 
 
-def codebook_copy(*, source: Study, target: Study, actor: Any) -> ImportReport:
+def codebook_copy(*, source: Study, target: Study, actor: User) -> ImportReport:
     if source.pk == target.pk:
         raise CodebookError(_("Choose another study to copy from."))
     _require(source, actor, "can_read")

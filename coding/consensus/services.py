@@ -42,6 +42,7 @@ from itertools import combinations
 from typing import Any
 from uuid import UUID
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import formats, timezone
@@ -82,7 +83,7 @@ class ConsensusError(ValueError):
 # Who ------------------------------------------------------------------------------------
 
 
-def _require_view(study: Study, viewer: Any) -> StudyAccess:
+def _require_view(study: Study, viewer: User) -> StudyAccess:
     access = access_for(study, viewer)
     if access is None or not sight.layers_open(access):
         raise ConsensusError(
@@ -94,7 +95,7 @@ def _require_view(study: Study, viewer: Any) -> StudyAccess:
     return access
 
 
-def _require_reconcile(study: Study, actor: Any) -> StudyAccess:
+def _require_reconcile(study: Study, actor: User) -> StudyAccess:
     access = access_for(study, actor)
     if access is None:
         raise ConsensusError(_("Only the study's owner and coders reconcile its coding."))
@@ -309,7 +310,7 @@ def _build(intervention: Intervention, coder_ids: set[int] | None) -> list[Item]
     return items
 
 
-def reconciliation_items(*, intervention: Intervention, viewer: Any) -> list[Item]:
+def reconciliation_items(*, intervention: Intervention, viewer: User) -> list[Item]:
     """The items of one intervention for the consensus view, each with its decision.
 
     Refused (ConsensusError) to anyone to whom the coders' layers are not open, so a blind
@@ -533,7 +534,7 @@ def _decision_state(decision: ConsensusDecision, paths: dict[int, tuple[str, ...
 def _event(
     *,
     study: Study,
-    actor: Any,
+    actor: User,
     action: str,
     code: Code | None,
     before: dict[str, Any] | None = None,
@@ -554,7 +555,7 @@ def _event(
 def _write(
     *,
     intervention: Intervention,
-    actor: Any,
+    actor: User,
     item: Item,
     action: str,
     planned: list[_Planned],
@@ -619,7 +620,7 @@ def _write(
 def consensus_decide(
     *,
     intervention: Intervention,
-    actor: Any,
+    actor: User,
     item_key: str,
     action: str,
     take_segment: Segment | UUID | str | None = None,
@@ -672,7 +673,9 @@ def consensus_decide(
     return decision
 
 
-def consensus_accept_agreed(*, intervention: Intervention, actor: Any, note: str = "") -> list[Any]:
+def consensus_accept_agreed(
+    *, intervention: Intervention, actor: User, note: str = ""
+) -> list[Any]:
     """Take every undecided agreed item in one go, each as its first version in text order
     (ties by coder). Items whose segment the consensus has already are left undecided."""
     note = _clean_note(note)
@@ -719,7 +722,7 @@ def consensus_accept_agreed(*, intervention: Intervention, actor: Any, note: str
     return decisions
 
 
-def consensus_undecide(*, intervention: Intervention, actor: Any, item_key: str) -> None:
+def consensus_undecide(*, intervention: Intervention, actor: User, item_key: str) -> None:
     """Undo a decision (also one whose item is gone): its consensus segments go with it.
     The owner may undo any decision; a coder only their own."""
     access = _require_reconcile(intervention.study, actor)

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponse
@@ -53,14 +54,14 @@ TEMPLATE = "coding/consensus/intervention.html"
 OVERVIEW_TEMPLATE = "coding/consensus/overview.html"
 
 
-def _reader(user: Any, slug: str) -> StudyAccess:
+def _reader(user: User, slug: str) -> StudyAccess:
     access = get_study_for_user(user, slug)
     if not sight.layers_open(access):
         raise PermissionDenied
     return access
 
 
-def _intervention(user: Any, slug: str, uuid: UUID) -> tuple[StudyAccess, Intervention]:
+def _intervention(user: User, slug: str, uuid: UUID) -> tuple[StudyAccess, Intervention]:
     access, intervention = get_intervention_for_user(user, slug, uuid)
     intervention.study = access.study
     if not sight.layers_open(access):
@@ -68,7 +69,7 @@ def _intervention(user: Any, slug: str, uuid: UUID) -> tuple[StudyAccess, Interv
     return access, intervention
 
 
-def _reconciler(user: Any, slug: str, uuid: UUID) -> tuple[StudyAccess, Intervention]:
+def _reconciler(user: User, slug: str, uuid: UUID) -> tuple[StudyAccess, Intervention]:
     access, intervention = get_intervention_for_user(user, slug, uuid, need="can_reconcile")
     intervention.study = access.study
     if not sight.may_reconcile(access):
@@ -198,7 +199,7 @@ class Version:
 
 @dataclass
 class Column:
-    coder: Any
+    coder: User
     versions: list[Version]
 
 
@@ -259,7 +260,7 @@ def _path(paths: dict[int, tuple[str, ...]], code: Code) -> str:
     return display_path(paths.get(code.pk, (code.name,)))
 
 
-def _page(access: StudyAccess, intervention: Intervention, viewer: Any) -> Page:
+def _page(access: StudyAccess, intervention: Intervention, viewer: User) -> Page:
     """Everything the consensus view of one intervention shows, from a fixed number of
     queries whatever the number of items."""
     items = reconciliation_items(intervention=intervention, viewer=viewer)

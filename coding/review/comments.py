@@ -29,6 +29,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
@@ -90,14 +91,14 @@ def _participants(thread: CommentThread) -> set[int]:
     return ids
 
 
-def can_see_thread(thread: CommentThread, viewer: Any) -> bool:
+def can_see_thread(thread: CommentThread, viewer: User) -> bool:
     """Whether `viewer` may read `thread` (`coding.sight.ThreadSight`)."""
     sight = ThreadSight.of(access_for(thread.study, viewer))
     coder = _segment_coders([thread.target_uuid]).get(str(thread.target_uuid))
     return sight.sees(thread, coder, _participants(thread))
 
 
-def thread_for_user(*, viewer: Any, uuid: Any) -> CommentThread:
+def thread_for_user(*, viewer: User, uuid: Any) -> CommentThread:
     """The thread with this UUID if the viewer may see it; Http404 otherwise."""
     try:
         UUID(str(uuid))
@@ -139,7 +140,7 @@ def _clean_body(body: str) -> str:
     return body
 
 
-def _check_target(study: Study, actor: Any, kind: str, target_uuid: Any) -> UUID:
+def _check_target(study: Study, actor: User, kind: str, target_uuid: Any) -> UUID:
     try:
         target = UUID(str(target_uuid))
     except ValueError:
@@ -164,7 +165,7 @@ def _check_target(study: Study, actor: Any, kind: str, target_uuid: Any) -> UUID
     return target
 
 
-def mentioned_members(study: Study, body: str) -> list[Any]:
+def mentioned_members(study: Study, body: str) -> list[User]:
     """The study's members named as @username in `body`, each once, in order of mention."""
     names = []
     for match in MENTION_RE.finditer(body):
@@ -180,7 +181,7 @@ def mentioned_members(study: Study, body: str) -> list[Any]:
     return [members[name] for name in names if name in members]
 
 
-def _notify(thread: CommentThread, comment: Comment, actor: Any, earlier: set[int]) -> None:
+def _notify(thread: CommentThread, comment: Comment, actor: User, earlier: set[int]) -> None:
     """Notify the mentioned and the earlier participants who may see the thread."""
     study = thread.study
     mentioned = {u.pk for u in mentioned_members(study, comment.body)}
@@ -239,7 +240,7 @@ def comment_mail_send(*, notification: Notification) -> None:
         ) from error
 
 
-def _add(thread: CommentThread, actor: Any, body: str) -> Comment:
+def _add(thread: CommentThread, actor: User, body: str) -> Comment:
     earlier = _participants(thread)
     comment = Comment.objects.create(thread=thread, author=actor, body=body)
     _notify(thread, comment, actor, earlier)
@@ -247,7 +248,7 @@ def _add(thread: CommentThread, actor: Any, body: str) -> Comment:
 
 
 def thread_start(
-    *, study: Study, actor: Any, target_kind: str, target_uuid: Any, body: str
+    *, study: Study, actor: User, target_kind: str, target_uuid: Any, body: str
 ) -> CommentThread:
     """Open a thread on a segment, code or intervention with its first comment."""
     body = _clean_body(body)
@@ -263,7 +264,7 @@ def thread_start(
     return thread
 
 
-def comment_add(*, thread: CommentThread, actor: Any, body: str) -> Comment:
+def comment_add(*, thread: CommentThread, actor: User, body: str) -> Comment:
     """Reply in a thread; a reply to a resolved thread reopens it."""
     body = _clean_body(body)
     if not can_see_thread(thread, actor):
@@ -281,7 +282,7 @@ def comment_add(*, thread: CommentThread, actor: Any, body: str) -> Comment:
     return comment
 
 
-def _set_status(thread: CommentThread, actor: Any, status: str) -> None:
+def _set_status(thread: CommentThread, actor: User | None, status: str) -> None:
     thread.status = status
     resolved = status == CommentThread.Status.RESOLVED
     thread.resolved_by = actor if resolved else None
@@ -289,7 +290,7 @@ def _set_status(thread: CommentThread, actor: Any, status: str) -> None:
     thread.save(update_fields=["status", "resolved_by", "resolved_at"])
 
 
-def _settle(thread: CommentThread, actor: Any, status: str) -> CommentThread:
+def _settle(thread: CommentThread, actor: User, status: str) -> CommentThread:
     if not can_see_thread(thread, actor) or not may_settle(thread, access_for(thread.study, actor)):
         raise CommentError(
             _(
@@ -309,11 +310,11 @@ def _settle(thread: CommentThread, actor: Any, status: str) -> CommentThread:
     return thread
 
 
-def thread_resolve(*, thread: CommentThread, actor: Any) -> CommentThread:
+def thread_resolve(*, thread: CommentThread, actor: User) -> CommentThread:
     return _settle(thread, actor, CommentThread.Status.RESOLVED)
 
 
-def thread_reopen(*, thread: CommentThread, actor: Any) -> CommentThread:
+def thread_reopen(*, thread: CommentThread, actor: User) -> CommentThread:
     return _settle(thread, actor, CommentThread.Status.OPEN)
 
 
@@ -347,7 +348,7 @@ def _threads(study: Study) -> QuerySet[CommentThread]:
     )
 
 
-def _rows(study: Study, viewer: Any, threads: list[CommentThread]) -> list[ThreadRow]:
+def _rows(study: Study, viewer: User, threads: list[CommentThread]) -> list[ThreadRow]:
     sight = ThreadSight.of(access_for(study, viewer))
     if sight.access is None:
         return []
@@ -423,7 +424,7 @@ def _target(
     return title, uuid
 
 
-def open_threads(study: Study, viewer: Any) -> list[ThreadRow]:
+def open_threads(study: Study, viewer: User) -> list[ThreadRow]:
     """The open threads the viewer may see, the most recently active first (the supervisor's
     list). A fixed number of queries, whatever the number of threads."""
     threads = list(
@@ -434,11 +435,11 @@ def open_threads(study: Study, viewer: Any) -> list[ThreadRow]:
     return _rows(study, viewer, threads)
 
 
-def open_thread_count(study: Study, viewer: Any) -> int:
+def open_thread_count(study: Study, viewer: User) -> int:
     return len(open_threads(study, viewer))
 
 
-def threads_on(*, study: Study, viewer: Any, target_kind: str, target_uuid: Any) -> list[Any]:
+def threads_on(*, study: Study, viewer: User, target_kind: str, target_uuid: Any) -> list[Any]:
     """The threads on one segment, code or intervention that the viewer may see, oldest first,
     each with its comments and their authors loaded (`thread.comments.all()`)."""
     try:
@@ -464,7 +465,7 @@ def threads_on(*, study: Study, viewer: Any, target_kind: str, target_uuid: Any)
     ]
 
 
-def notifications_for(user: Any, unread_only: bool = True) -> QuerySet[Notification]:
+def notifications_for(user: User, unread_only: bool = True) -> QuerySet[Notification]:
     """The user's notifications, newest first, with the comment, its author and thread."""
     notes = Notification.objects.filter(user=user).select_related(
         "comment__author", "comment__thread__study"
@@ -474,11 +475,11 @@ def notifications_for(user: Any, unread_only: bool = True) -> QuerySet[Notificat
     return notes.order_by("-created_at", "-pk")
 
 
-def unread_count(user: Any) -> int:
+def unread_count(user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
-def notification_mark_read(*, user: Any, uuid: Any = None) -> int:
+def notification_mark_read(*, user: User, uuid: Any = None) -> int:
     """Mark one notification (by UUID) or all of the user's as read; returns how many.
     Another user's notification is never touched."""
     notes = Notification.objects.filter(user=user, read_at__isnull=True)

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
@@ -71,7 +72,7 @@ def pending_codebook_changes(study: Study) -> PendingChanges | None:
 
 @dataclass(frozen=True)
 class CoderRow:
-    user: Any
+    user: User
     assigned: int
     done: int  # of the assigned interventions, how many the coder marked complete
 
@@ -171,7 +172,7 @@ class ActivityRow:
     segments the viewer may not see (a merge lists the segments it moved)."""
 
     at: Any
-    actor: Any
+    actor: User | None
     action: str
     code_name: str
     intervention_title: str
@@ -211,7 +212,7 @@ def recent_activity(
 # The dashboard ----------------------------------------------------------------------------
 
 
-def dashboard(study: Study, viewer: Any) -> dict[str, Any]:
+def dashboard(study: Study, viewer: User) -> dict[str, Any]:
     """Everything the study dashboard shows to `viewer`; Http404 for a non-member.
 
     Keys: access, coders (CoderRow list), agreement (None for coders, or `agreement_summary`),

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
@@ -21,7 +22,7 @@ from interventions.models import Intervention
 from veerkracht.lib.http import HtmxHttpRequest
 
 
-def initials(user: Any) -> str:
+def initials(user: User) -> str:
     """Two letters for a coder's margin label: from the full name, else the username."""
     names = [part for part in (user.first_name, user.last_name) if part]
     if len(names) == 2:
@@ -31,7 +32,7 @@ def initials(user: Any) -> str:
 
 @dataclass(frozen=True)
 class Layer:
-    user: Any
+    user: User
     shown: bool
 
     @property
@@ -45,7 +46,7 @@ class Viewing:
 
     access: StudyAccess
     intervention: Intervention
-    viewer: Any
+    viewer: User
     coding: bool
     layers: list[Layer]
 

@@ -22,6 +22,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -327,7 +328,7 @@ def _panel_context(
     segment: Segment,
     viewing: Viewing | None = None,
     *,
-    viewer: Any = None,
+    viewer: User | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     children = codes_by_parent(access.study)
@@ -514,7 +515,7 @@ def segment_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
 
 @dataclass(frozen=True)
 class CoderProgress:
-    user: Any
+    user: User
     done: int
     total: int
     segments: int | None  # None: hidden from this viewer until the reveal
