@@ -85,14 +85,8 @@ def reason_for(measure: dict[str, Any], key: str, unit: str) -> str:
         return stored
     if key == "brennan_prediger_kappa":
         return NOT_FOR_OTHER_UNITS
-    if unit == "segment" and key in {
-        "cohen_kappa",
-        "fleiss_kappa",
-        "krippendorff_alpha",
-        "alpha_ci95",
-        "p_below_0667",
-        "p_below_0800",
-    }:
+    # Of MEASURE_KEYS, the segment unit computes only n_units and percent agreement (and BP).
+    if unit == "segment" and key in MEASURE_KEYS[2:8]:
         return NOT_FOR_SEGMENTS
     if key in {"alpha_ci95", "p_below_0667", "p_below_0800"}:
         if measure.get("krippendorff_alpha") is None:

@@ -275,32 +275,14 @@ def code_create(
     actor: User,
     name: str,
     parent: Code | None = None,
-    definition: str = "",
-    inclusion: str = "",
-    exclusion: str = "",
-    example: str = "",
-    color: str = "",
     origin: str | None = None,
-    shortcut: str = "",
-    guid: str = "",
+    **fields: str,
 ) -> Code:
     """Add a code at the end of its siblings; inductive once coding has started. The owner
-    adds any code; a coder adds inductive codes while coding."""
+    adds any code; a coder adds inductive codes while coding. `fields`: definition, inclusion,
+    exclusion, example, color, shortcut, guid."""
     _require(study, actor, "can_code" if origin == Code.Origin.INDUCTIVE else "can_edit_codebook")
-    return _code_create(
-        study=study,
-        actor=actor,
-        name=name,
-        parent=parent,
-        definition=definition,
-        inclusion=inclusion,
-        exclusion=exclusion,
-        example=example,
-        color=color,
-        origin=origin,
-        shortcut=shortcut,
-        guid=guid,
-    )
+    return _code_create(study=study, actor=actor, name=name, parent=parent, origin=origin, **fields)
 
 
 def _code_create(

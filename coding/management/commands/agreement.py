@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.agreement.reliability import UNITS, command_view
 from coding.agreement.runs import AgreementError, clean_params, compute_for_study
-from interventions.models import Study
+from interventions.management.lookup import study_named
 
 
 class Command(BaseCommand):
@@ -24,9 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"No study with slug {options['study']!r}.")
+        study = study_named(options["study"])
         coders = [c.strip() for c in options["coders"].split(",") if c.strip()]
         try:
             params = clean_params(

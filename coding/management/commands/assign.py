@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.agreement.assignments import (
@@ -11,7 +10,8 @@ from coding.agreement.assignments import (
     sample_interventions,
     strata_for,
 )
-from interventions.models import Intervention, Study
+from interventions.management.lookup import study_named, user_named
+from interventions.models import Intervention
 
 
 class Command(BaseCommand):
@@ -30,12 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--stratify", default="", help="attribute name to stratify by")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"No study with slug {options['study']!r}.")
-        coder = get_user_model().objects.filter(username=options["coder"]).first()
-        if coder is None:
-            raise CommandError(f"No user {options['coder']!r}.")
+        study = study_named(options["study"])
+        coder = user_named(options["coder"])
         everything = list(Intervention.objects.filter(study=study).order_by("title"))
         percent, seed, method = None, None, "all"
         if options["intervention"]:

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.codebook.exports import FORMATS, export_codebook
 from coding.models import Code
-from interventions.models import Study
+from interventions.management.lookup import study_named
 
 
 class Command(BaseCommand):
@@ -19,9 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", required=True, help="file to write")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"No study with slug {options['study']!r}.")
+        study = study_named(options["study"])
         made = export_codebook(study=study, fmt=options["format"])
         output = Path(options["output"])
         try:

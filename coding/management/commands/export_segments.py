@@ -3,13 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.analysis.report import consensus_table
 from coding.consensus.services import CONSENSUS
 from coding.segment_table import segments_table
 from coding.segments import table_export
+from interventions.management.lookup import study_named, user_named
 from interventions.models import Study
 
 
@@ -31,18 +31,14 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", required=True, help="file to write")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"No study with slug {options['study']!r}.")
+        study = study_named(options["study"])
         if options.get("coder") == CONSENSUS:
             headers, rows = consensus_table(study)
             self._write(study, headers, rows, options)
             return
         coder = None
         if options.get("coder"):
-            coder = get_user_model().objects.filter(username=options["coder"]).first()
-            if coder is None:
-                raise CommandError(f"No user {options['coder']!r}.")
+            coder = user_named(options["coder"])
         headers, rows = segments_table(study=study, coder=coder)
         self._write(study, headers, rows, options)
 

@@ -9,7 +9,7 @@ from coding.codebook import services
 from coding.codebook.reading import read_codebook_file
 from coding.codebook.tree import CodebookFormatError
 from interventions.access import owner_of
-from interventions.models import Study
+from interventions.management.lookup import study_named
 from veerkracht.lib.uploads import UploadTooLarge, read_file
 
 
@@ -24,9 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("file")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"No study with slug {options['study']!r}.")
+        study = study_named(options["study"])
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No file {path}.")

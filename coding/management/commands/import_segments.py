@@ -3,12 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.segment_table import segments_import
 from coding.segments import SegmentError
-from interventions.models import Study
+from interventions.management.lookup import study_named, user_named
 from veerkracht.lib.uploads import UploadTooLarge, read_file
 
 
@@ -24,12 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("file")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"No study with slug {options['study']!r}.")
-        coder = get_user_model().objects.filter(username=options["coder"]).first()
-        if coder is None:
-            raise CommandError(f"No user {options['coder']!r}.")
+        study = study_named(options["study"])
+        coder = user_named(options["coder"])
 
         path = Path(options["file"])
         if not path.is_file():

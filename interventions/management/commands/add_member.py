@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from interventions import services
-from interventions.models import Role, Study
+from interventions.management.lookup import study_named
+from interventions.models import Role
 
 
 class Command(BaseCommand):
@@ -20,9 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--role", required=True, choices=Role.values)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"No study with slug {options['study']!r}.")
+        study = study_named(options["study"])
         username = options["user"].strip()
         if not username:
             raise CommandError("The username is empty.")
