@@ -73,7 +73,7 @@ def consensus_report(
     `consensus.ConsensusError` when the consensus layer is not open to the viewer.
     """
     check_code(code, study)
-    consensus._require_view(study, viewer)
+    consensus.require_consensus_view(study, viewer)
     coded = consensus_coded_ids(study)
     coder_rows = code_report(
         study=study,

@@ -83,7 +83,7 @@ class ConsensusError(ValueError):
 # Who ------------------------------------------------------------------------------------
 
 
-def _require_view(study: Study, viewer: User) -> StudyAccess:
+def require_consensus_view(study: Study, viewer: User) -> StudyAccess:
     access = access_for(study, viewer)
     if access is None or not sight.layers_open(access):
         raise ConsensusError(
@@ -316,7 +316,7 @@ def reconciliation_items(*, intervention: Intervention, viewer: User) -> list[It
     Refused (ConsensusError) to anyone to whom the coders' layers are not open, so a blind
     coder never reaches them. A fixed number of queries, whatever the number of segments.
     """
-    access = _require_view(intervention.study, viewer)
+    access = require_consensus_view(intervention.study, viewer)
     return _build(intervention, sight.visible_ids(access))
 
 
