@@ -66,6 +66,13 @@ def test_a_thread_is_discussed_resolved_and_the_codebook_approved(
         with alice.expect_navigation():
             alice.get_by_role("button", name="Mark all as read").click()
         expect(alice.locator(".notifications-link .unread-count")).to_have_count(0)
+        # The owner wrote the codebook and does not approve it: the page says who does.
+        alice.goto(f"{base}/review/codebook/")
+        expect(alice.locator(".approver-note")).to_have_text(
+            "The study's supervisor approves the codebook."
+        )
+        expect(alice.get_by_role("button", name="Approve")).to_have_count(0)
+        screenshot(alice, "review-codebook-owner")
     finally:
         alice_context.close()
     assert CommentThread.objects.get().status == "resolved"
