@@ -568,6 +568,18 @@ def code_delete(*, code: Code, actor: User) -> None:
         _renumber(code.study, code.parent_id, _siblings(code.study, code.parent_id))
 
 
+def _span_state(item: Segment | ConsensusSegment, **extra: Any) -> dict[str, Any]:
+    """A merged-away span as the merge's event keeps it, so that undo can restore it."""
+    return {
+        "intervention": item.intervention_id,
+        "start": item.start,
+        "end": item.end,
+        "quote": item.quote,
+        "memo": item.memo,
+        **extra,
+    }
+
+
 def code_merge(*, source: Code, target: Code, actor: User) -> Code:
     """Fold `source` into `target`: its segments and subcodes move there, then it goes."""
     if source.pk == target.pk:
@@ -608,18 +620,7 @@ def code_merge(*, source: Code, target: Code, actor: User) -> Code:
             "source": _subtree(source)[0],
             "children": [str(c.uuid) for c in children],
             "segments": [str(s.uuid) for s in moved],
-            "duplicates": [
-                {
-                    "uuid": str(s.uuid),
-                    "intervention": s.intervention_id,
-                    "coder": s.coder_id,
-                    "start": s.start,
-                    "end": s.end,
-                    "quote": s.quote,
-                    "memo": s.memo,
-                }
-                for s in duplicates
-            ],
+            "duplicates": [_span_state(s, uuid=str(s.uuid), coder=s.coder_id) for s in duplicates],
         }
         Segment.objects.filter(pk__in=[s.pk for s in moved]).update(code=target)
         # The consensus layer follows the merge too; a span it holds under both codes stays once.
@@ -636,15 +637,7 @@ def code_merge(*, source: Code, target: Code, actor: User) -> Code:
             consensus_kept.add(span)
         before["consensus"] = [item.pk for item in consensus_moved]
         before["consensus_dropped"] = [
-            {
-                "decision": item.decision_id,
-                "intervention": item.intervention_id,
-                "start": item.start,
-                "end": item.end,
-                "quote": item.quote,
-                "memo": item.memo,
-                "created_by": item.created_by_id,
-            }
+            _span_state(item, decision=item.decision_id, created_by=item.created_by_id)
             for item in consensus_dropped
         ]
         ConsensusSegment.objects.filter(pk__in=[c.pk for c in consensus_moved]).update(code=target)
