@@ -985,14 +985,8 @@ def codebook_import(
                 code = Code.objects.get(pk=existing[key])
                 changes = {
                     name: getattr(node, name)
-                    for name in (
-                        "definition",
-                        "inclusion",
-                        "exclusion",
-                        "example",
-                        "color",
-                        "origin",
-                    )
+                    # A file's code has no shortcut, and its name is its path.
+                    for name in CODE_FIELDS[1:-1]
                     if getattr(node, name) and getattr(node, name) != getattr(code, name)
                 }
                 if changes:
