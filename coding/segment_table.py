@@ -19,7 +19,7 @@ from django.db import transaction
 from coding.codebook.services import code_paths
 from coding.codebook.tree import CodebookFormatError, path_string, split_path
 from coding.models import Code, Segment
-from coding.segments import MEMO_MAX_LENGTH, SegmentError, check_span, segment_create
+from coding.segments import MEMO_MAX_LENGTH, SegmentError, check_span, segments_apply
 from interventions.access import access_for
 from interventions.models import Intervention, Section, Study
 from veerkracht.lib.spreadsheets import UnreadableText, csv_reader, decode_text, formula_unescape
@@ -209,19 +209,24 @@ def segments_import(*, study: Study, coder: User, filename: str, data: bytes) ->
         )
     headers, rows = read_rows(filename, data)
     planned = plan_rows(study=study, coder=coder, headers=headers, rows=rows)
+    # The coder's access and the codebook's paths are loaded once for the whole file.
+    paths = code_paths(study)
     try:
         with transaction.atomic():
             return [
-                segment_create(
+                segment
+                for row in planned
+                for segment in segments_apply(
                     intervention=row.intervention,
                     coder=coder,
-                    code=row.code,
+                    codes=[row.code],
                     start=row.start,
                     end=row.end,
                     quote=row.intervention.text[row.start : row.end],
                     memo=row.memo,
+                    access=access,
+                    paths=paths,
                 )
-                for row in planned
             ]
     except SegmentError as error:
         raise SegmentError(f"Nothing imported: {_one_line(str(error))}") from None

@@ -109,16 +109,18 @@ def job_finish(model: type[BackgroundJob], job_id: int, **result: Any) -> bool:
 
 def job_fail(model: type[BackgroundJob], job_id: int, message: str | Promise) -> bool:
     """Mark the job failed with a message for the user; a finished job is left as it is."""
-    return bool(_fail(_active(model, job_id), message))
+    return bool(_fail(model._default_manager.filter(pk=job_id), message))
 
 
 def _active(model: type[BackgroundJob], job_id: int) -> QuerySet[Any]:
     """The job if it is queued or running: the only jobs a step may change."""
+    # Through an untyped queryset: `status` is declared by each job model, not by the base.
     jobs: QuerySet[Any] = model._default_manager.filter(pk=job_id)
     return jobs.filter(status__in=BackgroundJob.ACTIVE)
 
 
 def _fail(jobs: QuerySet[Any], message: str | Promise) -> int:
+    """Fail those of `jobs` still queued or running; a finished job is left as it is."""
     now = timezone.now()
     return jobs.filter(status__in=BackgroundJob.ACTIVE).update(
         status=JobStatus.FAILED,
