@@ -355,6 +355,8 @@ def segments_autocode_undo(*, event: CodingEvent, actor: User) -> int:
         ).exists():
             raise SegmentError(_("This auto-coding was undone already."))
         uuids = locked.after.get("segments", [])
+        if locked.code_uuid is None:
+            raise SegmentError(_("This auto-coding cannot be undone: its code is gone."))
         segments = Segment.objects.filter(uuid__in=uuids, coder=actor, code__uuid=locked.code_uuid)
         deleted = segments.count()
         segments.delete()
