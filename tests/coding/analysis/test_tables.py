@@ -18,17 +18,11 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from coding import segments as seg
 from coding.analysis import tables
 from coding.analysis.tables import AnalysisError, Mark, build, load_corpus, overlapping_pairs
-from coding.codebook import services
-from coding.consensus import services as cons
-from coding.models import Code, Segment
-from interventions.models import Intervention, Section
+from interventions.models import Intervention
 from tests.conftest import Cast
-from tests.factories import AttributeDefinitionFactory, AttributeValueFactory, InterventionFactory
 
-TEXT = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ!?"
 ROWS = [
     "Sociaal",
     "Sociaal > Doelen",
@@ -36,58 +30,6 @@ ROWS = [
     "Psychologisch",
     "Psychologisch > Inhoud",
 ]
-
-
-def at(doc: Intervention, coder: Any, code: Code, start: int, end: int) -> Segment:
-    return seg.segment_create(
-        intervention=doc, coder=coder, code=code, start=start, end=end, quote=doc.text[start:end]
-    )
-
-
-@pytest.fixture
-def codes(cast: Cast) -> dict[str, Code]:
-    make = services.code_create
-    sociaal = make(study=cast.study, actor=cast.owner, name="Sociaal")
-    psych = make(study=cast.study, actor=cast.owner, name="Psychologisch")
-    return {
-        "sociaal": sociaal,
-        "s_doelen": make(study=cast.study, actor=cast.owner, name="Doelen", parent=sociaal),
-        "s_inhoud": make(study=cast.study, actor=cast.owner, name="Inhoud", parent=sociaal),
-        "psych": psych,
-        "p_inhoud": make(study=cast.study, actor=cast.owner, name="Inhoud", parent=psych),
-    }
-
-
-@pytest.fixture
-def docs(cast: Cast, codes: dict[str, Code]) -> dict[str, Intervention]:
-    alfa = cast.intervention
-    alfa.title, alfa.text = "Alfa", TEXT
-    alfa.save()
-    beta = InterventionFactory(study=cast.study, title="Beta", text=TEXT)
-    gamma = InterventionFactory(study=cast.study, title="Gamma", text=TEXT)
-    carol, bob = cast.coder_a, cast.coder_b
-    at(alfa, carol, codes["s_doelen"], 0, 10)
-    at(alfa, carol, codes["s_inhoud"], 5, 15)  # overlaps the one before
-    at(alfa, carol, codes["p_inhoud"], 20, 30)
-    at(beta, carol, codes["s_inhoud"], 0, 10)
-    at(gamma, carol, codes["p_inhoud"], 0, 5)
-    at(gamma, carol, codes["s_doelen"], 40, 50)
-    Section.objects.create(
-        intervention=gamma, heading="Samenvatting", start=36, end=60, excluded=True
-    )
-    at(alfa, bob, codes["s_doelen"], 0, 10)
-    setting: Any = AttributeDefinitionFactory(study=cast.study, name="Setting")
-    AttributeValueFactory(intervention=alfa, definition=setting, value="Thuis")
-    AttributeValueFactory(intervention=beta, definition=setting, value="Thuis; School")
-    AttributeValueFactory(intervention=gamma, definition=setting, value="School")
-    return {"alfa": alfa, "beta": beta, "gamma": gamma}
-
-
-@pytest.fixture
-def reconciled(cast: Cast, docs: dict[str, Intervention]) -> dict[str, Intervention]:
-    services.codebook_reveal(study=cast.study, actor=cast.owner)
-    cons.consensus_accept_agreed(intervention=docs["alfa"], actor=cast.owner)
-    return docs
 
 
 def table(
@@ -98,7 +40,7 @@ def table(
 
 
 def test_frequencies_roll_themes_up_and_leave_out_the_excluded_section(
-    cast: Cast, docs: dict[str, Intervention]
+    cast: Cast, three: dict[str, Intervention]
 ) -> None:
     got = table(cast, "frequencies", "interventions")
     assert got.rows == ROWS
@@ -111,7 +53,7 @@ def test_frequencies_roll_themes_up_and_leave_out_the_excluded_section(
 
 
 def test_the_matrix_counts_presence_or_segments_with_totals(
-    cast: Cast, docs: dict[str, Intervention]
+    cast: Cast, three: dict[str, Intervention]
 ) -> None:
     presence = table(cast, "matrix", "interventions")
     assert presence.columns == ["Alfa", "Beta", "Gamma"]
@@ -125,7 +67,7 @@ def test_the_matrix_counts_presence_or_segments_with_totals(
 
 
 def test_the_crosstab_counts_an_intervention_in_both_its_values(
-    cast: Cast, docs: dict[str, Intervention]
+    cast: Cast, three: dict[str, Intervention]
 ) -> None:
     setting = cast.study.attributes.get(name="Setting")
     got = table(cast, "crosstab", "interventions", column_attribute=setting)
@@ -140,10 +82,10 @@ def test_the_crosstab_counts_an_intervention_in_both_its_values(
 
 
 def test_an_intervention_without_a_value_gets_its_own_column(
-    cast: Cast, docs: dict[str, Intervention]
+    cast: Cast, three: dict[str, Intervention]
 ) -> None:
     setting = cast.study.attributes.get(name="Setting")
-    docs["gamma"].attribute_values.all().delete()
+    three["gamma"].attribute_values.all().delete()
     got = table(cast, "crosstab", "interventions", column_attribute=setting)
     assert got.columns == ["School", "Thuis", tables.NO_VALUE]
     assert got.column_totals == [1, 2, 1]
@@ -151,7 +93,7 @@ def test_an_intervention_without_a_value_gets_its_own_column(
 
 
 def test_cooccurrence_by_interventions_and_by_overlapping_segments(
-    cast: Cast, docs: dict[str, Intervention]
+    cast: Cast, three: dict[str, Intervention]
 ) -> None:
     got = table(cast, "cooccurrence", "interventions")
     assert got.columns == ROWS
@@ -196,16 +138,18 @@ def test_the_consensus_layer_stands_in_where_reconciled(
     assert got.column_totals == [3, 3]
 
 
-def test_filters_narrow_the_interventions(cast: Cast, docs: dict[str, Intervention]) -> None:
+def test_filters_narrow_the_interventions(cast: Cast, three: dict[str, Intervention]) -> None:
     setting = cast.study.attributes.get(name="Setting")
     got = table(cast, "frequencies", "interventions", attributes={setting.pk: "School"})
     assert got.n_interventions == 1  # Gamma; Beta's value is "Thuis; School", not "School"
     assert got.cells[3] == [1, 1]
-    chosen = table(cast, "matrix", "segments", intervention_ids=[docs["beta"].pk])
+    chosen = table(cast, "matrix", "segments", intervention_ids=[three["beta"].pk])
     assert chosen.columns == ["Beta"]
 
 
-def test_a_blind_coder_sees_only_their_own_layer(cast: Cast, docs: dict[str, Intervention]) -> None:
+def test_a_blind_coder_sees_only_their_own_layer(
+    cast: Cast, three: dict[str, Intervention]
+) -> None:
     own = table(cast, "frequencies", "segments", layer="bob", viewer=cast.coder_b)
     assert own.column_totals == [1, 1]
     with pytest.raises(AnalysisError):
@@ -216,7 +160,7 @@ def test_a_blind_coder_sees_only_their_own_layer(cast: Cast, docs: dict[str, Int
         table(cast, "frequencies", "segments", layer="carol", viewer=cast.outsider)
 
 
-def test_an_unknown_layer_is_refused(cast: Cast, docs: dict[str, Intervention]) -> None:
+def test_an_unknown_layer_is_refused(cast: Cast, three: dict[str, Intervention]) -> None:
     with pytest.raises(AnalysisError, match="nobody"):
         table(cast, "frequencies", "segments", layer="nobody")
 
@@ -261,7 +205,7 @@ def test_the_command_prints_the_table_as_json(cast: Cast, reconciled: Any) -> No
 
 
 def test_the_command_writes_csv_and_xlsx_naming_what_it_counts(
-    cast: Cast, docs: Any, tmp_path: Path
+    cast: Cast, three: Any, tmp_path: Path
 ) -> None:
     out = tmp_path / "crosstab.csv"
     printed = run(
@@ -303,7 +247,7 @@ def test_the_command_writes_csv_and_xlsx_naming_what_it_counts(
     assert [c.value for c in sheet[2]] == ["Sociaal", 1, 1, 0, 2]
 
 
-def test_the_command_refuses_what_it_cannot_make(cast: Cast, docs: Any) -> None:
+def test_the_command_refuses_what_it_cannot_make(cast: Cast, three: Any) -> None:
     with pytest.raises(CommandError, match="--attribute"):
         run("--study", "gezin", "--table", "crosstab")
     with pytest.raises(CommandError, match="Leeftijd"):
