@@ -22,6 +22,7 @@ matplotlib.use("Agg")  # no display here; must come before the figure import
 
 from django.utils.translation import gettext as _  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from coding.analysis.tables import Table  # noqa: E402
 from coding.codebook.outline import display_path_string  # noqa: E402
@@ -39,6 +40,7 @@ OKABE_ITO = (
 FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
 PNG_DPI = 300
 MAX_LABEL = 48
+ANNOTATE_MAX = 600  # cells; beyond that the numbers would not fit
 
 
 def _label(path: str) -> str:
@@ -93,7 +95,23 @@ def _heatmap(table: Table, title: str) -> Figure:
         rotation=60,
         ha="right",
     )
-    figure.colorbar(image, ax=axes, label=_count_label(table))
+    colourbar = figure.colorbar(image, ax=axes, label=_count_label(table))
+    colourbar.locator = MaxNLocator(integer=True)
+    colourbar.update_ticks()
+    if rows * len(table.columns) <= ANNOTATE_MAX:
+        # The numbers in the cells, so the figure reads without the colour scale too.
+        highest = max((max(row) for row in table.cells if row), default=0)
+        for i, row in enumerate(table.cells):
+            for j, value in enumerate(row):
+                axes.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="black" if highest and value > highest / 2 else "white",
+                )
     axes.set_title(title)
     return figure
 

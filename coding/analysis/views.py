@@ -443,6 +443,7 @@ def _search_context(access: Any, data: Any) -> dict[str, Any]:
             context["result"] = result
             context["summary"] = result.as_json()
             context["hit_keys"] = [_hit_key(hit) for hit in result.hits]
+            context["hit_rows"] = list(zip(result.hits, context["hit_keys"], strict=True))
             context["search_params"] = [
                 (key, value)
                 for key, value in data.items()
