@@ -571,3 +571,18 @@ class AnalysisSnapshot(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SearchText(models.Model):
+    """An intervention's text folded for text search (`veerkracht.lib.textfold.fold`: lower
+    case, no diacritics, the same length), made on the first search after the text was saved.
+    A cache: `text_updated_at` is the intervention's `updated_at` it was made from."""
+
+    intervention = models.OneToOneField(
+        Intervention, on_delete=models.CASCADE, primary_key=True, related_name="search_text"
+    )
+    folded = models.TextField()
+    text_updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Search text of {self.intervention_id}"

@@ -6,31 +6,33 @@ ignores case and diacritics ("financiele" finds "financiële") and matches insid
 keeps whole words only. With `regex` the query is a regular expression (case-insensitive), run
 with a time limit.
 
-Diacritics are ignored by matching each letter of the query against every accented form of it,
-not by rewriting the text, so a hit's start and end are code-point offsets into the stored text,
-as segments count them.
+Case and diacritics are ignored by searching a folded copy of each text in which every character
+stands for one character of the original (`veerkracht.lib.textfold`), so a hit's start and end
+are code-point offsets into the stored text, as segments count them. The folded copies are kept
+in `SearchText` and made again when a text changed.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import regex
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
 
 from coding.codebook.services import code_paths
 from coding.codebook.tree import path_string
-from coding.models import Code, CodingEvent, Segment
+from coding.models import Code, CodingEvent, SearchText, Segment
 from coding.segments import SegmentError, check_code, check_span
 from interventions.access import access_for
 from interventions.models import Intervention, Section, Study
+from veerkracht.lib.textfold import fold
 
 QUERY_MAX_LENGTH = 200
 REGEX_TIMEOUT_SECONDS = 2.0
@@ -46,13 +48,25 @@ class SearchError(ValueError):
 
 @dataclass(frozen=True)
 class Hit:
+    """One match: code-point offsets into its intervention's `text` (shared, not copied)."""
+
     intervention_id: int
     title: str
     start: int
     end: int
-    match: str
-    before: str
-    after: str
+    text: str = field(repr=False)
+
+    @property
+    def match(self) -> str:
+        return self.text[self.start : self.end]
+
+    @property
+    def before(self) -> str:
+        return self.text[max(0, self.start - CONTEXT) : self.start]
+
+    @property
+    def after(self) -> str:
+        return self.text[self.end : self.end + CONTEXT]
 
 
 @dataclass
@@ -81,32 +95,6 @@ class SearchResult:
 # Compiling a query ------------------------------------------------------------------------
 
 
-def _base(char: str) -> str:
-    """The letter without its diacritics, in lower case ("Ë" -> "e")."""
-    decomposed = unicodedata.normalize("NFD", char)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-@cache
-def _variants() -> dict[str, str]:
-    """For each plain letter, every character of the Latin ranges that is that letter with
-    diacritics, upper or lower case."""
-    forms: dict[str, set[str]] = defaultdict(set)
-    for code_point in range(0x00C0, 0x0250):
-        char = chr(code_point)
-        base = _base(char)
-        if len(base) == 1 and base.isascii() and base.isalpha():
-            forms[base].add(char)
-    return {base: "".join(sorted(chars)) for base, chars in forms.items()}
-
-
-def _letter_pattern(char: str) -> str:
-    base = _base(char)
-    if len(base) == 1 and base.isascii() and base.isalpha():
-        return "[" + re.escape(base + base.upper() + _variants().get(base, "")) + "]"
-    return re.escape(char)
-
-
 def _terms(query: str) -> list[str]:
     terms: list[str] = []
     for quoted, plain in re.findall(r'"([^"]*)"|(\S+)', query):
@@ -117,24 +105,36 @@ def _terms(query: str) -> list[str]:
 
 
 def _term_pattern(term: str, whole_word: bool) -> str:
+    """A term as a pattern over folded text. Word boundaries are checked after the first word
+    (a fixed-width look-behind), so the pattern still starts with plain letters, which the
+    regular expression engine finds fast."""
     prefix = term.endswith("*")
     term = term.rstrip("*")
     if not term:
         raise SearchError(_("A search term needs at least one letter before the *."))
-    parts: list[str] = []
-    for word in term.split():
-        parts.append("".join(_letter_pattern(char) for char in word))
-    pattern = r"\s+".join(parts)
+    words = [re.escape(fold(word)) for word in term.split()]
+    pattern = words[0]
+    if whole_word or prefix:
+        pattern += rf"(?<!\w{words[0]})"
+    for word in words[1:]:
+        pattern += r"\s+" + word
     if prefix:
         pattern += r"\w*"
-    if whole_word or prefix:
-        pattern = r"(?<!\w)" + pattern
     if whole_word:
         pattern += r"(?!\w)"
     return pattern
 
 
-def compile_query(query: str, *, whole_word: bool = False, as_regex: bool = False) -> regex.Pattern:
+@dataclass(frozen=True)
+class Query:
+    """A compiled search: `pattern` runs on folded text (`folded`) or, for a regular
+    expression, on the text itself with a time limit."""
+
+    pattern: re.Pattern[str] | regex.Pattern[str]
+    folded: bool
+
+
+def compile_query(query: str, *, whole_word: bool = False, as_regex: bool = False) -> Query:
     query = query.strip()
     if not query:
         raise SearchError(_("Type a word or phrase to search for."))
@@ -144,7 +144,7 @@ def compile_query(query: str, *, whole_word: bool = False, as_regex: bool = Fals
         )
     if as_regex:
         try:
-            return regex.compile(query, regex.IGNORECASE | regex.VERSION0)
+            return Query(regex.compile(query, regex.IGNORECASE | regex.VERSION0), folded=False)
         except regex.error as error:
             raise SearchError(
                 _("This is not a regular expression: %(error)s.") % {"error": error}
@@ -153,26 +153,32 @@ def compile_query(query: str, *, whole_word: bool = False, as_regex: bool = Fals
     if not terms:
         raise SearchError(_("Type a word or phrase to search for."))
     alternatives = "|".join(f"(?:{_term_pattern(term, whole_word)})" for term in terms)
-    return regex.compile(alternatives, regex.VERSION0)
+    return Query(re.compile(alternatives), folded=True)
 
 
 # Searching --------------------------------------------------------------------------------
 
 
 def find(
-    pattern: regex.Pattern,
+    query: Query,
     text: str,
     *,
     excluded: Sequence[tuple[int, int]] = (),
 ) -> list[tuple[int, int]]:
-    """Spans of non-empty matches in `text`, leaving out those touching an `excluded` span."""
+    """Spans of non-empty matches in `text` (folded already when `query.folded`), leaving out
+    those touching an `excluded` span."""
     spans: list[tuple[int, int]] = []
     try:
-        for match in pattern.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
+        if query.folded:
+            matches: Iterable[Any] = query.pattern.finditer(text)
+        else:
+            assert isinstance(query.pattern, regex.Pattern)
+            matches = query.pattern.finditer(text, timeout=REGEX_TIMEOUT_SECONDS)
+        for match in matches:
             start, end = match.span()
             if start == end:
                 continue
-            if any(a < end and start < b for a, b in excluded):
+            if excluded and any(a < end and start < b for a, b in excluded):
                 continue
             spans.append((start, end))
     except TimeoutError:
@@ -180,6 +186,31 @@ def find(
             _("The regular expression took too long; make it simpler or more specific.")
         ) from None
     return spans
+
+
+def folded_texts(interventions: QuerySet[Intervention]) -> dict[int, str]:
+    """The folded text of each of `interventions`, made once per text and kept in
+    `SearchText`; a text whose intervention changed since is folded again."""
+    stale = list(
+        interventions.exclude(search_text__text_updated_at=F("updated_at")).values_list(
+            "pk", "text", "updated_at"
+        )
+    )
+    if stale:
+        with transaction.atomic():
+            SearchText.objects.filter(intervention_id__in=[pk for pk, _t, _u in stale]).delete()
+            SearchText.objects.bulk_create(
+                [
+                    SearchText(intervention_id=pk, folded=fold(text), text_updated_at=updated)
+                    for pk, text, updated in stale
+                ],
+                batch_size=200,
+            )
+    return dict(
+        SearchText.objects.filter(intervention__in=interventions).values_list(
+            "intervention_id", "folded"
+        )
+    )
 
 
 def search(
@@ -190,39 +221,43 @@ def search(
     as_regex: bool = False,
     coded_only: bool = False,
     attributes: dict[int, str] | None = None,
-    context: int = CONTEXT,
 ) -> SearchResult:
     """Every hit of `query` in the study's texts (in the sections that are coded when
     `coded_only`), in intervention title order, then text order. The corpus is open to every
     member, so the search needs no sight rules; coding what it finds does."""
-    pattern = compile_query(query, whole_word=whole_word, as_regex=as_regex)
+    compiled = compile_query(query, whole_word=whole_word, as_regex=as_regex)
     interventions = Intervention.objects.filter(study=study)
     for definition_id, value in (attributes or {}).items():
         interventions = interventions.filter(
             attribute_values__definition_id=definition_id, attribute_values__value=value
         )
-    rows = list(interventions.order_by("title", "pk").values_list("pk", "title", "text"))
+    titles = list(interventions.order_by("title", "pk").values_list("pk", "title"))
     excluded: dict[int, list[tuple[int, int]]] = defaultdict(list)
     if coded_only:
         for intervention_id, start, end in Section.objects.filter(
             intervention__study=study, excluded=True
         ).values_list("intervention_id", "start", "end"):
             excluded[intervention_id].append((start, end))
-    hits: list[Hit] = []
-    for pk, title, text in rows:
-        for start, end in find(pattern, text, excluded=excluded.get(pk, ())):
-            hits.append(
-                Hit(
-                    intervention_id=pk,
-                    title=title,
-                    start=start,
-                    end=end,
-                    match=text[start:end],
-                    before=text[max(0, start - context) : start],
-                    after=text[end : end + context],
-                )
-            )
-    return SearchResult(query=query, hits=hits, n_interventions=len(rows))
+    if compiled.folded:
+        texts = folded_texts(interventions)
+    else:
+        texts = dict(interventions.values_list("pk", "text"))
+    found = {
+        pk: spans
+        for pk, _title in titles
+        if (spans := find(compiled, texts.get(pk, ""), excluded=excluded.get(pk, ())))
+    }
+    originals = (
+        texts
+        if not compiled.folded
+        else dict(Intervention.objects.filter(pk__in=list(found)).values_list("pk", "text"))
+    )
+    hits = [
+        Hit(intervention_id=pk, title=title, start=start, end=end, text=originals[pk])
+        for pk, title in titles
+        for start, end in found.get(pk, ())
+    ]
+    return SearchResult(query=query, hits=hits, n_interventions=len(titles))
 
 
 # Auto-coding ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from interventions.models import Intervention
 from tests.browser.conftest import login, screenshot
 from tests.coding.analysis.conftest import at
 from tests.conftest import Cast
-from tests.factories import AttributeDefinitionFactory, AttributeValueFactory, InterventionFactory
+from tests.factories import AttributeDefinitionFactory, AttributeValueFactory
 
 PASSWORD = "wachtwoord-123"  # tests.factories.UserFactory's
 
@@ -35,7 +35,7 @@ def test_tables_search_and_auto_coding(page: Page, live_server: Any, cast: Cast)
     setting: Any = AttributeDefinitionFactory(study=cast.study, name="Setting")
     docs: dict[str, Intervention] = {}
     for (title, text), value in zip(TEXTS.items(), ["Thuis", "Buurt", "Thuis"], strict=True):
-        docs[title] = InterventionFactory(study=cast.study, title=title, text=text)
+        docs[title] = Intervention.objects.create(study=cast.study, title=title, text=text)
         AttributeValueFactory(intervention=docs[title], definition=setting, value=value)
     first = docs["Sterke gezinnen"]
     start = first.text.index("steun van buren")
@@ -63,7 +63,9 @@ def test_tables_search_and_auto_coding(page: Page, live_server: Any, cast: Cast)
     figure = page.locator(".analysis-figure img")
     expect(figure).to_be_visible()
     page.wait_for_function("document.querySelector('.analysis-figure img').naturalWidth > 0")
-    assert figure.bounding_box()["height"] > 200
+    box = figure.bounding_box()
+    assert box is not None
+    assert box["height"] > 200
     screenshot(page, "analysis-matrix")
 
     # A theme folds its subcodes away.
