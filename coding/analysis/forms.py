@@ -64,6 +64,12 @@ class ReportForm(forms.Form):
                 choices=[("", _("all")), *((v, v) for v in values)],
             )
             self.attribute_fields.append(self[name])
+        self.fields["props"] = forms.MultipleChoiceField(
+            label=_("Properties with each quote (Word)"),
+            required=False,
+            choices=[(str(definition.pk), definition.name) for definition, _v in attributes],
+            widget=forms.CheckboxSelectMultiple,
+        )
 
 
 class TablesForm(forms.Form):

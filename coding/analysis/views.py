@@ -22,6 +22,7 @@ from coding import segments, sight
 from coding.analysis import figures, pages, search
 from coding.analysis import report as analysis
 from coding.analysis.forms import AutocodeForm, ReportForm, SearchForm, SnapshotForm
+from coding.analysis.quotations import quotation_docx
 from coding.analysis.render import report_rows_html
 from coding.analysis.tables import AnalysisError, Table, overlapping_pairs, table_cells
 from coding.codebook.outline import display_path, display_path_string
@@ -103,7 +104,14 @@ def _report(request: HtmxHttpRequest, slug: str) -> dict[str, Any]:
             rows = analysis.with_source(segments.code_report(**filters))
             source_note = _("Rows from the coders' segments.")
         ids = {user.username: user.pk for user in coders}
+        names = {user.pk: user.username for user in coders}
+        parts = [f"{d.name}: {attributes[d.pk]}" for d in definitions if d.pk in attributes]
+        if intervention_id is not None:
+            parts.append({str(u): t for u, t in interventions}[data["intervention"]])
+        if data["coder"] is not None:
+            parts.append(_("coder %(name)s") % {"name": names.get(data["coder"], "")})
         context.update(
+            filter_text="; ".join(parts),
             rows=rows,
             source_note=source_note,
             code=by_uuid[data["code"]],
@@ -131,20 +139,45 @@ _FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _quotation_docx(context: dict[str, Any]) -> bytes:
+    form = context["form"]
+    chosen = {int(pk) for pk in form.cleaned_data.get("props") or []}
+    properties = [
+        d for d in AttributeDefinition.objects.filter(study=context["study"]) if d.pk in chosen
+    ]
+    code = context["code"]
+    paths = paths_from(codes_by_parent(context["study"]))
+    about = _("Study %(study)s · %(source)s · filter: %(filter)s") % {
+        "study": context["study"].name,
+        "source": context["source_note"],
+        "filter": context.get("filter_text") or _("all interventions"),
+    }
+    return quotation_docx(
+        code=code,
+        code_path=" > ".join(paths.get(code.pk, (code.name,))),
+        rows=context["rows"],
+        properties=properties,
+        about=about,
+    )
 
 
 @login_required
 @require_GET
 def code_report_export(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpResponse:
-    if fmt not in _FORMATS:
+    if fmt not in _FORMATS and fmt != "docx":
         raise Http404
     context = _report(request, slug)
     if context.get("rows") is None:
         status = 400
         context.setdefault("report_error", _("Choose a code for the report first."))
         return render(request, "coding/analysis/code_report.html", context, status=status)
-    content = analysis.report_export(context["rows"], fmt)
     name = slugify(context["code"].name) or "code"
+    if fmt == "docx":
+        return _download(_quotation_docx(context), _DOCX, f"{context['study'].slug}-{name}.docx")
+    content = analysis.report_export(context["rows"], fmt)
     filename = f"{context['study'].slug}-{name}.{fmt}"
     response = HttpResponse(content, content_type=_FORMATS[fmt])
     response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"

@@ -231,3 +231,35 @@ def test_the_supervisor_searches_but_does_not_code(cast: Cast, corpus: Intervent
     assert page.status_code == 200
     assert "tree" not in page.context
     assert b'name="hits"' not in page.content
+
+
+def test_the_quotation_report_in_word(
+    cast: Cast, three: dict[str, Intervention], tree: dict[str, Code]
+) -> None:
+    import docx
+
+    tree["sociaal"].definition = "Hulp uit het netwerk."
+    tree["sociaal"].save()
+    setting = cast.study.attributes.get(name="Setting")
+    response = client_for(cast.owner).get(
+        reverse("code_report_export", args=[cast.study.slug, "docx"]),
+        {
+            "code": str(tree["sociaal"].uuid),
+            "subcodes": "on",
+            "coder": cast.coder_a.pk,
+            "props": [setting.pk],
+        },
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="gezin-sociaal.docx"'
+    document = docx.Document(io.BytesIO(response.content))
+    text = [p.text for p in document.paragraphs]
+    assert text[0] == "Sociaal"
+    assert "coder carol" in text[1]
+    assert "Definition: Hulp uit het netwerk." in text
+    assert "Setting: Thuis" in text  # Alfa
+    assert "Setting: Thuis; School" in text  # Beta
+    quotes = [p for p in text if p.startswith("“")]
+    assert quotes[0].startswith("“" + three["alfa"].text[0:10] + "”")
+    # The report lists every segment, also Gamma's in the section excluded after coding.
+    assert len(quotes) == 4
