@@ -624,6 +624,13 @@ ROUTES: list[Route] = [
         lambda w: {"coders": ["bob", "carol"], "unit": "intervention", "bootstrap": "0"},
     ),
     Route("agreement_run_again", "post", OWNER, World.run_url),
+    Route(
+        "agreement_chart_file",
+        "get",
+        READING_ALONG,
+        lambda w: {"slug": w.slug, "fmt": "png"},
+        lambda w: {"run": w.run.pk},
+    ),
     Route("agreement_report", "get", READING_ALONG, World.run_url),
     Route(
         "agreement_run_status",

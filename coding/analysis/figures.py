@@ -1,44 +1,26 @@
 """Figures of the analysis tables, drawn with matplotlib, as SVG for the page and PNG at 300 dpi
 for the thesis.
 
-Why matplotlib: it draws on the server with no browser, no JavaScript and no network, writes
-SVG and PNG from one figure, and is the plotting library a thesis student's supervisor will know;
-Vega-Lite would add a bundled JavaScript runtime (vl-convert) for the same pictures.
-
-The palette is Okabe and Ito's, made to stay distinguishable for the common colour-vision
-deficiencies; heatmaps use cividis, which is too. Labels come translated from the caller's
+Why matplotlib, and the palette: `veerkracht.lib.plotting`. Heatmaps use cividis, which stays
+readable with the common colour-vision deficiencies too. Labels come translated from the caller's
 language. Every figure draws from a `Table` alone, so a stored snapshot draws the same again.
 """
 
 from __future__ import annotations
 
-import io
 import textwrap
 from collections.abc import Sequence
 
-import matplotlib
+from django.utils.translation import gettext as _
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")  # no display here; must come before the figure import
+from coding.analysis.tables import Table
+from coding.codebook.outline import display_path_string
+from veerkracht.lib.plotting import FORMATS, OKABE_ITO, save
 
-from django.utils.translation import gettext as _  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+__all__ = ["FORMATS", "figure_for", "render"]
 
-from coding.analysis.tables import Table  # noqa: E402
-from coding.codebook.outline import display_path_string  # noqa: E402
-
-OKABE_ITO = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#F0E442",
-    "#000000",
-)
-FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
-PNG_DPI = 300
 MAX_LABEL = 48
 ANNOTATE_MAX = 600  # cells; beyond that the numbers would not fit
 
@@ -156,11 +138,4 @@ def figure_for(table: Table) -> Figure:
 
 def render(table: Table, fmt: str) -> bytes:
     """The table's figure as "svg" or "png" (300 dpi)."""
-    figure = figure_for(table)
-    buffer = io.BytesIO()
-    # SVG keeps its text as text (metadata date off, so the same table gives the same file).
-    if fmt == "svg":
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    else:
-        figure.savefig(buffer, format="png", dpi=PNG_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return save(figure_for(table), fmt)

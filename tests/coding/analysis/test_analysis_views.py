@@ -263,3 +263,17 @@ def test_the_quotation_report_in_word(
     assert quotes[0].startswith("“" + three["alfa"].text[0:10] + "”")
     # The report lists every segment, also Gamma's in the section excluded after coding.
     assert len(quotes) == 4
+
+
+def test_figures_escape_code_names(
+    cast: Cast, three: dict[str, Intervention], tree: dict[str, Code]
+) -> None:
+    tree["sociaal"].name = '<script>alert("x")</script> & Co'
+    tree["sociaal"].save()
+    svg = client_for(cast.owner).get(
+        reverse("analysis_figure", args=[cast.study.slug, "svg"])
+        + "?"
+        + "table=frequencies&count=segments&layer=carol"
+    )
+    assert b"<script" not in svg.content
+    assert b"&lt;script&gt;" in svg.content
