@@ -110,6 +110,9 @@ class TablesForm(forms.Form):
     interventions = forms.MultipleChoiceField(
         label=gettext_lazy("Only these interventions"), required=False
     )
+    version = forms.TypedChoiceField(
+        label=gettext_lazy("Codebook"), required=False, coerce=int, empty_value=None
+    )
 
     def __init__(
         self,
@@ -118,6 +121,7 @@ class TablesForm(forms.Form):
         layers: list[tuple[str, str]],
         attributes: list[tuple[AttributeDefinition, list[str]]],
         interventions: list[tuple[str, str]],
+        versions: list[tuple[int, str]] | None = None,
     ) -> None:
         bound = data if data.get("table") else None
         super().__init__(bound, initial={"layer": layers[0][0] if layers else ""})
@@ -132,6 +136,11 @@ class TablesForm(forms.Form):
         chosen = self.fields["interventions"]
         assert isinstance(chosen, forms.ChoiceField)
         chosen.choices = interventions
+        version = self.fields["version"]
+        assert isinstance(version, forms.ChoiceField)
+        version.choices = [("", _("today's codebook"))] + [
+            (str(number), label) for number, label in versions or []
+        ]
         self.attribute_fields = []
         for definition, values in attributes:
             name = f"a{definition.pk}"

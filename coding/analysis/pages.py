@@ -17,7 +17,7 @@ from coding.analysis.report import CODERS
 from coding.analysis.tables import NO_VALUE, AnalysisError, Corpus, Table, build, load_corpus
 from coding.codebook.outline import display_path, display_path_string
 from coding.consensus.services import CONSENSUS
-from coding.models import Code
+from coding.models import Code, CodebookVersion
 from interventions.access import StudyAccess
 from interventions.models import AttributeDefinition, AttributeValue, Intervention
 
@@ -63,11 +63,13 @@ class Filtered:
 
 def tables_form(access: StudyAccess, data: Any) -> TablesForm:
     interventions = Intervention.objects.filter(study=access.study).order_by("title")
+    versions = CodebookVersion.objects.filter(study=access.study).order_by("-number")
     return TablesForm(
         data,
         layers=layer_choices(access),
         attributes=attribute_choices(access),
         interventions=[(str(u), t) for u, t in interventions.values_list("uuid", "title")],
+        versions=[(v.number, str(v)) for v in versions],
     )
 
 
@@ -87,6 +89,9 @@ def read_table(access: StudyAccess, form: TablesForm) -> Filtered:
                 "pk", flat=True
             )
         )
+    version = None
+    if data.get("version") is not None:
+        version = CodebookVersion.objects.filter(study=study, number=data["version"]).first()
     corpus = load_corpus(
         study=study,
         viewer=access.user,
@@ -94,11 +99,16 @@ def read_table(access: StudyAccess, form: TablesForm) -> Filtered:
         attributes=attributes,
         intervention_ids=chosen,
         column_attribute=attribute if data["table"] == "crosstab" else None,
+        version=version,
     )
     table = build(corpus, data["table"], data["count"])
     parts = [f"{definitions[pk].name}: {value}" for pk, value in attributes.items()]
     if chosen is not None:
         parts.append(_("%(n)s chosen interventions") % {"n": len(chosen)})
+    if corpus.left_out:
+        parts.append(
+            _("%(n)s segments of codes not in this version left out") % {"n": corpus.left_out}
+        )
     params = {
         key: value
         for key, value in data.items()

@@ -25,7 +25,13 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
-from coding.codebook.services import codes_by_parent, paths_from
+from coding.codebook.services import (
+    code_guids,
+    codebook_tree,
+    codes_by_parent,
+    paths_from,
+    tree_snapshot,
+)
 from coding.codebook.tree import path_string
 from coding.consensus import services as consensus
 from coding.consensus.services import CONSENSUS, consensus_coded_ids
@@ -81,6 +87,8 @@ class Corpus:
     values: dict[int, list[str]] = field(default_factory=dict)
     layer: str = CONSENSUS
     codebook_version: int | None = None
+    # Codes whose segments this table leaves out: not in the chosen codebook version.
+    left_out: int = 0
 
     def code_index(self) -> dict[int, int]:
         return {code.pk: i for i, code in enumerate(self.codes)}
@@ -380,13 +388,16 @@ def load_corpus(
     attributes: dict[int, str] | None = None,
     intervention_ids: Sequence[int] | None = None,
     column_attribute: AttributeDefinition | None = None,
+    version: CodebookVersion | None = None,
 ) -> Corpus:
     """What a table counts, as `viewer` may see it (`None`: a management command, which sees
     every layer).
 
     `layer` is "consensus" or a coder's username; `attributes` (definition id -> value) and
     `intervention_ids` narrow the interventions; `column_attribute` loads that property's values
-    for a cross-tab. Raises `AnalysisError` for a layer the viewer may not see.
+    for a cross-tab. Rows are today's code tree, or with `version` the tree of that saved
+    version (codes matched by GUID; segments of codes it does not have are left out and
+    counted in `left_out`). Raises `AnalysisError` for a layer the viewer may not see.
     """
     access = access_for(study, viewer) if viewer is not None else None
     if viewer is not None and access is None:
@@ -442,20 +453,60 @@ def load_corpus(
             definition=column_attribute, intervention_id__in=chosen_ids
         ).values_list("intervention_id", "value"):
             values[intervention_id] = split_values(value)
-    version = (
-        CodebookVersion.objects.filter(study=study)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
+    if version is not None:
+        if version.study_id != study.pk:
+            raise AnalysisError(_("That codebook version belongs to another study."))
+        codes = _version_rows(study, version.snapshot)
+        number: int | None = version.number
+    else:
+        codes = _code_rows(study)
+        number = current_version_number(study)
+    known = {code.pk for code in codes}
+    kept = [mark for mark in marks if mark.code_id in known]
     return Corpus(
         interventions=chosen,
-        codes=_code_rows(study),
-        marks=marks,
+        codes=codes,
+        marks=kept,
         values=values,
         layer=layer,
-        codebook_version=version,
+        codebook_version=number,
+        left_out=len(marks) - len(kept),
     )
+
+
+def current_version_number(study: Study) -> int | None:
+    """The number of the latest saved codebook version when today's codebook is still exactly
+    that version; None when there is none or the codebook changed since, so a table never
+    claims a version it does not count."""
+    latest = CodebookVersion.objects.filter(study=study).order_by("-number").first()
+    if latest is None:
+        return None
+    if tree_snapshot(codebook_tree(study)) != latest.snapshot:
+        return None
+    return latest.number
+
+
+def _version_rows(study: Study, snapshot: list[dict[str, Any]]) -> list[CodeRow]:
+    """The rows of a saved version's tree, each mapped to today's code with the same GUID; a
+    code deleted since gets a row of its own that nothing counts in."""
+    by_guid = {guid.lower(): pk for pk, guid in code_guids(study).items()}
+    rows: list[CodeRow] = []
+    missing = -1
+
+    def walk(
+        items: list[dict[str, Any]], path: tuple[str, ...], ancestors: tuple[int, ...]
+    ) -> None:
+        nonlocal missing
+        for item in items:
+            pk = by_guid.get(str(item.get("guid") or "").lower())
+            if pk is None:
+                pk, missing = missing, missing - 1
+            here = (*path, str(item.get("name", "")))
+            rows.append(CodeRow(pk, here, (pk, *ancestors)))
+            walk(item.get("children", []), here, (pk, *ancestors))
+
+    walk(snapshot, (), ())
+    return rows
 
 
 def _code_rows(study: Study) -> list[CodeRow]:

@@ -21,6 +21,7 @@ from django.core.management import CommandError, call_command
 from coding.analysis import tables
 from coding.analysis.tables import AnalysisError, Mark, build, load_corpus, overlapping_pairs
 from interventions.models import Intervention
+from tests.coding.analysis.conftest import at
 from tests.conftest import Cast
 
 ROWS = [
@@ -254,3 +255,28 @@ def test_the_command_refuses_what_it_cannot_make(cast: Cast, three: Any) -> None
         run("--study", "gezin", "--table", "crosstab", "--attribute", "Leeftijd")
     with pytest.raises(CommandError, match="-o"):
         run("--study", "gezin", "--table", "matrix", "--format", "csv")
+
+
+def test_a_table_over_a_saved_codebook_version(
+    cast: Cast, three: dict[str, Intervention], tree: dict[str, Any]
+) -> None:
+    from coding.codebook import services
+
+    version = services.version_create(study=cast.study, actor=cast.owner, label="Voor de analyse")
+    assert table(cast, "frequencies", "segments").codebook_version == version.number
+    # Later: a code renamed, a new code with a segment. Today's codebook is no version.
+    services.code_update(
+        code=tree["s_inhoud"], actor=cast.owner, name="Aanpak", revision=tree["s_inhoud"].revision
+    )
+    nieuw = services.code_create(study=cast.study, actor=cast.owner, name="Nieuw")
+    at(three["beta"], cast.coder_a, nieuw, 20, 30)
+    today = table(cast, "frequencies", "segments")
+    assert today.codebook_version is None
+    assert "Sociaal > Aanpak" in today.rows
+    assert today.rows[-1] == "Nieuw"
+    then = table(cast, "frequencies", "segments", version=version)
+    assert then.codebook_version == version.number
+    assert then.rows == ROWS  # the version's names and tree
+    assert then.cells == [[2, 3], [1, 1], [2, 2], [2, 2], [2, 2]]
+    corpus = load_corpus(study=cast.study, viewer=None, layer="carol", version=version)
+    assert corpus.left_out == 1  # the segment of "Nieuw"
