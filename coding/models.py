@@ -545,3 +545,44 @@ class MailJob(BackgroundJob):
 
     def __str__(self) -> str:
         return f"Mail for notification {self.notification_id} ({self.status})"
+
+
+class AnalysisSnapshot(models.Model):
+    """A stored analysis table ("Bewaar deze analyse"): its parameters and its result as they
+    were, with the codebook version, so a figure in a thesis can be shown again exactly after
+    later coding. Never recomputed."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="analysis_snapshots")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    title = models.CharField(_("title"), max_length=200)
+    params = models.JSONField(default=dict)
+    # `coding.analysis.tables.Table.as_json()` plus the filter as it read on the page.
+    result = models.JSONField(default=dict)
+    codebook_version = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("analysis snapshot")
+        verbose_name_plural = _("analysis snapshots")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SearchText(models.Model):
+    """An intervention's text folded for text search (`veerkracht.lib.textfold.fold`: lower
+    case, no diacritics, the same length), made on the first search after the text was saved.
+    A cache: `text_updated_at` is the intervention's `updated_at` it was made from."""
+
+    intervention = models.OneToOneField(
+        Intervention, on_delete=models.CASCADE, primary_key=True, related_name="search_text"
+    )
+    folded = models.TextField()
+    text_updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Search text of {self.intervention_id}"

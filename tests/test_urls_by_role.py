@@ -61,6 +61,14 @@ TEXT = (
 )
 
 
+CAROLS_TABLE = {"table": "frequencies", "count": "interventions", "layer": "carol"}
+
+
+def _bounds(words: str) -> tuple[int, int]:
+    start = TEXT.index(words)
+    return start, start + len(words)
+
+
 def span(words: str) -> dict[str, Any]:
     start = TEXT.index(words)
     return {"start": start, "end": start + len(words), "quote": words}
@@ -212,6 +220,42 @@ class World:
 
     def code(self, name: str) -> dict[str, Any]:
         return {"slug": self.slug, "uuid": self.codes[name].uuid}
+
+    def snapshot(self) -> dict[str, Any]:
+        from coding.models import AnalysisSnapshot
+
+        self.carols  # noqa: B018 - the coding the table counts
+        snapshot = AnalysisSnapshot.objects.create(
+            study=self.study,
+            created_by=self.cast.coder_a,
+            title="Tabel 1",
+            params=CAROLS_TABLE,
+            result={
+                "table": "frequencies",
+                "layer": "carol",
+                "count": "interventions",
+                "rows": ["Sociale hulpbronnen"],
+                "columns": ["interventions", "segments"],
+                "cells": [[1, 1]],
+                "row_totals": [1],
+                "column_totals": [1, 1],
+                "n_interventions": 1,
+            },
+        )
+        return {"slug": self.slug, "uuid": snapshot.uuid}
+
+    def autocode_event(self) -> dict[str, Any]:
+        from coding.analysis.search import segments_autocode
+
+        self.doc  # noqa: B018 - the text searched
+        done = segments_autocode(
+            study=self.study,
+            coder=self.cast.coder_a,
+            code=self.codes["doelen"],
+            spans=[(self.doc.pk, *_bounds("buren"))],
+        )
+        assert done.event is not None
+        return {"event": done.event.pk}
 
     def carols_segment(self) -> dict[str, Any]:
         return {"slug": self.slug, "uuid": self.carols.uuid}
@@ -497,6 +541,63 @@ ROUTES: list[Route] = [
         lambda w: {"slug": w.slug, "fmt": "csv"},
         lambda w: {"code": str(w.carols.code.uuid)},
     ),
+    # Analysis
+    Route("analysis_tables", "get", MEMBER, World.s, lambda w: {**CAROLS_TABLE, "x": w.carols.pk}),
+    Route(
+        "analysis_export",
+        "get",
+        MEMBER,
+        lambda w: {"slug": w.slug, "fmt": "csv"},
+        lambda w: {**CAROLS_TABLE, "x": w.carols.pk},
+    ),
+    Route(
+        "analysis_figure",
+        "get",
+        MEMBER,
+        lambda w: {"slug": w.slug, "fmt": "svg"},
+        lambda w: {**CAROLS_TABLE, "x": w.carols.pk},
+    ),
+    Route(
+        "analysis_pairs",
+        "get",
+        MEMBER,
+        World.s,
+        lambda w: {
+            **CAROLS_TABLE,
+            "table": "cooccurrence",
+            "row": str(w.codes["sociaal"].uuid),
+            "column": str(w.carols.code.uuid),
+        },
+    ),
+    Route("analysis_snapshots", "get", MEMBER, World.s),
+    Route(
+        "analysis_snapshot_save",
+        "post",
+        MEMBER,
+        World.s,
+        lambda w: {**CAROLS_TABLE, "title": "Tabel 1", "x": w.carols.pk},
+    ),
+    Route("analysis_snapshot", "get", MEMBER, World.snapshot),
+    Route(
+        "analysis_snapshot_file",
+        "get",
+        MEMBER,
+        lambda w: {**w.snapshot(), "fmt": "xlsx"},
+    ),
+    Route("analysis_search", "get", MEMBER, World.s, lambda w: {"q": "buren", "x": w.doc.pk}),
+    Route(
+        "analysis_autocode",
+        "post",
+        CODING,
+        World.s,
+        lambda w: {
+            "q": "buren",
+            "hits": f"{w.doc.pk}:{_bounds('buren')[0]}:{_bounds('buren')[1]}",
+            "code": str(w.codes["doelen"].uuid),
+            "unit": "hit",
+        },
+    ),
+    Route("analysis_autocode_undo", "post", CODING, World.s, World.autocode_event),
     # Agreement
     Route("agreement", "get", READING_ALONG, World.s),
     Route("agreement_assignments", "get", READING_ALONG, World.s),
@@ -523,6 +624,13 @@ ROUTES: list[Route] = [
         lambda w: {"coders": ["bob", "carol"], "unit": "intervention", "bootstrap": "0"},
     ),
     Route("agreement_run_again", "post", OWNER, World.run_url),
+    Route(
+        "agreement_chart_file",
+        "get",
+        READING_ALONG,
+        lambda w: {"slug": w.slug, "fmt": "png"},
+        lambda w: {"run": w.run.pk},
+    ),
     Route("agreement_report", "get", READING_ALONG, World.run_url),
     Route(
         "agreement_run_status",

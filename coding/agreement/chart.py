@@ -7,11 +7,15 @@ from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from coding.agreement.metrics import ALPHA_RELIABLE, ALPHA_TENTATIVE
 from coding.agreement.report import UNIT_NAMES, figure
 from coding.models import AgreementRun
 from interventions.models import Study
+from veerkracht.lib.plotting import OKABE_ITO, save
 
 CHART_RUNS = 30
 CHART_WIDTH = 640
@@ -119,3 +123,42 @@ def alpha_chart(study: Study) -> dict[str, Any] | None:
         "n": len(rows),
         "points": [p for line in series.values() for p in line.points],
     }
+
+
+def alpha_chart_file(study: Study, fmt: str) -> bytes | None:
+    """The chart as a figure file ("svg" or "png" at 300 dpi) for a thesis, drawn by
+    matplotlib from the same runs; None when no run has an overall alpha yet."""
+    chart = alpha_chart(study)
+    if chart is None:
+        return None
+    numbers = {
+        point.uuid: n
+        for n, point in enumerate(sorted(chart["points"], key=lambda p: (p.when, p.x)), start=1)
+    }
+    series = [
+        (str(line.name), [(numbers[p.uuid], p.value) for p in line.points])
+        for line in chart["series"]
+    ]
+    return alpha_figure(series, fmt)
+
+
+def alpha_figure(series: list[tuple[str, list[tuple[int, float]]]], fmt: str) -> bytes:
+    """Krippendorff's alpha over the runs, one line per unit: `series` holds a label and
+    (run number, alpha) pairs. The bands mark 0.667 (tentative) and 0.8 (reliable)."""
+    figure = Figure(figsize=(7, 3.2), layout="constrained")
+    axes = figure.add_subplot()
+    axes.axhspan(0.667, 0.8, color="#E69F00", alpha=0.12, linewidth=0)
+    axes.axhspan(0.8, 1.0, color="#009E73", alpha=0.12, linewidth=0)
+    for line_style, (label, points) in zip(("-o", "--s", ":^"), series, strict=False):
+        xs = [number for number, _value in points]
+        ys = [value for _number, value in points]
+        axes.plot(xs, ys, line_style, label=label, color=OKABE_ITO[len(axes.lines)])
+    axes.set_ylim(min(0.0, *(v for _l, p in series for _n, v in p)) - 0.02, 1.02)
+    axes.set_xlabel(_("run"))
+    axes.set_ylabel("α")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title(_("Krippendorff's alpha per run"))
+    axes.spines[["top", "right"]].set_visible(False)
+    if series:
+        axes.legend(fontsize=8, frameon=False)
+    return save(figure, fmt)

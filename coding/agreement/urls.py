@@ -7,6 +7,7 @@ from coding.agreement import views
 urlpatterns = [
     path("s/<slug:slug>/agreement/", views.runs, name="agreement"),
     path("s/<slug:slug>/agreement/runs/", views.run_start, name="agreement_run_start"),
+    path("s/<slug:slug>/agreement/chart.<str:fmt>", views.chart_file, name="agreement_chart_file"),
     path(
         "s/<slug:slug>/agreement/assignments/",
         views.assignments,

@@ -40,7 +40,7 @@ from coding.agreement.assignments import (
     sample_interventions,
     strata_for,
 )
-from coding.agreement.chart import alpha_chart
+from coding.agreement.chart import alpha_chart, alpha_chart_file
 from coding.agreement.forms import AssignForm, RunForm, UnassignForm
 from coding.agreement.reliability import DISAGREEMENT_LIMIT
 from coding.agreement.report import (
@@ -366,6 +366,22 @@ def _runs_context(access: StudyAccess, form: RunForm | None = None) -> dict[str,
         "chart": alpha_chart(study),
         "explanations": EXPLANATIONS,
     }
+
+
+@login_required
+@require_GET
+def chart_file(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpResponse:
+    """The alpha chart as SVG or PNG (300 dpi), to put in a thesis."""
+    access = _reader(request.user, slug)
+    if fmt not in ("svg", "png"):
+        raise Http404
+    content = alpha_chart_file(access.study, fmt)
+    if content is None:
+        raise Http404
+    response = HttpResponse(content, content_type="image/svg+xml" if fmt == "svg" else "image/png")
+    filename = f"{access.study.slug}-alpha.{fmt}"
+    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
+    return response
 
 
 @login_required

@@ -88,6 +88,13 @@ def code_paths(study: Study) -> dict[int, tuple[str, ...]]:
     return paths_from(codes_by_parent(study))
 
 
+def code_guids(study: Study) -> dict[int, str]:
+    """Each code's GUID, as a snapshot and the REFI-QDA files name it."""
+    return {
+        pk: str(uuid) for pk, uuid in Code.objects.filter(study=study).values_list("pk", "uuid")
+    }
+
+
 def codebook_tree(study: Study) -> list[CodeNode]:
     children = codes_by_parent(study)
 

@@ -602,6 +602,39 @@ def test_the_chart_draws_a_line_per_unit_with_the_thresholds(
     assert reverse("agreement_report", args=[cast.study.slug, finished.uuid]) in html
 
 
+def test_the_chart_downloads_as_svg_and_png_for_the_thesis(
+    cast: Cast,
+    coded: dict[str, Any],
+    finished: AgreementRun,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from coding.agreement.report import UNIT_NAMES
+
+    start_run(cast, django_capture_on_commit_callbacks, unit="word")
+    client = client_for(cast.owner)
+    svg = client.get(reverse("agreement_chart_file", args=[cast.study.slug, "svg"]))
+    assert svg["Content-Type"] == "image/svg+xml"
+    assert svg["Content-Disposition"] == 'attachment; filename="gezin-alpha.svg"'
+    assert b"<svg" in svg.content
+    assert str(UNIT_NAMES["word"]).encode() in svg.content  # the legend, as text
+    png = client.get(reverse("agreement_chart_file", args=[cast.study.slug, "png"]))
+    assert round(Image.open(io.BytesIO(png.content)).info["dpi"][0]) == 300
+    assert (
+        client.get(reverse("agreement_chart_file", args=[cast.study.slug, "gif"])).status_code
+        == 404
+    )
+    assert (
+        client_for(cast.coder_b)
+        .get(reverse("agreement_chart_file", args=[cast.study.slug, "svg"]))
+        .status_code
+        == 403
+    )
+
+
 def test_a_segment_run_reports_brennan_and_prediger(
     cast: Cast, coded: dict[str, Any], django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:

@@ -1,0 +1,222 @@
+"""Analysis tables and text search at the scale of a big study.
+
+Run from the repository root: ``.venv/bin/python benchmarks/analysis.py [--interventions N]``;
+with DATABASE_URL set it runs on PostgreSQL (a throwaway test database either way).
+Synthetic data as the analysis issue states it: 624 interventions of 30,000 characters, 20 codes
+(4 themes x 4 codes, plus the themes), 3 coders, 20,000 segments, and a property with four
+values. Times every table (each count) from the database to the finished table, as the page and
+the command build it, and a search for one word over the corpus. Targets: each table under
+1 s, the search under 300 ms. Prints wall and process CPU time (median of the repeats), the load
+average before and after, and the commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from throwaway_db import throwaway_database  # noqa: I001 - sets Django up first
+
+from coding.analysis.search import search
+from coding.analysis.tables import COUNTS, TABLES, build, load_corpus
+from coding.models import Code, Segment
+from interventions.models import (
+    AttributeDefinition,
+    AttributeValue,
+    Intervention,
+    Membership,
+    Role,
+    Study,
+)
+
+WORDS = [
+    "het",
+    "gezin",
+    "ouders",
+    "kind",
+    "netwerk",
+    "hulpverlener",
+    "versterken",
+    "veerkracht",
+    "steun",
+    "school",
+    "buurt",
+    "opvoeding",
+    "vaardigheden",
+    "schulden",
+    "woning",
+    "cultuur",
+    "identiteit",
+    "doel",
+    "aanpak",
+    "financiële",
+]
+# Plus 3,000 made-up words, so a real word is as rare as in a real corpus (about one word in
+# 3,000: "veerkracht" some 900 times in 624 texts).
+_SYLLABLES = [
+    "be",
+    "ge",
+    "ver",
+    "ont",
+    "aan",
+    "op",
+    "in",
+    "uit",
+    "kin",
+    "der",
+    "ou",
+    "ders",
+    "hulp",
+    "steun",
+    "wer",
+    "ken",
+    "zorg",
+    "ing",
+    "heid",
+    "lijk",
+]
+_RNG = random.Random(7)
+WORDS = WORDS + [
+    "".join(_RNG.choice(_SYLLABLES) for _ in range(_RNG.randint(1, 4))) for _ in range(3_000)
+]
+LENGTH = 30_000
+CODERS = ["ann", "bas", "cor"]
+SETTINGS = ["Thuis", "School", "Buurt", "Thuis; School"]
+
+
+def text(rng: random.Random) -> str:
+    words, size = [], 0
+    while size <= LENGTH + 1:
+        word = rng.choice(WORDS)
+        words.append(word)
+        size += len(word) + 1
+    return " ".join(words)[:LENGTH]
+
+
+def populate(n_docs: int, n_segments: int, seed: int = 1) -> Study:
+    rng = random.Random(seed)
+    users = [get_user_model().objects.create_user(name) for name in CODERS]
+    study = Study.objects.create(name="Benchmark", slug="benchmark")
+    Membership.objects.create(study=study, user=users[0], role=Role.OWNER)
+    for user in users[1:]:
+        Membership.objects.create(study=study, user=user, role=Role.CODER)
+    leaves = []
+    for t in range(4):
+        theme = Code.objects.create(study=study, name=f"Thema {t}", position=t)
+        for c in range(4):
+            leaves.append(
+                Code.objects.create(study=study, name=f"Code {c}", parent=theme, position=c)
+            )
+    docs = Intervention.objects.bulk_create(
+        Intervention(study=study, title=f"Interventie {i:03d}", text=text(rng))
+        for i in range(n_docs)
+    )
+    setting = AttributeDefinition.objects.create(study=study, name="Setting")
+    AttributeValue.objects.bulk_create(
+        AttributeValue(intervention=doc, definition=setting, value=rng.choice(SETTINGS))
+        for doc in docs
+    )
+    segments = []
+    for _ in range(n_segments):
+        doc = rng.choice(docs)
+        start = rng.randrange(0, LENGTH - 400)
+        end = start + rng.randrange(20, 400)
+        segments.append(
+            Segment(
+                intervention=doc,
+                code=rng.choice(leaves),
+                coder=rng.choice(users),
+                start=start,
+                end=end,
+                quote=doc.text[start:end],
+            )
+        )
+    Segment.objects.bulk_create(segments, batch_size=2_000)
+    return study
+
+
+def timed(work: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        work()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True
+    )
+    return found.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interventions", type=int, default=624)
+    parser.add_argument("--segments", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    with throwaway_database() as vendor:
+        started = time.perf_counter()
+        study = populate(args.interventions, args.segments)
+        owner = get_user_model().objects.get(username="ann")
+        setting = AttributeDefinition.objects.get(study=study)
+        print(
+            f"commit {commit()} · {vendor} · {args.interventions} interventions × {LENGTH:,} "
+            f"characters, {Code.objects.count()} codes, {len(CODERS)} coders, "
+            f"{Segment.objects.count():,} segments (built in {time.perf_counter() - started:.1f} s)"
+        )
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}")
+        print(f"{'what':<34}{'wall ms':>10}{'cpu ms':>10}")
+        for name in TABLES:
+            for count in COUNTS:
+
+                def work(name: str = name, count: str = count) -> None:
+                    corpus = load_corpus(
+                        study=study,
+                        viewer=owner,
+                        layer="bas",
+                        column_attribute=setting if name == "crosstab" else None,
+                    )
+                    build(corpus, name, count)
+
+                wall, cpu = timed(work, args.repeats)
+                print(f"{name + ' / ' + count:<34}{wall * 1000:>10.0f}{cpu * 1000:>10.0f}")
+        searches: list[tuple[str, bool]] = [
+            ("veerkracht", False),
+            ("veerkracht", True),
+            ('"financiele steun"', False),
+        ]
+        for number, (query, whole) in enumerate(searches):
+
+            def find(query: str = query, whole: bool = whole) -> Any:
+                return search(study=study, query=query, whole_word=whole)
+
+            if number == 0:
+                wall, cpu = timed(find, 1)
+                label = "search, first (folds every text)"
+                print(f"{label:<34}{wall * 1000:>10.0f}{cpu * 1000:>10.0f}")
+            hits = len(find().hits)
+            wall, cpu = timed(find, args.repeats)
+            label = f"search {query}{' whole' if whole else ''} ({hits:,})"
+            print(f"{label:<34}{wall * 1000:>10.0f}{cpu * 1000:>10.0f}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
