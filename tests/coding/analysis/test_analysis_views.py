@@ -277,3 +277,15 @@ def test_figures_escape_code_names(
     )
     assert b"<script" not in svg.content
     assert b"&lt;script&gt;" in svg.content
+
+
+def test_a_figure_says_what_it_counts(cast: Cast, three: dict[str, Intervention]) -> None:
+    setting = cast.study.attributes.get(name="Setting")
+    svg = client_for(cast.owner).get(
+        reverse("analysis_figure", args=[cast.study.slug, "svg"]),
+        {"table": "crosstab", "count": "segments", "layer": "carol", "attribute": setting.pk},
+    )
+    caption = svg.content.decode()
+    assert "Layer: carol" in caption
+    assert "not saved as a version" in caption
+    assert "3 interventions" in caption
