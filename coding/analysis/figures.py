@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -158,7 +159,8 @@ def note(table: Table, *, filter_text: str, made: str) -> str:
             _("Layer: %(coder)s") % {"coder": layer},
             version,
             filter_text,
-            _("%(n)s interventions") % {"n": table.n_interventions},
+            ngettext("%(n)s intervention", "%(n)s interventions", table.n_interventions)
+            % {"n": table.n_interventions},
             made,
         ]
     )
