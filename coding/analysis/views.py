@@ -209,8 +209,12 @@ def analysis_tables(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     context = _tables_context(request, slug)
     filtered = context.get("filtered")
     if filtered is not None:
+        cleaned = context["form"].cleaned_data
         context["arranged"] = pages.arrange(
-            context["access"], filtered, context["form"].cleaned_data.get("order") or "tree"
+            context["access"],
+            filtered,
+            cleaned.get("order") or "tree",
+            cleaned.get("rows") or "codes",
         )
         context["snapshot_form"] = SnapshotForm()
         context["table_title"] = dict(context["form"].fields["table"].choices)[filtered.table.table]
