@@ -12,10 +12,11 @@ import textwrap
 from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from coding.analysis.tables import Table
+from coding.analysis.tables import NO_VALUE, Table
 from coding.codebook.outline import display_path_string
 from veerkracht.lib.plotting import FORMATS, OKABE_ITO, save
 
@@ -26,6 +27,8 @@ ANNOTATE_MAX = 600  # cells; beyond that the numbers would not fit
 
 
 def _label(path: str) -> str:
+    if path == NO_VALUE:
+        return _("(no value)")
     label = display_path_string(path)
     return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
 
@@ -56,6 +59,7 @@ def _bars(table: Table) -> Figure:
     axes.set_yticks(positions, [_label(row) for row in table.rows], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel(_count_label(table))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(_("Code frequencies"))
     axes.spines[["top", "right"]].set_visible(False)
     return figure
@@ -119,6 +123,7 @@ def _stacked(table: Table) -> Figure:
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_xticks(positions, [_label(c) for c in table.columns], rotation=30, ha="right")
     axes.set_ylabel(_count_label(table))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(_("Themes by property value"))
     axes.spines[["top", "right"]].set_visible(False)
     if themes:
@@ -136,6 +141,37 @@ def figure_for(table: Table) -> Figure:
     return _heatmap(table, _("Co-occurrence of codes"))
 
 
-def render(table: Table, fmt: str) -> bytes:
-    """The table's figure as "svg" or "png" (300 dpi)."""
-    return save(figure_for(table), fmt)
+def note(table: Table, *, filter_text: str, made: str) -> str:
+    """What a figure counts, printed under it: a figure pasted into a thesis keeps saying
+    which layer, codebook version and interventions it shows, and when it was made."""
+    layer = (
+        _("consensus where reconciled, coders elsewhere")
+        if table.layer == "consensus"
+        else table.layer
+    )
+    version = (
+        _("codebook version %(v)s") % {"v": table.codebook_version}
+        if table.codebook_version
+        else _("today's codebook, not saved as a version")
+    )
+    return " · ".join(
+        [
+            _("Layer: %(coder)s") % {"coder": layer},
+            version,
+            filter_text,
+            ngettext("%(n)s intervention", "%(n)s interventions", table.n_interventions)
+            % {"n": table.n_interventions},
+            made,
+        ]
+    )
+
+
+def render(table: Table, fmt: str, *, caption: str = "") -> bytes:
+    """The table's figure as "svg" or "png" (300 dpi), with `caption` under it."""
+    figure = figure_for(table)
+    if caption:
+        # A figure-wide x label: the constrained layout makes room for it.
+        figure.supxlabel(
+            textwrap.shorten(caption, 160), x=0.01, ha="left", fontsize=6, color="#4a525c"
+        )
+    return save(figure, fmt)

@@ -107,6 +107,14 @@ class TablesForm(forms.Form):
             ("count", gettext_lazy("most frequent first")),
         ],
     )
+    rows = forms.ChoiceField(
+        label=gettext_lazy("Rows of the matrix"),
+        required=False,
+        choices=[
+            ("codes", gettext_lazy("codes")),
+            ("interventions", gettext_lazy("interventions")),
+        ],
+    )
     interventions = forms.MultipleChoiceField(
         label=gettext_lazy("Only these interventions"), required=False
     )

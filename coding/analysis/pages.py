@@ -181,7 +181,9 @@ def _report_href(
     return reverse("code_report", args=[slug]) + "?" + urlencode(params)
 
 
-def arrange(access: StudyAccess, filtered: Filtered, order: str = "tree") -> Arranged:
+def arrange(
+    access: StudyAccess, filtered: Filtered, order: str = "tree", rows_are: str = "codes"
+) -> Arranged:
     """The table as the page draws it: code paths with their depth and a link to their
     segments where a cell has some."""
     table, corpus = filtered.table, filtered.corpus
@@ -289,4 +291,26 @@ def arrange(access: StudyAccess, filtered: Filtered, order: str = "tree") -> Arr
     else:
         columns = list(table.columns)
         totals = [str(t) for t in table.column_totals]
+    if rows_are == "interventions" and table.table == "matrix":
+        return _turned(rows, columns, table, corpus)
     return Arranged(columns=columns, rows=rows, column_totals=totals)
+
+
+def _turned(rows: list[Row], columns: list[str], table: Table, corpus: Corpus) -> Arranged:
+    """The matrix the other way round: interventions as rows, codes (by their paths) as
+    columns. A row's total adds up the themes, a column's is the code's total."""
+    themes = {i for i, code in enumerate(corpus.codes) if len(code.path) == 1}
+    turned = [
+        Row(
+            label=title,
+            depth=0,
+            cells=[row.cells[j] for row in rows],
+            total=sum(row.cells[j].value for i, row in enumerate(rows) if i in themes),
+        )
+        for j, title in enumerate(columns)
+    ]
+    return Arranged(
+        columns=[display_path(code.path) for code in corpus.codes],
+        rows=turned,
+        column_totals=[str(row.total) for row in rows],
+    )

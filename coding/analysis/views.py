@@ -209,8 +209,12 @@ def analysis_tables(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     context = _tables_context(request, slug)
     filtered = context.get("filtered")
     if filtered is not None:
+        cleaned = context["form"].cleaned_data
         context["arranged"] = pages.arrange(
-            context["access"], filtered, context["form"].cleaned_data.get("order") or "tree"
+            context["access"],
+            filtered,
+            cleaned.get("order") or "tree",
+            cleaned.get("rows") or "codes",
         )
         context["snapshot_form"] = SnapshotForm()
         context["table_title"] = dict(context["form"].fields["table"].choices)[filtered.table.table]
@@ -254,7 +258,9 @@ def analysis_figure(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpRespon
     filtered = context.get("filtered")
     if filtered is None:
         return HttpResponse(context.get("table_error", ""), status=400, content_type="text/plain")
-    content = figures.render(filtered.table, fmt)
+    made = timezone.localtime().strftime("%d-%m-%Y %H:%M")
+    caption = figures.note(filtered.table, filter_text=filtered.filter_text, made=made)
+    content = figures.render(filtered.table, fmt, caption=caption)
     if request.GET.get("download"):
         filename = f"{slug}-{filtered.table.table}-{filtered.table.layer}.{fmt}"
         return _download(content, figures.FORMATS[fmt], filename)
@@ -440,7 +446,9 @@ def analysis_snapshot_file(
     table = _stored_table(snapshot)
     name = f"{slug}-{slugify(snapshot.title) or 'analysis'}.{fmt}"
     if fmt in figures.FORMATS:
-        content = figures.render(table, fmt)
+        made = timezone.localtime(snapshot.created_at).strftime("%d-%m-%Y %H:%M")
+        caption = figures.note(table, filter_text=snapshot.result.get("filter", ""), made=made)
+        content = figures.render(table, fmt, caption=caption)
         if not request.GET.get("download"):
             return HttpResponse(content, content_type=figures.FORMATS[fmt])
         return _download(content, figures.FORMATS[fmt], name)

@@ -277,3 +277,32 @@ def test_figures_escape_code_names(
     )
     assert b"<script" not in svg.content
     assert b"&lt;script&gt;" in svg.content
+
+
+def test_a_figure_says_what_it_counts(cast: Cast, three: dict[str, Intervention]) -> None:
+    setting = cast.study.attributes.get(name="Setting")
+    svg = client_for(cast.owner).get(
+        reverse("analysis_figure", args=[cast.study.slug, "svg"]),
+        {"table": "crosstab", "count": "segments", "layer": "carol", "attribute": setting.pk},
+    )
+    caption = svg.content.decode()
+    assert "Layer: carol" in caption
+    assert "not saved as a version" in caption
+    assert "3 interventions" in caption
+
+
+def test_the_matrix_turns_with_interventions_as_rows(
+    cast: Cast, three: dict[str, Intervention]
+) -> None:
+    response = client_for(cast.owner).get(
+        tables_url(
+            cast, **{**CAROL, "table": "matrix", "count": "segments", "rows": "interventions"}
+        )
+    )
+    arranged = response.context["arranged"]
+    assert [row.label for row in arranged.rows] == ["Alfa", "Beta", "Gamma"]
+    assert arranged.columns[1] == "Sociaal › Doelen"
+    assert [cell.value for cell in arranged.rows[0].cells] == [2, 1, 1, 1, 1]
+    assert [row.total for row in arranged.rows] == [3, 1, 1]
+    assert arranged.column_totals == ["3", "1", "2", "2", "2"]
+    assert arranged.rows[0].cells[0].href  # still opens the segments
