@@ -286,7 +286,7 @@ def code_create(
     name: str,
     parent: Code | None = None,
     origin: str | None = None,
-    **fields: str,
+    **fields: Any,
 ) -> Code:
     """Add a code at the end of its siblings; inductive once coding has started. The owner
     adds any code; a coder adds inductive codes while coding. `fields`: definition, inclusion,

@@ -366,7 +366,8 @@ class _Reader:
         if unique != raw:
             self.adjusted.append(
                 _(
-                    "Code ‘%(code)s’ was named ‘%(name)s’ (empty, too long or the same as a sibling)."
+                    "Code ‘%(code)s’ was named ‘%(name)s’ (empty, too long or the same as "
+                    "a sibling)."
                 )
                 % {"code": path_string((*parent, raw)), "name": unique}
             )
@@ -534,7 +535,7 @@ def read_project(data: bytes) -> Project:
         codes=codes,
         code_paths=code_paths,
         sources=[],
-        variables={name: kind for name, kind in variables.values()},
+        variables=dict(variables.values()),
     )
     used_notes: set[str] = set()
     source_properties: dict[str, dict[str, str]] = {}
@@ -604,19 +605,18 @@ def _read_source(
     properties = _variable_values(element, variables)
     if properties:
         source_properties.setdefault(canonical(guid), {}).update(properties)
-    if kind == "TextSource":
-        text_element = element
-    elif kind == "PDFSource":
+    text_element: ET.Element | None = element
+    if kind == "PDFSource":
         text_element = _child(element, "Representation")
-        for selection in _children(element, "PDFSelection"):
-            for _coding in _children(selection, "Coding"):
+        for area in _children(element, "PDFSelection"):
+            for _coding in _children(area, "Coding"):
                 project.coded_selections += 1
                 project.refusals.append(
                     Refusal(
                         label,
-                        selection.get("guid") or "",
+                        area.get("guid") or "",
                         _("an area of a PDF page (page %(page)s), not a text position")
-                        % {"page": selection.get("page") or "?"},
+                        % {"page": area.get("page") or "?"},
                     )
                 )
         if text_element is None:
@@ -624,9 +624,10 @@ def _read_source(
                 _("“%(name)s” (PDF without a plain-text representation)") % {"name": label}
             )
             return
-    else:
+    elif kind != "TextSource":
         _skip_media(project, element, kind, label)
         return
+    assert text_element is not None
 
     text = reader.plain_text(text_element, label)
     selections = reader.selections(text_element, label)
@@ -637,11 +638,11 @@ def _read_source(
             _("“%(name)s” (no plain text: neither PlainTextContent nor plainTextPath)")
             % {"name": label}
         )
-        for selection in selections:
-            for _coding in selection.codings:
+        for planned in selections:
+            for _each in planned.codings:
                 project.coded_selections += 1
                 project.refusals.append(
-                    Refusal(label, selection.guid, _("its source has no plain text"))
+                    Refusal(label, planned.guid, _("its source has no plain text"))
                 )
         return
     raw, bom = text
@@ -656,7 +657,8 @@ def _read_source(
     if whole:
         project.dropped.append(
             _(
-                "“%(name)s”: %(count)d coding(s) of the whole source dropped (a segment is a span of text)."
+                "“%(name)s”: %(count)d coding(s) of the whole source dropped (a segment is "
+                "a span of text)."
             )
             % {"name": label, "count": len(whole)}
         )
@@ -819,7 +821,8 @@ def _read_cases(
             if _children(case, "SelectionRef") or _children(case, "CodeRef"):
                 project.dropped.append(
                     _(
-                        "Case “%(name)s”: its references to selections or codes dropped (a property belongs to a whole text)."
+                        "Case “%(name)s”: its references to selections or codes dropped (a "
+                        "property belongs to a whole text)."
                     )
                     % {"name": name}
                 )
@@ -841,7 +844,8 @@ def _read_cases(
     for key in sorted(conflicts):
         project.dropped.append(
             _(
-                "Property “%(name)s”: a text is in several cases with different values; they are joined with “; ”."
+                "Property “%(name)s”: a text is in several cases with different values; "
+                "they are joined with “; ”."
             )
             % {"name": key}
         )

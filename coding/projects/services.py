@@ -277,7 +277,8 @@ class ImportReport:
                 "unchanged": self.codes_unchanged,
             },
             _(
-                "Coded selections in the file: %(total)d; segments imported: %(imported)d; refused: %(refused)d."
+                "Coded selections in the file: %(total)d; segments imported: %(imported)d; "
+                "refused: %(refused)d."
             )
             % {
                 "total": self.coded_selections,
@@ -301,7 +302,8 @@ class ImportReport:
             )
         out.append(
             _(
-                "Memos: %(memos)d; notes on texts as comments: %(notes)d; property values: %(props)d."
+                "Memos: %(memos)d; notes on texts as comments: %(notes)d; property values: "
+                "%(props)d."
             )
             % {"memos": self.memos, "notes": self.notes_as_comments, "props": self.properties}
         )
@@ -521,11 +523,9 @@ def _store_properties(
                 values.append(
                     AttributeValue(intervention=intervention, definition=definition, value=value)
                 )
-    for value in values:
+    for row in values:
         AttributeValue.objects.update_or_create(
-            intervention=value.intervention,
-            definition=value.definition,
-            defaults={"value": value.value},
+            intervention=row.intervention, definition=row.definition, defaults={"value": row.value}
         )
     report.properties = len(values)
 
