@@ -125,8 +125,8 @@ def project_confirm(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpRespo
     prefix = "user-"
     user_map = {
         key.removeprefix(prefix): value
-        for key, value in request.POST.items()
-        if key.startswith(prefix) and value
+        for key in request.POST
+        if key.startswith(prefix) and (value := request.POST.get(key, ""))
     }
     try:
         services.import_job_confirm(job=import_job, actor=request.user, user_map=user_map)
