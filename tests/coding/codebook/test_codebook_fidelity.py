@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the vendor file is kept in the shape its program writes it
 """A vendor's codebook goes out as it came in: GUIDs, descriptions, colours and isCodable."""
 
 from __future__ import annotations
