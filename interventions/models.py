@@ -119,6 +119,8 @@ class Intervention(models.Model):
 
     `text` is immutable once any segment points into it: segments store Unicode code-point
     offsets into this NFC, `\\n`-separated text. A changed text becomes a new version instead.
+    A text imported from a REFI-QDA project is not normalised to NFC (that would move the
+    file's offsets); it has `\\n` line ends too.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
