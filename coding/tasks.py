@@ -100,7 +100,8 @@ def run_project_import(job_id: int) -> None:
         user_map=job.user_map,
         progress=progress,
     )
-    job_finish(ProjectImportJob, job_id, report=report.as_dict())
+    # The archive has served its purpose; the report is what the page shows from now on.
+    job_finish(ProjectImportJob, job_id, report=report.as_dict(), content=b"")
 
 
 @job_task(

@@ -726,7 +726,7 @@ def _plan_selections(
                     % {"name": source.name, "guid": selection.guid}
                 )
             continue
-        if selection.start < 0 or selection.end > length or selection.start > selection.end:
+        if selection.start < 0 or selection.end > length:
             raise ProjectFormatError(
                 _(
                     "A selection (%(guid)s) in the source “%(name)s” runs from %(start)d to "
@@ -752,7 +752,7 @@ def _plan_selections(
 
             if start >= end:
                 refuse(
-                    _("an empty selection (%(start)d–%(end)d)")
+                    _("an empty or reversed selection (%(start)d–%(end)d)")
                     % {"start": selection.start, "end": selection.end}
                 )
                 continue

@@ -35,7 +35,7 @@ def test_the_owner_imports_a_project_after_a_preview_and_exports_the_study(
     expect(
         page.get_by_text("Coded selections: 7; 4 become segments, 3 are refused")
     ).to_be_visible()
-    expect(page.get_by_text("an empty selection (5–5)")).to_be_visible()
+    expect(page.get_by_text("an empty or reversed selection (5–5)")).to_be_visible()
     expect(page.get_by_text("Skipped text: “Genogram” (picture)")).to_be_visible()
     # Nothing is stored before the owner confirms.
     assert not Segment.objects.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -366,3 +367,20 @@ def test_a_bad_upload_of_an_unknown_owner_never_creates_accounts(cast: Cast) -> 
     )
     assert {u["target"] for u in report.users} == {"anouk_2", "bram"}
     assert not Membership.objects.filter(study=cast.study, user__username="anouk").exists()
+
+
+def test_a_reversed_selection_is_refused_with_its_reason_and_the_rest_imported(
+    cast: Cast,
+) -> None:
+    data = rewrite_qde(
+        fixture("maxqda.qdpx"),
+        lambda xml: re.sub(
+            rb'startPosition="\d+" endPosition="(\d+)"',
+            rb'startPosition="\1" endPosition="5"',
+            xml,
+            count=1,
+        ),
+    )
+    report = project_import(study=cast.study, actor=cast.owner, data=data, filename="m.qdpx")
+    assert report.imported == 2
+    assert [r["reason"] for r in report.refused] == ["an empty or reversed selection (61–5)"]

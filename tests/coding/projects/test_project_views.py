@@ -36,7 +36,7 @@ def test_upload_preview_and_confirm_import_the_project_as_a_job(
 
     page = client.get(response["Location"]).content.decode()
     assert "Coded selections: 7; 4 become segments, 3 are refused" in page
-    assert "an empty selection" in page
+    assert "an empty or reversed selection (5–5)" in page
     assert "Genogram" in page
     assert not Segment.objects.exists()
 
