@@ -32,8 +32,14 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from coding import sight
-from coding.codebook.services import CodebookError, code_guid, codebook_import, codebook_tree
-from coding.codebook.tree import CodebookFormatError, path_string
+from coding.codebook.services import (
+    CodebookError,
+    code_guid,
+    code_paths,
+    codebook_import,
+    codebook_tree,
+)
+from coding.codebook.tree import CodebookFormatError, name_key, path_string
 from coding.models import (
     COMMENT_MAX_LENGTH,
     Code,
@@ -207,8 +213,14 @@ def project_preview(
     """What importing `data` would do, without writing anything."""
     project = read_project(data)
     users = plan_users(study=study, project=project, user_map=user_map or {}, allow_accounts=False)
-    existing = {canonical(code_guid(code)) for code in Code.objects.filter(study=study)}
-    matched_codes = sum(1 for guid in project.code_paths if guid in existing)
+    codes = list(Code.objects.filter(study=study))
+    existing = {canonical(code_guid(code)) for code in codes} | {str(c.uuid) for c in codes}
+    paths = {tuple(name_key(p) for p in path) for path in code_paths(study).values()}
+    matched_codes = sum(
+        1
+        for guid, path in project.code_paths.items()
+        if guid in existing or tuple(name_key(p) for p in path) in paths
+    )
     sources = {
         canonical(guid)
         for guid in Intervention.objects.filter(study=study)

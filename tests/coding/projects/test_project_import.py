@@ -384,3 +384,11 @@ def test_a_reversed_selection_is_refused_with_its_reason_and_the_rest_imported(
     report = project_import(study=cast.study, actor=cast.owner, data=data, filename="m.qdpx")
     assert report.imported == 2
     assert [r["reason"] for r in report.refused] == ["an empty or reversed selection (61–5)"]
+
+
+def test_the_preview_counts_codes_matched_by_guid_or_by_name(cast: Cast) -> None:
+    from coding.codebook import services as codebook
+
+    codebook.code_create(study=cast.study, actor=cast.owner, name="Hulpbronnen")
+    preview = project_preview(study=cast.study, data=fixture("atlasti.qdpx"))
+    assert (preview.new_codes, preview.matched_codes) == (3, 1)
