@@ -32,15 +32,23 @@ class Command(BaseCommand):
                 "name, else a new coder account named after it"
             ),
         )
-        parser.add_argument("file")
+        # Optional here only so that "--user-map A=B FILE" also works: argparse would give
+        # FILE to the list of mappings; `handle` takes it back.
+        parser.add_argument("file", nargs="?")
 
     def handle(self, *args: Any, **options: Any) -> None:
         study = study_named(options["study"])
-        path = Path(options["file"])
+        pairs = list(options["user_map"])
+        file = options["file"]
+        if file is None and pairs and "=" not in pairs[-1]:
+            file = pairs.pop()
+        if file is None:
+            raise CommandError("Name the .qdpx file to import.")
+        path = Path(file)
         if not path.is_file():
             raise CommandError(f"No file {path}.")
         user_map: dict[str, str] = {}
-        for item in options["user_map"]:
+        for item in pairs:
             refi, equals, username = item.partition("=")
             if not equals or not refi.strip() or not username.strip():
                 raise CommandError(f"--user-map takes REFIUSER=USERNAME, not {item!r}.")

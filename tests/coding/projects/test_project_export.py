@@ -225,3 +225,18 @@ def test_the_import_command_refuses_a_broken_file_and_a_bad_map(cast: Cast, tmp_
         run("import_project", "--study", cast.study.slug, str(broken))
     with pytest.raises(CommandError, match="REFIUSER=USERNAME"):
         run("import_project", "--study", cast.study.slug, str(broken), "--user-map", "Dirk")
+
+
+def test_the_user_map_may_come_before_the_file(cast: Cast) -> None:
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "qdpx" / "nvivo.qdpx"
+    output = run(
+        "import_project",
+        "--study",
+        cast.study.slug,
+        "--user-map",
+        "Dirk=bob",
+        "Carla=carol",
+        str(fixture),
+    )
+    assert "User “Carla” → carol (member): 2 segment(s)." in output
+    assert Segment.objects.filter(coder=cast.coder_b).count() == 2
