@@ -18,7 +18,6 @@ Where REFI notes go:
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -196,15 +195,6 @@ class Preview:
     matched_codes: int
     new_sources: int
     matched_sources: int
-
-    @property
-    def refused_reasons(self) -> list[tuple[str, int]]:
-        return Counter(_reason_kind(r.reason) for r in self.project.refusals).most_common()
-
-
-def _reason_kind(reason: str) -> str:
-    # "its name says “…”" and other quoted details differ per selection; group by the start.
-    return re.split(r"[“(‘0-9]", reason, maxsplit=1)[0].strip()
 
 
 def project_preview(
