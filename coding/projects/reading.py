@@ -192,10 +192,6 @@ def _child(element: ET.Element, name: str) -> ET.Element | None:
     return found[0] if found else None
 
 
-def _text_of(element: ET.Element | None) -> str:
-    return "" if element is None else (element.text or "")
-
-
 # Texts and offsets ---------------------------------------------------------------------------
 
 
