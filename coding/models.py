@@ -95,6 +95,15 @@ class Code(models.Model):
         verbose_name=_("example segment"),
     )
     color = models.CharField(_("colour"), max_length=7, default="#4c78a8")
+    # False for a code that came from another program without a colour: pages still draw
+    # `color`, but a REFI-QDA export leaves the colour out instead of inventing one.
+    color_chosen = models.BooleanField(default=True)
+    # The REFI-QDA GUID exactly as another program wrote it (case and braces kept), so an
+    # export gives it back unchanged; "" when the code began here and `uuid` is its GUID.
+    # Unique within a study only: the same vendor codebook may be imported into many studies.
+    guid = models.CharField(max_length=38, blank=True)
+    # REFI-QDA `isCodable`: kept from an imported file and written back on export.
+    is_codable = models.BooleanField(default=True)
     origin = models.CharField(
         _("origin"), max_length=20, choices=Origin.choices, default=Origin.DEDUCTIVE
     )
@@ -113,6 +122,11 @@ class Code(models.Model):
         indexes = [
             # The tree of one study, siblings in order.
             models.Index(fields=["study", "parent", "position"], name="code_tree_order"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "guid"], condition=~Q(guid=""), name="code_guid_unique_in_study"
+            ),
         ]
         verbose_name = _("code")
         verbose_name_plural = _("codes")
@@ -136,6 +150,9 @@ class Segment(models.Model):
     end = models.PositiveIntegerField()
     quote = models.TextField()
     memo = models.TextField(_("memo"), blank=True)
+    # The REFI-QDA GUID of the coding's selection as an imported project wrote it; "" when
+    # the segment was made here and `uuid` is its GUID in an export.
+    guid = models.CharField(max_length=38, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -389,6 +406,8 @@ class ConsensusSegment(models.Model):
     end = models.PositiveIntegerField()
     quote = models.TextField()
     memo = models.TextField(_("memo"), blank=True)
+    # As `Segment.guid`: the GUID an imported project gave it, "" when made here.
+    guid = models.CharField(max_length=38, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -586,3 +605,39 @@ class SearchText(models.Model):
 
     def __str__(self) -> str:
         return f"Search text of {self.intervention_id}"
+
+
+# REFI-QDA projects ----------------------------------------------------------------------------
+
+
+class ProjectImportJob(BackgroundJob):
+    """A .qdpx project import: the archive is kept in the row, previewed, then applied by a
+    Celery task on confirm (`coding.projects.services`)."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", _("previewed")
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="project_imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField()
+    # {REFI user GUID: username}, as the owner chose it on the preview page.
+    user_map = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREVIEW)
+    # The import's report (`ImportReport.as_dict`) once done.
+    report = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("project import")
+        verbose_name_plural = _("project imports")
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"

@@ -15,7 +15,14 @@ from django.conf import settings
 from coding.agreement.runs import AgreementError, coding_fingerprint, compute_for_study
 from coding.codebook.exports import export_codebook
 from coding.codebook.services import CodebookError
-from coding.models import AgreementRun, ExportJob, MailJob
+from coding.models import AgreementRun, ExportJob, MailJob, ProjectImportJob
+from coding.projects.archive import ProjectFormatError
+from coding.projects.services import (
+    ProjectError,
+    export_filename,
+    project_export,
+    project_import,
+)
 from coding.review.comments import CommentMailError, comment_mail_send
 from veerkracht.jobs import job_begin, job_finish, job_task
 
@@ -67,3 +74,51 @@ def send_comment_mail(job_id: int) -> None:
         return
     comment_mail_send(notification=job.notification)
     job_finish(MailJob, job_id)
+
+
+@job_task(
+    name="coding.run_project_import",
+    model=ProjectImportJob,
+    user_errors=(ProjectError, ProjectFormatError),
+)
+def run_project_import(job_id: int) -> None:
+    """Import a confirmed .qdpx project: all of it in one transaction, or nothing."""
+    job = job_begin(
+        ProjectImportJob.objects.select_related("study", "created_by"), job_id, progress=10
+    )
+    if job is None:
+        return
+
+    def progress(percent: int) -> None:
+        ProjectImportJob.objects.filter(pk=job_id).update(progress=percent)
+
+    report = project_import(
+        study=job.study,
+        actor=job.created_by,
+        data=bytes(job.content),
+        filename=job.filename,
+        user_map=job.user_map,
+        progress=progress,
+    )
+    # The archive has served its purpose; the report is what the page shows from now on.
+    job_finish(ProjectImportJob, job_id, report=report.as_dict(), content=b"")
+
+
+@job_task(
+    name="coding.run_project_export",
+    model=ExportJob,
+    user_errors=(ProjectError, ProjectFormatError),
+)
+def run_project_export(job_id: int) -> None:
+    """Make a .qdpx export with the layers its owner may see, and keep it on the job."""
+    job = job_begin(ExportJob.objects.select_related("study", "created_by"), job_id, progress=10)
+    if job is None:
+        return
+    content = project_export(study=job.study, actor=job.created_by)
+    job_finish(
+        ExportJob,
+        job_id,
+        filename=export_filename(job.study),
+        content_type="application/zip",
+        content=content,
+    )

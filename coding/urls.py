@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("coding.agreement.urls")),
     path("", include("coding.consensus.urls")),
     path("", include("coding.analysis.urls")),
+    path("", include("coding.projects.urls")),
 ]

@@ -44,6 +44,7 @@ Right = Literal[
     "can_comment",
     "moderates_comments",
     "can_approve",
+    "can_exchange_projects",
 ]
 
 
@@ -132,6 +133,12 @@ class StudyAccess:
         """Resolve or reopen any thread, and read threads on deleted segments: the owner and
         the supervisor."""
         return self._is(_READING_ALONG)
+
+    @property
+    def can_exchange_projects(self) -> bool:
+        """Import a REFI-QDA project (.qdpx) into the study, or export the study as one: the
+        owner. An export holds only the layers `coding.sight` shows them."""
+        return self._is(_OWNER)
 
     @property
     def can_approve(self) -> bool:

@@ -119,6 +119,8 @@ class Intervention(models.Model):
 
     `text` is immutable once any segment points into it: segments store Unicode code-point
     offsets into this NFC, `\\n`-separated text. A changed text becomes a new version instead.
+    A text imported from a REFI-QDA project is not normalised to NFC (that would move the
+    file's offsets); it has `\\n` line ends too.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -128,6 +130,9 @@ class Intervention(models.Model):
     url = models.URLField(_("URL"), max_length=500, blank=True)
     text = models.TextField(_("text"), blank=True)
     source_filename = models.CharField(max_length=255, blank=True)
+    # The REFI-QDA GUID of the source this text came from, as the project file wrote it; ""
+    # when the text began here and `uuid` is its GUID in an export.
+    guid = models.CharField(max_length=38, blank=True)
     previous_version = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
@@ -146,6 +151,11 @@ class Intervention(models.Model):
         constraints = [
             # Imports match rows to interventions by title, so a title is unique in a study.
             models.UniqueConstraint(fields=["study", "title"], name="intervention_unique_title"),
+            models.UniqueConstraint(
+                fields=["study", "guid"],
+                condition=~Q(guid=""),
+                name="intervention_guid_unique_in_study",
+            ),
         ]
         verbose_name = _("intervention")
         verbose_name_plural = _("interventions")

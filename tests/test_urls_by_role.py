@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +29,15 @@ from coding.agreement.assignments import assignment_create
 from coding.agreement.runs import agreement_run_start
 from coding.codebook import services
 from coding.consensus import services as consensus
-from coding.models import AgreementRun, Code, CodebookVersion, CommentThread, ExportJob, Segment
+from coding.models import (
+    AgreementRun,
+    Code,
+    CodebookVersion,
+    CommentThread,
+    ExportJob,
+    ProjectImportJob,
+    Segment,
+)
 from coding.review import comments
 from coding.tasks import run_agreement
 from interventions.models import (
@@ -53,6 +62,7 @@ READING_ALONG = frozenset({"owner", "supervisor"})
 # carol's own segment: only she changes it, not even the owner.
 CAROL = frozenset({"coder"})
 
+QDPX = Path(__file__).resolve().parent / "fixtures" / "qdpx" / "maxqda.qdpx"
 ROLES = ("anonymous", "outsider", "coder", "supervisor", "owner")
 HTMX = {"HTTP_HX_REQUEST": "true"}
 TEXT = (
@@ -183,6 +193,28 @@ class World:
             created_by=self.cast.owner,
             filename="x.csv",
             table={"headers": ["Interventie"], "rows": [["Gezin Centraal"]]},
+        )
+
+    @cached_property
+    def project_import(self) -> ProjectImportJob:
+        return ProjectImportJob.objects.create(
+            study=self.study,
+            created_by=self.cast.owner,
+            filename="x.qdpx",
+            content=QDPX.read_bytes(),
+        )
+
+    @cached_property
+    def project_export(self) -> ExportJob:
+        return ExportJob.objects.create(
+            study=self.study,
+            created_by=self.cast.owner,
+            kind="project",
+            format="qdpx",
+            status=ExportJob.Status.DONE,
+            filename="gezin.qdpx",
+            content_type="application/zip",
+            content=b"PK",
         )
 
     @cached_property
@@ -419,6 +451,41 @@ ROUTES: list[Route] = [
     Route("metadata_confirm", "post", OWNER, lambda w: {"slug": w.slug, "job": w.import_job.uuid}),
     Route("metadata_status", "get", OWNER, lambda w: {"slug": w.slug, "job": w.import_job.uuid}),
     Route("metadata_export", "get", MEMBER, lambda w: {"slug": w.slug, "fmt": "csv"}),
+    Route("project_page", "get", OWNER, World.s),
+    Route(
+        "project_upload",
+        "post",
+        OWNER,
+        World.s,
+        lambda w: {"file": SimpleUploadedFile("m.qdpx", QDPX.read_bytes())},
+    ),
+    Route(
+        "project_preview", "get", OWNER, lambda w: {"slug": w.slug, "job": w.project_import.uuid}
+    ),
+    Route(
+        "project_confirm", "post", OWNER, lambda w: {"slug": w.slug, "job": w.project_import.uuid}
+    ),
+    Route(
+        "project_import_status",
+        "get",
+        OWNER,
+        lambda w: {"slug": w.slug, "job": w.project_import.uuid},
+        htmx=True,
+        ok=frozenset({200, 286}),
+    ),
+    Route("project_export", "post", OWNER, World.s),
+    Route(
+        "project_export_status",
+        "get",
+        OWNER,
+        lambda w: {"slug": w.slug, "uuid": w.project_export.uuid},
+    ),
+    Route(
+        "project_export_download",
+        "get",
+        OWNER,
+        lambda w: {"slug": w.slug, "uuid": w.project_export.uuid},
+    ),
     # The codebook
     Route("codebook", "get", MEMBER, World.s),
     Route("code_detail", "get", MEMBER, lambda w: w.code("doelen")),

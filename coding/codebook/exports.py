@@ -49,12 +49,14 @@ class ExportFile:
 
 
 def export_codebook(*, study: Study, fmt: str) -> ExportFile:
-    """The codebook as a file. GUIDs are the codes' own UUIDs, so they are stable."""
+    """The codebook as a file. GUIDs are the ones a code came with, else its own UUID: stable."""
     if fmt not in FORMATS:
         raise CodebookError(_("Unknown export format “%(fmt)s”.") % {"fmt": fmt})
     spec = FORMATS[fmt]
     title = _("Codebook: %(study)s") % {"study": study.name}
-    content = spec.write(codebook_tree(study), title)
+    # A REFI-QDA file gives a code no colour where none was chosen; the drawn formats show the
+    # colour the pages use.
+    content = spec.write(codebook_tree(study, drawn_colors=fmt != "qdc"), title)
     suffix = "-tree" if fmt == "docx-tree" else ""
     return ExportFile(f"{study.slug}-codeboek{suffix}.{spec.extension}", spec.content_type, content)
 

@@ -12,9 +12,11 @@ definition, criteria, example and origin are folded into the description in this
 
 - The labelled lines (the trailer) come last, in this order, after one blank line; with no
   definition the description is the trailer alone.
-- Inclusie, Exclusie and Voorbeeld appear only when they have content. Herkomst is always
-  written: that way the trailer is never missing, and a definition whose last paragraph happens
-  to look like a trailer still reads back as definition.
+- Inclusie, Exclusie and Voorbeeld appear only when they have content. Herkomst is written
+  when the code is inductive, when any other label is, or when the definition's last paragraph
+  happens to look like a trailer (so it still reads back as definition). A deductive code with
+  only a definition (every code another program wrote) gets its description back unchanged,
+  and a code without any description gets no ``Description`` element.
 - A value of several lines continues on the next lines, each indented by two spaces (an empty
   line inside the value becomes a line of two spaces), so the trailer holds no blank line.
 
@@ -85,6 +87,9 @@ _UNNAMED = "Naamloze code"
 
 def format_description(node: CodeNode) -> str:
     """The node's definition, criteria, example and origin in the layout of the module docstring."""
+    plain = not (node.inclusion or node.exclusion or node.example) and node.origin == "deductive"
+    if plain and parse_description(node.definition)[1] == {}:
+        return node.definition
     lines = []
     for attribute, label in _WRITE_LABELS:
         value: str = getattr(node, attribute)
@@ -141,7 +146,9 @@ def to_qdc(nodes: list[CodeNode], *, validate: bool = True) -> bytes:
         )
     validate_tree(nodes)
     for _path, node in walk(nodes):
-        node.guid = normalize_guid(node.guid) or str(uuid.uuid4())
+        # A GUID is written as the node has it (another program's upper case or braces
+        # included); only a missing one is made.
+        node.guid = node.guid.strip() or str(uuid.uuid4())
 
     root = etree.Element(f"{{{NAMESPACE}}}CodeBook", nsmap={None: NAMESPACE})
     root.set("origin", "Veerkracht")
@@ -160,16 +167,23 @@ def to_qdc(nodes: list[CodeNode], *, validate: bool = True) -> bytes:
 
 def _write_code(parent: etree._Element, node: CodeNode) -> None:
     element = etree.SubElement(parent, f"{{{NAMESPACE}}}Code")
-    element.set("guid", node.guid)
-    element.set("name", xml_text(node.name))
-    # Every code of ours can be applied to text, themes included.
-    element.set("isCodable", "true")
-    if node.color:
-        element.set("color", node.color.upper())
-    description = etree.SubElement(element, f"{{{NAMESPACE}}}Description")
-    description.text = xml_text(format_description(node))
+    write_code_attributes(element, node)
+    text = format_description(node)
+    if text:
+        description = etree.SubElement(element, f"{{{NAMESPACE}}}Description")
+        description.text = xml_text(text)
     for child in node.children:
         _write_code(element, child)
+
+
+def write_code_attributes(element: etree._Element, node: CodeNode) -> None:
+    """guid, name, isCodable and colour of a code element, as the node has them: the GUID as
+    it was written, no colour when none was chosen (shared with the project export)."""
+    element.set("guid", node.guid)
+    element.set("name", xml_text(node.name))
+    element.set("isCodable", "true" if node.is_codable else "false")
+    if node.color:
+        element.set("color", node.color.upper())
 
 
 @functools.cache
@@ -334,6 +348,7 @@ class _Reader:
         node.color = self._color(element, where)
         node.guid = self._guid(element, where)
         if element.get("isCodable", "true").strip().lower() in ("false", "0"):
+            node.is_codable = False
             self.not_codable.append(where)
         for attribute in element.attrib:
             if _local(attribute)[1] not in _CODE_ATTRIBUTES:
@@ -417,7 +432,8 @@ class _Reader:
             )
             return ""
         self.guids.add(guid)
-        return guid
+        # Kept as written (upper case, braces), so an export gives the same text back.
+        return raw.strip()
 
     def _description(self, node: CodeNode, text: str, where: str) -> None:
         definition, fields = parse_description(text)
@@ -458,8 +474,8 @@ class _Reader:
         if self.not_codable:
             self.report.append(
                 _(
-                    "%(count)d code(s) were marked not codable (%(codes)s); here every code "
-                    "can be applied to text."
+                    "%(count)d code(s) are marked not codable (%(codes)s): the mark is kept "
+                    "and written back on export."
                 )
                 % {"count": len(self.not_codable), "codes": ", ".join(self.not_codable[:5])}
                 + ("…" if len(self.not_codable) > 5 else "")

@@ -22,6 +22,14 @@ def read_codebook_file(filename: str, data: bytes) -> tuple[list[CodeNode], list
         return codebook_files.from_table(filename, data), []
     if name.endswith(".qdc"):
         return qdc.from_qdc(data)
+    if name.endswith(".qdpx"):
+        raise CodebookFormatError(
+            _(
+                "“%(name)s” is a whole REFI-QDA project: import it with its texts and codings "
+                "on the study's REFI-QDA project page (or `manage.py import_project`)."
+            )
+            % {"name": filename}
+        )
     raise CodebookFormatError(
         _("“%(name)s” is not a codebook file; use %(kinds)s.")
         % {"name": filename, "kinds": ", ".join(READABLE)}

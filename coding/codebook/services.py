@@ -23,7 +23,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from coding.codebook.tree import CodeNode, subtree_ids, walk
+from coding.codebook.tree import CodeNode, normalize_guid, subtree_ids, walk
 from coding.codebook.versions import snapshot_diff
 from coding.models import (
     Code,
@@ -48,6 +48,8 @@ CODE_FIELDS = (
     "origin",
     "shortcut",
 )
+# What a REFI-QDA file says about a code beyond our own fields (see `Code`).
+REFI_FIELDS = ("guid", "is_codable", "color_chosen")
 COLOR_RE = re.compile(r"^#[0-9a-f]{6}$")
 # Colour-blind-safe defaults for new themes (Okabe-Ito, darkened where text sits on them).
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8a7d00", "#666666")
@@ -88,14 +90,22 @@ def code_paths(study: Study) -> dict[int, tuple[str, ...]]:
     return paths_from(codes_by_parent(study))
 
 
+def code_guid(code: Code) -> str:
+    """The code's REFI-QDA GUID: as an imported file wrote it, else its own UUID."""
+    return code.guid or str(code.uuid)
+
+
 def code_guids(study: Study) -> dict[int, str]:
-    """Each code's GUID, as a snapshot and the REFI-QDA files name it."""
+    """Each code's GUID (`code_guid`), as a snapshot and the REFI-QDA files name it."""
     return {
-        pk: str(uuid) for pk, uuid in Code.objects.filter(study=study).values_list("pk", "uuid")
+        pk: guid or str(uuid)
+        for pk, guid, uuid in Code.objects.filter(study=study).values_list("pk", "guid", "uuid")
     }
 
 
-def codebook_tree(study: Study) -> list[CodeNode]:
+def codebook_tree(study: Study, *, drawn_colors: bool = True) -> list[CodeNode]:
+    """The study's code tree. With `drawn_colors=False` (REFI-QDA exports) a code that came
+    without a colour has none, rather than the colour the pages draw it in."""
     children = codes_by_parent(study)
 
     def build(parent_id: int | None) -> list[CodeNode]:
@@ -106,10 +116,11 @@ def codebook_tree(study: Study) -> list[CodeNode]:
                 inclusion=code.inclusion,
                 exclusion=code.exclusion,
                 example=code.example,
-                color=code.color,
+                color=code.color if drawn_colors or code.color_chosen else "",
                 origin=code.origin,
-                guid=str(code.uuid),
+                guid=code_guid(code),
                 children=build(code.pk),
+                is_codable=code.is_codable,
             )
             for code in children.get(parent_id, [])
         ]
@@ -283,7 +294,7 @@ def code_create(
     name: str,
     parent: Code | None = None,
     origin: str | None = None,
-    **fields: str,
+    **fields: Any,
 ) -> Code:
     """Add a code at the end of its siblings; inductive once coding has started. The owner
     adds any code; a coder adds inductive codes while coding. `fields`: definition, inclusion,
@@ -306,7 +317,9 @@ def _code_create(
     origin: str | None = None,
     shortcut: str = "",
     guid: str = "",
+    is_codable: bool = True,
 ) -> Code:
+    """`guid`: a GUID from another program's file, kept as written (see `Code.guid`)."""
     name = _clean_name(name)
     if parent is not None and parent.study_id != study.pk:
         raise CodebookError(_("That parent code belongs to another study."))
@@ -318,6 +331,7 @@ def _code_create(
         origin = origin or Code.Origin.DEDUCTIVE
         if origin not in Code.Origin.values:
             raise CodebookError(_("Origin is deductive or inductive."))
+        color_chosen = bool(color)
         if color:
             color = _clean_color(color)
         elif parent is not None:
@@ -327,8 +341,18 @@ def _code_create(
             color = PALETTE[themes % len(PALETTE)]
         position = Code.objects.filter(study=study, parent=parent).aggregate(m=Max("position"))["m"]
         extra: dict[str, Any] = {}
-        if guid and not Code.objects.filter(uuid=guid).exists():
-            extra["uuid"] = guid
+        if guid:
+            canonical = normalize_guid(guid)
+            if canonical is None:
+                raise CodebookError(_("‘%(guid)s’ is not a GUID.") % {"guid": guid})
+            if Code.objects.filter(study=study, guid__iexact=guid).exists():
+                raise CodebookError(
+                    _("Another code of this study has the GUID %(guid)s already.") % {"guid": guid}
+                )
+            extra["guid"] = guid
+            # The row's own UUID follows the GUID where no other code on the server has it.
+            if not Code.objects.filter(uuid=canonical).exists():
+                extra["uuid"] = canonical
         code = Code.objects.create(
             study=study,
             parent=parent,
@@ -338,6 +362,8 @@ def _code_create(
             exclusion=exclusion.strip(),
             example=example.strip(),
             color=color,
+            color_chosen=color_chosen,
+            is_codable=is_codable,
             origin=origin,
             shortcut=_check_shortcut(study, shortcut, exclude=None),
             position=0 if position is None else position + 1,
@@ -355,7 +381,7 @@ def code_update(*, code: Code, actor: User, revision: int | None, **changes: Any
 
 
 def _code_update(*, code: Code, actor: User | None, revision: int | None, **changes: Any) -> Code:
-    unknown = set(changes) - set(CODE_FIELDS) - {"example_segment"}
+    unknown = set(changes) - set(CODE_FIELDS) - {"example_segment", "is_codable"}
     if unknown:
         raise CodebookError(f"Unknown fields: {', '.join(sorted(unknown))}")
     with transaction.atomic():
@@ -395,6 +421,8 @@ def _code_update(*, code: Code, actor: User | None, revision: int | None, **chan
             return current
         for key, value in changes.items():
             setattr(current, key, value)
+        if "color" in changed:
+            current.color_chosen = True
         current.revision += 1
         current.save()
         _record(
@@ -525,7 +553,7 @@ def _subtree(code: Code) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def visit(node: Code, parent_uuid: str | None) -> None:
-        data = {name: getattr(node, name) for name in CODE_FIELDS}
+        data = {name: getattr(node, name) for name in (*CODE_FIELDS, *REFI_FIELDS)}
         data.update(uuid=str(node.uuid), parent=parent_uuid, position=node.position)
         rows.append(data)
         for child in children.get(node.pk, []):
@@ -799,6 +827,7 @@ def _restore_rows(study: Study, rows: list[dict[str, Any]]) -> None:
             uuid=row["uuid"],
             position=row["position"],
             **{name: row[name] for name in CODE_FIELDS},
+            **{name: row[name] for name in REFI_FIELDS if name in row},
         )
         siblings.insert(min(row["position"], len(siblings)), code)
         _renumber(study, parent.pk if parent else None, siblings)
@@ -961,6 +990,11 @@ class ImportReport:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: int = 0
+    # Codes matched by GUID whose name or place in the tree the file changed.
+    renamed: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    # file path -> the code it became, for importers that attach more to the codes.
+    codes: dict[tuple[str, ...], Code] = field(default_factory=dict)
 
     def summary(self) -> str:
         return _("%(added)s added, %(changed)s changed, %(unchanged)s unchanged") % {
@@ -970,10 +1004,26 @@ class ImportReport:
         }
 
 
+def _guid_index(study: Study) -> dict[str, Code]:
+    """Every code of the study by its canonical GUID: the one a file gave it, and its UUID."""
+    index: dict[str, Code] = {}
+    for code in Code.objects.filter(study=study).select_related("parent"):
+        index[str(code.uuid)] = code
+        canonical = normalize_guid(code.guid) if code.guid else None
+        if canonical:
+            index[canonical] = code
+    return index
+
+
 def codebook_import(
     *, study: Study, actor: User | None, nodes: list[CodeNode], keep_guids: bool = True
 ) -> ImportReport:
-    """Fill an empty codebook, or merge into an existing one by path; all or nothing."""
+    """Fill an empty codebook, or merge into an existing one; all or nothing.
+
+    A file's code is matched to an existing code by GUID first (so a code renamed or moved in
+    another program arrives as a rename or a move), then by its path of names. A new code
+    keeps the file's GUID as written, unless `keep_guids` is off (templates, copies).
+    """
     from coding.codebook.tree import path_string, validate_tree
 
     _require(study, actor, "can_edit_codebook")
@@ -985,28 +1035,26 @@ def codebook_import(
             tuple(fold_header(p) or p.lower() for p in path): pk
             for pk, path in code_paths(study).items()
         }
+        by_guid = _guid_index(study) if keep_guids else {}
+        matched: set[int] = set()
         created: dict[tuple[str, ...], Code] = {}
         for path, node in walk(nodes):
             key = tuple(fold_header(p) or p.lower() for p in path)
-            if key in existing:
-                code = Code.objects.get(pk=existing[key])
-                changes = {
-                    name: getattr(node, name)
-                    # A file's code has no shortcut, and its name is its path.
-                    for name in CODE_FIELDS[1:-1]
-                    if getattr(node, name) and getattr(node, name) != getattr(code, name)
-                }
-                if changes:
-                    _code_update(code=code, actor=actor, revision=None, **changes)
-                    report.changed.append(path_string(path))
-                else:
-                    report.unchanged += 1
-                created[key] = code
-                continue
             parent_key = key[:-1]
             parent = None
             if parent_key:
                 parent = created.get(parent_key) or Code.objects.get(pk=existing[parent_key])
+            canonical = normalize_guid(node.guid) if node.guid else None
+            code = by_guid.get(canonical) if canonical else None
+            if code is None and key in existing and existing[key] not in matched:
+                code = Code.objects.select_related("parent").get(pk=existing[key])
+            if code is not None and code.pk not in matched:
+                matched.add(code.pk)
+                created[key] = _merge_node(
+                    code=code, node=node, parent=parent, actor=actor, path=path, report=report
+                )
+                report.codes[path] = created[key]
+                continue
             code = _code_create(
                 study=study,
                 actor=actor,
@@ -1019,16 +1067,72 @@ def codebook_import(
                 color=node.color or "",
                 origin=node.origin or None,
                 guid=node.guid if keep_guids else "",
+                is_codable=node.is_codable,
             )
+            matched.add(code.pk)
             created[key] = code
+            report.codes[path] = code
             report.added.append(path_string(path))
         _record(
             study=study,
             actor=actor,
             action="codebook_import",
-            after={"added": len(report.added), "changed": len(report.changed)},
+            after={
+                "added": len(report.added),
+                "changed": len(report.changed),
+                "renamed": len(report.renamed),
+                "moved": len(report.moved),
+            },
         )
     return report
+
+
+def _merge_node(
+    *,
+    code: Code,
+    node: CodeNode,
+    parent: Code | None,
+    actor: User | None,
+    path: tuple[str, ...],
+    report: ImportReport,
+) -> Code:
+    """Bring an existing code in line with the file's: its name, place and filled fields."""
+    from coding.codebook.tree import path_string
+
+    where = path_string(path)
+    if (parent.pk if parent else None) != code.parent_id:
+        old_place = code.parent.name if code.parent else _("the top level")
+        code = code_move(
+            code=code,
+            actor=actor,
+            parent=parent,
+            position=Code.objects.filter(study=code.study, parent=parent).count(),
+        )
+        report.moved.append(
+            _("‘%(code)s’ moved from under %(old)s") % {"code": where, "old": old_place}
+        )
+    changes: dict[str, Any] = {
+        name: getattr(node, name)
+        # A file's code has no shortcut; empty fields in the file leave ours as they are.
+        for name in CODE_FIELDS[1:-1]
+        if getattr(node, name) and getattr(node, name) != getattr(code, name)
+    }
+    if node.name != code.name:
+        changes["name"] = node.name
+        report.renamed.append(
+            _("‘%(old)s’ renamed ‘%(new)s’") % {"old": code.name, "new": node.name}
+        )
+    if node.is_codable != code.is_codable:
+        changes["is_codable"] = node.is_codable
+    if changes:
+        code = _code_update(code=code, actor=actor, revision=None, **changes)
+        report.changed.append(where)
+    else:
+        report.unchanged += 1
+    if node.guid and not code.guid and normalize_guid(node.guid) != str(code.uuid):
+        Code.objects.filter(pk=code.pk).update(guid=node.guid)
+        code.guid = node.guid
+    return code
 
 
 def template_nodes(template: str) -> list[CodeNode]:

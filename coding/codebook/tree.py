@@ -54,7 +54,9 @@ class CodeNode:
 
     ``color`` is "#rrggbb" or "" (no colour chosen); ``origin`` is "deductive" (from theory) or
     "inductive" (added while coding); ``guid`` is a UUID string that exports keep stable, or ""
-    when the code has never been exported.
+    when the code has never been exported. A REFI-QDA file's GUID is kept as it was written
+    (upper case, braces), so it goes back out unchanged; compare with :func:`normalize_guid`.
+    ``is_codable`` is REFI-QDA's ``isCodable``: false for a code that only groups others.
     """
 
     name: str
@@ -66,6 +68,7 @@ class CodeNode:
     origin: str = "deductive"
     guid: str = ""
     children: list[CodeNode] = field(default_factory=list)
+    is_codable: bool = True
 
 
 def walk(nodes: Iterable[CodeNode]) -> Iterator[tuple[tuple[str, ...], CodeNode]]:

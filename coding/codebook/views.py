@@ -766,7 +766,8 @@ def version_diff(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 def _export_job(access: StudyAccess, uuid: UUID) -> ExportJob:
-    return get_object_or_404(ExportJob, study=access.study, uuid=uuid)
+    # A project export holds the layers its owner may see: it has its own, stricter routes.
+    return get_object_or_404(ExportJob, study=access.study, uuid=uuid, kind="codebook")
 
 
 @login_required

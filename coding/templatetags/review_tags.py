@@ -35,6 +35,7 @@ ACTIONS = {
     "code_merge": gettext_lazy("merged codes"),
     "code_delete": gettext_lazy("deleted a code"),
     "codebook_import": gettext_lazy("imported codes"),
+    "project_import": gettext_lazy("imported a REFI-QDA project"),
     "coding_started": gettext_lazy("marked coding as started"),
     "version_create": gettext_lazy("saved a codebook version"),
     "version_approve": gettext_lazy("approved a codebook version"),

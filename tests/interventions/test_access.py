@@ -40,6 +40,7 @@ RIGHTS: dict[str, set[str]] = {
     "can_comment": EVERY_MEMBER,
     "moderates_comments": {"owner", "supervisor"},
     "can_approve": {"supervisor"},
+    "can_exchange_projects": {"owner"},
 }
 
 

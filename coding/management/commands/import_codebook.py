@@ -15,8 +15,8 @@ from veerkracht.lib.uploads import UploadTooLarge, read_file
 
 class Command(BaseCommand):
     help = (
-        "Import a codebook (.json, .csv, .xlsx, .qdc): fills an empty codebook or merges by path "
-        "into the existing one."
+        "Import a codebook (.json, .csv, .xlsx, .qdc): fills an empty codebook or merges into the "
+        "existing one, by GUID first and then by path."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,5 +40,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  added   {path_text}")
         for path_text in report.changed:
             self.stdout.write(f"  changed {path_text}")
+        for line in report.renamed:
+            self.stdout.write(f"  renamed {line}")
+        for line in report.moved:
+            self.stdout.write(f"  moved   {line}")
         for note in dropped:
             self.stdout.write(f"  dropped {note}")

@@ -122,7 +122,8 @@ def test_the_description_layout_is_as_documented() -> None:
         "Voorbeeld: “Veerkrachtige gezinnen.”\n"
         "Herkomst: inductief"
     )
-    assert format_description(CodeNode("Leeg")) == "Herkomst: deductief"
+    # Nothing of our own to add: no description at all, rather than an invented origin.
+    assert format_description(CodeNode("Leeg")) == ""
 
 
 @pytest.mark.parametrize(
@@ -213,6 +214,7 @@ def test_it_reads_nested_codes_including_a_nested_codes_wrapper() -> None:
             "Sociale hulpbronnen",
             definition="Banden thuis.",
             children=[CodeNode("Doelen"), CodeNode("Inhoud", children=[CodeNode("Ouders")])],
+            is_codable=False,
         )
     ]
     assert any("not codable (Sociale hulpbronnen)" in line for line in report)
