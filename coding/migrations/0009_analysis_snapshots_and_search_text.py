@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coding', '0007_mail_jobs'),
+        ('coding', '0008_refi_guids_codable_and_project_imports'),
         ('interventions', '0002_import_job_updated_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
