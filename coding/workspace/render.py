@@ -1,30 +1,48 @@
-"""The workspace's text as HTML rows with their margin labels, and its code tree with counts."""
+"""The workspace's text as rows of plain text, its segments as compact data for the browser to
+paint, and its code tree with counts.
+
+The server sends the text once, escaped, in chunks (`chunks.chunk_bounds`), and the
+segments of the layers on as a JSON block (`page_data`): each segment a short list of its
+UUID, code-point start and end, code id, coder id and whether it has a memo; the codes and
+coders they refer to once each. `static/js/workspace.js` paints the highlights and margin
+labels from that data (`static/js/highlights.js` cuts the runs). So the page's size and the
+server's time grow with the text and only a few dozen bytes per segment, where HTML for every
+highlight and label used to be most of both (benchmarks/workspace.py).
+
+What goes into the data is what `coding.sight` lets the viewer see: the segments come from
+`sight.visible_segments` through `layer_segments`, the coders from the viewing's layers.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any
 from uuid import UUID
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
 
 from coding import sight
 from coding.codebook.outline import Outline, outline
-from coding.models import (
-    Segment,
-)
-from coding.workspace import highlight
+from coding.models import Segment
+from coding.workspace import chunks
 from coding.workspace.viewing import Viewing
 from interventions.models import Intervention, Section
+
+# Text content needs only these three escaped; quotes matter in attribute values only, and
+# Dutch texts are full of them (“’s”), so leaving them as they are keeps the page smaller.
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def escape_text(text: str) -> str:
+    """`text` escaped for the content of an element (never for an attribute value)."""
+    return text.translate(_TEXT_ESCAPES)
 
 
 @dataclass(frozen=True)
 class Coded:
-    """A segment as the page draws it: its span, code and coder, whether it has a memo."""
+    """A segment as the page paints it: its span, code and coder, whether it has a memo."""
 
     uuid: str
     start: int
@@ -33,143 +51,129 @@ class Coded:
     coder_id: int
     memo: bool
 
+    @classmethod
+    def of(cls, segment: Segment) -> Coded:
+        return cls(
+            str(segment.uuid),
+            segment.start,
+            segment.end,
+            segment.code_id,
+            segment.coder_id,
+            bool(segment.memo),
+        )
 
-@dataclass
+    def data(self) -> list[Any]:
+        return [self.uuid, self.start, self.end, self.code_id, self.coder_id, int(self.memo)]
+
+
+@dataclass(frozen=True)
 class Row:
-    """A chunk of text and its margin. Both are HTML built here rather than in the template:
-    the text nodes of a chunk must spell exactly its slice of the text (the contract of
-    offsets.js), which template whitespace would break, and a template loop over a thousand
-    margin labels cost more than half the page's time (benchmarks/workspace.py)."""
+    """A chunk of text, escaped, with its heading; its margin labels are painted in the
+    browser. The text is built here rather than in the template because a chunk's text nodes
+    must spell exactly its slice of the text (the contract of offsets.js), which template
+    whitespace would break."""
 
-    chunk: highlight.Chunk
+    bounds: chunks.ChunkBounds
     html: SafeString
-    margin: SafeString
 
     @property
     def index(self) -> int:
-        return self.chunk.index
+        return self.bounds.index
 
     @property
     def start(self) -> int:
-        return self.chunk.start
+        return self.bounds.start
 
     @property
     def end(self) -> int:
-        return self.chunk.end
+        return self.bounds.end
 
     @property
     def excluded(self) -> bool:
-        return self.chunk.bounds.excluded
+        return self.bounds.excluded
 
     @property
     def opens_section(self) -> bool:
-        return self.chunk.bounds.opens_section
+        return self.bounds.opens_section
 
 
-@lru_cache(maxsize=256)
-def _tint(color: str) -> str:
-    return highlight.tint(color)
-
-
-def _run_html(run: highlight.Run, lanes: dict[str, int]) -> str:
-    body: str = escape(run.text)
-    if run.heading:
-        body = f'<span class="ws-heading">{body}</span>'
-    if not run.marks:
-        return body
-    colors: dict[int, str] = {}
-    for mark in run.marks:
-        lane = lanes.get(mark.key, 0)
-        if lane < highlight.MAX_LANES:
-            colors.setdefault(lane, mark.color)
-    depth = max(colors, default=0) + 1
-    style = [f"--t:{_tint(run.marks[0].color)}", f"--n:{depth}"]
-    style += [f"--l{lane}:{color}" for lane, color in sorted(colors.items())]
-    keys = " ".join(mark.key for mark in run.marks)
-    title = escape(", ".join(dict.fromkeys(mark.label for mark in run.marks)))
-    return f'<mark data-segments="{keys}" style="{";".join(style)}" title="{title}">{body}</mark>'
-
-
-def sections_of(intervention: Intervention) -> list[highlight.SectionSpan]:
+def sections_of(intervention: Intervention) -> list[chunks.SectionSpan]:
     return [
-        highlight.SectionSpan(start, end, heading, excluded)
+        chunks.SectionSpan(start, end, heading, excluded)
         for start, end, heading, excluded in Section.objects.filter(
             intervention=intervention
         ).values_list("start", "end", "heading", "excluded")
     ]
 
 
-def layer_segments(viewing: Viewing, lo: int | None = None, hi: int | None = None) -> list[Coded]:
-    """The segments of the layers on (through `visible_segments`), `lo`..`hi` only if given."""
+def text_rows(text: str, sections: list[chunks.SectionSpan]) -> list[Row]:
+    """The text in chunks, each escaped, its section's heading (where it opens) in a span."""
+    rows = []
+    for bounds in chunks.chunk_bounds(text, sections):
+        body = text[bounds.start : bounds.end]
+        heading = chunks.heading_length(text, bounds)
+        html = escape_text(body[heading:])
+        if heading:
+            html = f'<span class="ws-heading">{escape_text(body[:heading])}</span>{html}'
+        rows.append(Row(bounds, mark_safe(html)))  # noqa: S308 - escaped just above
+    return rows
+
+
+def layer_segments(viewing: Viewing) -> list[Coded]:
+    """The segments of the layers on, through `sight.visible_segments`, in text order."""
     found = sight.visible_segments(
         access=viewing.access,
         intervention=viewing.intervention,
         layers=viewing.shown,
         visible=[layer.user for layer in viewing.layers],
     )
-    if lo is not None and hi is not None:
-        found = found.filter(start__lt=hi, end__gt=lo)
-    # Plain values: model instances for a thousand segments cost more than the rest together.
+    # Plain values: model instances for thousands of segments cost more than the rest together.
     rows = found.annotate(
         has_memo=ExpressionWrapper(~Q(memo=""), output_field=BooleanField())
     ).values_list("uuid", "start", "end", "code_id", "coder_id", "has_memo")
     return [Coded(str(u), s, e, code, coder, bool(memo)) for u, s, e, code, coder, memo in rows]
 
 
-def _label_url(viewing: Viewing) -> tuple[str, str]:
-    """The segment URL around its UUID, reversed once instead of once per label."""
-    zero = str(UUID(int=0))
-    url = reverse("segment_detail", args=[viewing.study.slug, zero])
-    before, _zero, after = url.partition(zero)
-    return before, after
+def _segment_url(viewing: Viewing) -> str:
+    """The URL of a segment's panel with a zero UUID for the browser to replace."""
+    return reverse("segment_detail", args=[viewing.study.slug, UUID(int=0)])
 
 
-def text_rows(
-    viewing: Viewing,
-    sections: list[highlight.SectionSpan],
-    found: list[Coded],
-    tree: Outline,
-    only: set[int] | None = None,
-) -> list[Row]:
-    text = viewing.intervention.text
-    by_key = {item.uuid: item for item in found}
-    unknown = highlight.DEFAULT_COLOR
-    marks = []
-    for item in found:
-        node = tree.nodes.get(item.code_id)
-        color, name = (node.swatch, node.code.name) if node else (unknown, "?")
-        marks.append(highlight.Mark(item.uuid, item.start, item.end, color, name))
-    coders = {
-        layer.user.pk: (escape(layer.user.username), escape(layer.initials))
-        for layer in viewing.layers
+def code_data(tree: Outline, code_ids: set[int] | None = None) -> dict[str, list[str]]:
+    """Name, path and colour of the codes (all of them, or those in `code_ids`) by id."""
+    return {
+        str(pk): [node.code.name, node.label, node.swatch]
+        for pk, node in tree.nodes.items()
+        if code_ids is None or pk in code_ids
     }
-    before, after = _label_url(viewing)
-    memo_title = escape(_("has a memo"))
-    memo_mark = (
-        f' <span class="ws-memo-mark" title="{memo_title}" aria-label="{memo_title}">✎</span>'
-    )
-    viewer, several = viewing.viewer.pk, viewing.several
-    rows = []
-    for chunk in highlight.highlight(text, sections, marks, only=only):
-        labels = []
-        for mark in chunk.starting:
-            item = by_key[mark.key]
-            node = tree.nodes.get(item.code_id)
-            path = escape(node.label if node else mark.label)
-            coder, short = coders.get(item.coder_id, ("", ""))
-            own = " is-own" if item.coder_id == viewer else ""
-            who = (
-                f' <span class="ws-initials" aria-label="{coder}">{short}</span>' if several else ""
-            )
-            labels.append(
-                f'<a class="ws-label{own}" id="seg-{mark.key}" data-segment="{mark.key}" '
-                f'style="--c:{mark.color}" href="{before}{mark.key}{after}" '
-                f'title="{path} · {coder}"><span class="ws-label-name">{escape(mark.label)}</span>'
-                f"{who}{memo_mark if item.memo else ''}</a>"
-            )
-        html = "".join(_run_html(run, chunk.lanes) for run in chunk.runs)
-        rows.append(Row(chunk, mark_safe(html), mark_safe("".join(labels))))  # noqa: S308
-    return rows
+
+
+def page_data(viewing: Viewing, found: list[Coded], tree: Outline) -> dict[str, Any]:
+    """What the browser paints the text with: the segments `found` and, once each, the codes
+    and the coders they name. Only coders of the viewing's layers (`sight.visible_coders`)."""
+    return {
+        "viewer": viewing.viewer.pk,
+        "several": viewing.several,
+        "segmentUrl": _segment_url(viewing),
+        "codes": code_data(tree),
+        "coders": {
+            str(layer.user.pk): [layer.user.username, layer.initials] for layer in viewing.layers
+        },
+        "segments": [item.data() for item in found],
+    }
+
+
+def update_data(
+    tree: Outline, *, add: list[Coded] | None = None, remove: list[str] | None = None
+) -> dict[str, Any]:
+    """A change for the painted page: segments to add or replace (by UUID), UUIDs to remove,
+    and the codes the added ones name (a code made in the picker is new to the page)."""
+    add = add or []
+    return {
+        "add": [item.data() for item in add],
+        "remove": remove or [],
+        "codes": code_data(tree, {item.code_id for item in add}),
+    }
 
 
 # The code tree -----------------------------------------------------------------------------

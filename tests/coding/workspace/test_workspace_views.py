@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +67,21 @@ def chunk_texts(content: str) -> list[tuple[int, str]]:
         flags=re.S,
     )
     return [(int(offset), html.unescape(re.sub(r"<[^>]+>", "", body))) for offset, body in found]
+
+
+def json_block(content: str, element_id: str) -> Any:
+    """The data of the page's `json_script` block with this id."""
+    found = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', content, flags=re.S
+    )
+    assert found is not None, f"no #{element_id} on the page"
+    return json.loads(found.group(1))
+
+
+def painted(content: str) -> dict[str, list[Any]]:
+    """The segments the page gives the browser to paint, by UUID:
+    [uuid, start, end, code id, coder id, memo]."""
+    return {row[0]: row for row in json_block(content, "ws-data")["segments"]}
 
 
 @pytest.fixture
@@ -260,10 +276,24 @@ def test_a_section_that_is_not_coded_is_marked_and_not_focusable(cast: Cast, wor
 
 def test_a_coder_sees_their_own_marks_labels_and_counts(cast: Cast, world: World) -> None:
     content = client_for(cast.coder_a).get(workspace_url(cast)).content.decode()
-    carol = str(world.carol_segment.uuid)
-    assert f'data-segments="{carol}"' in content
-    assert f'id="seg-{carol}"' in content
-    assert 'title="Doelen"' in content
+    segment = world.carol_segment
+    data = json_block(content, "ws-data")
+    assert data["segments"] == [
+        [str(segment.uuid), segment.start, segment.end, segment.code_id, cast.coder_a.pk, 1]
+    ]
+    assert data["codes"][str(segment.code_id)] == [
+        "Doelen",
+        "Sociale hulpbronnen › Doelen",
+        segment.code.color.lower(),
+    ]
+    assert data["coders"] == {str(cast.coder_a.pk): ["carol", "CA"]}
+    assert (data["viewer"], data["several"]) == (cast.coder_a.pk, False)
+    assert data["segmentUrl"] == reverse(
+        "segment_detail", args=[cast.study.slug, "00000000-0000-0000-0000-000000000000"]
+    )
+    # The text is sent once and plain: the browser paints the highlights and labels.
+    assert "<mark" not in content
+    assert "ws-label" not in content
     # Counts of the coder's own segments only: 1 in this text, 1 in the study.
     doelen_row = content[content.index('data-search="sociale hulpbronnen doelen"') :]
     assert re.search(r'class="seg-count"[^>]*>1<span class="ws-count-all"> · 1</span>', doelen_row)
@@ -278,13 +308,16 @@ def test_the_owner_turns_both_coders_layers_on(cast: Cast, world: World) -> None
     assert "Layers shown" in content
     assert str(world.carol_segment.uuid) not in content  # the owner's own layer is empty
     layers = f"{cast.coder_a.pk},{cast.coder_b.pk}"
-    response = owner.get(workspace_url(cast, layers=layers), HTTP_HX_TARGET="ws-text", **HTMX)
+    response = owner.get(workspace_url(cast, layers=layers), HTTP_HX_TARGET="ws-data", **HTMX)
     content = response.content.decode()
-    assert content.lstrip().startswith('<div id="ws-text"')
-    assert f'id="seg-{world.carol_segment.uuid}"' in content
-    assert f'id="seg-{world.bob_segment.uuid}"' in content
-    assert '<span class="ws-initials" aria-label="carol">CA</span>' in content
+    # The layers' data and the tree's counts; not the text again.
+    assert content.lstrip().startswith('<script id="ws-data" type="application/json">')
+    assert set(painted(content)) == {str(world.carol_segment.uuid), str(world.bob_segment.uuid)}
+    data = json_block(content, "ws-data")
+    assert data["coders"][str(cast.coder_a.pk)] == ["carol", "CA"]
+    assert data["several"] is True
     assert 'id="ws-tree" hx-swap-oob="true"' in content
+    assert "ws-chunk" not in content
 
 
 def test_the_supervisor_sees_nothing_of_the_coders_before_a_reveal_when_the_policy_says_so(
@@ -341,8 +374,20 @@ def test_applying_a_code_stores_it_and_answers_the_rows_it_touched(
         "Let op",
     )
     content = response.content.decode()
-    assert re.search(r'<div id="ws-row-1" class="ws-row" hx-swap-oob="true">', content)
-    assert f'id="seg-{segment.uuid}"' in content
+    assert '<div id="ws-update" hidden hx-swap-oob="true">' in content
+    update = json_block(content, "ws-update-data")
+    row = [str(segment.uuid), segment.start, segment.end, codes["psych"].pk, cast.coder_a.pk, 1]
+    assert update == {
+        "add": [row],
+        "remove": [],
+        "codes": {
+            str(codes["psych"].pk): [
+                "Psychologische hulpbronnen",
+                "Psychologische hulpbronnen",
+                codes["psych"].color.lower(),
+            ]
+        },
+    }
     # The count of the code applied, not the whole tree.
     assert re.search(
         rf'<span class="seg-count" id="count-{codes["psych"].uuid}" title="[^"]*" '
@@ -352,8 +397,9 @@ def test_applying_a_code_stores_it_and_answers_the_rows_it_touched(
     assert 'id="ws-tree"' not in content
     assert "Coded: Psychologische hulpbronnen" in content
     assert "codeApplied" in response["HX-Trigger-After-Swap"]
-    # Only touched rows: the excluded summary is not sent again.
-    assert 'id="ws-row-0"' not in content
+    # Not the text again, nor carol's other segment.
+    assert "ws-row" not in content
+    assert str(world.carol_segment.uuid) not in content
 
 
 def test_several_codes_apply_at_once(cast: Cast, world: World, codes: dict[str, Code]) -> None:
@@ -492,7 +538,10 @@ def test_the_coder_writes_a_memo_and_sees_it_in_the_panel_and_history(
     assert content.lstrip().startswith('<section id="segment-panel"')
     assert "Memo saved." in content
     assert "wrote the memo" in content
-    assert f'id="seg-{segment.uuid}"' in content  # its row, with the memo mark
+    # The segment again, now with a memo, for its label's memo mark.
+    assert json_block(content, "ws-update-data")["add"] == [
+        [str(segment.uuid), segment.start, segment.end, segment.code_id, cast.coder_a.pk, 1]
+    ]
 
 
 def test_the_coder_changes_the_code_and_the_boundaries(
@@ -504,10 +553,16 @@ def test_the_coder_changes_the_code_and_the_boundaries(
         segment_url("segment_code", cast, segment), {"code": str(codes["inhoud"].uuid)}, **HTMX
     )
     assert response.status_code == 200
+    update = json_block(response.content.decode(), "ws-update-data")
+    assert [row[3] for row in update["add"]] == [codes["inhoud"].pk]
+    assert list(update["codes"]) == [str(codes["inhoud"].pk)]
     response = carol.post(
         segment_url("segment_bounds", cast, segment), span("oefenen thuis met"), **HTMX
     )
     assert response.status_code == 200
+    moved = span("oefenen thuis met")
+    update = json_block(response.content.decode(), "ws-update-data")
+    assert [row[:3] for row in update["add"]] == [[str(segment.uuid), moved["start"], moved["end"]]]
     segment.refresh_from_db()
     assert (segment.code, segment.quote) == (codes["inhoud"], "oefenen thuis met")
     history = carol.get(segment_url("segment_detail", cast, segment), **HTMX).content.decode()
@@ -535,7 +590,8 @@ def test_the_coder_removes_a_segment(cast: Cast, world: World) -> None:
     assert not Segment.objects.filter(pk=segment.pk).exists()
     content = response.content.decode()
     assert "removed" in content
-    assert f'id="seg-{segment.uuid}"' not in content
+    update = json_block(content, "ws-update-data")
+    assert update == {"add": [], "remove": [str(segment.uuid)], "codes": {}}
 
 
 # Progress and the reveal -------------------------------------------------------------------
@@ -696,7 +752,7 @@ def test_a_coder_never_receives_another_coders_segment(
         carol.get(workspace_url(cast)),
         carol.get(workspace_url(cast, layers=str(bob_id))),
         carol.get(workspace_url(cast, layers=f"{cast.coder_a.pk},{bob_id}")),
-        carol.get(workspace_url(cast, layers=str(bob_id)), HTTP_HX_TARGET="ws-text", **HTMX),
+        carol.get(workspace_url(cast, layers=str(bob_id)), HTTP_HX_TARGET="ws-data", **HTMX),
         carol.post(
             apply_url(cast),
             {**span("netwerk van buren"), "codes": [str(codes["psych"].uuid)], "layers": bob_id},
@@ -761,7 +817,7 @@ def test_the_workspace_page_runs_a_fixed_number_of_queries(
     _many_segments(cast, codes, 300)
     with django_assert_max_num_queries(22):
         response = owner.get(workspace_url(cast, layers=layers))
-    assert response.content.decode().count("<mark ") == 300
+    assert len(painted(response.content.decode())) == 300
     with CaptureQueriesContext(connection) as many:
         owner.get(workspace_url(cast, layers=layers))
     assert len(many) == len(few)
