@@ -89,7 +89,9 @@ def test_identical_spans_by_two_coders_cover_the_same_run_in_two_lanes(js: Page)
 
 
 def test_lanes_never_collide_for_overlapping_marks(js: Page) -> None:
-    marks = [{"key": f"m{i}", "start": i * 3, "end": i * 3 + 10} for i in range(12)]
+    marks: list[dict[str, Any]] = [
+        {"key": f"m{i}", "start": i * 3, "end": i * 3 + 10} for i in range(12)
+    ]
     lanes = js.evaluate(LANES, marks)
     for x in marks:
         for y in marks:
