@@ -305,6 +305,17 @@ def main() -> None:
         coder_page_4000 = timed(lambda: coder_client.get(page).status_code, page_runs)
         size_4000 = len(owner_client.get(page, {"layers": layers}).content)
         coder_size_4000 = len(coder_client.get(page).content)
+        if os.environ.get("PROFILE_PAGE"):
+            import cProfile
+            import pstats
+
+            def owner_get() -> None:
+                owner_client.get(page, {"layers": layers})
+
+            cProfile.runctx("for _ in range(8): owner_get()", globals(), locals(), "/tmp/page.prof")
+            pstats.Stats("/tmp/page.prof").sort_stats("cumtime").print_stats(40)
+            with open("/tmp/page.html", "wb") as out:
+                out.write(owner_client.get(page, {"layers": layers}).content)
 
     wall = time.perf_counter() - wall_started
     cpu = time.process_time() - cpu_started

@@ -58,8 +58,8 @@ from coding.workspace.forms import (
     SpanForm,
 )
 from coding.workspace.render import (
-    Coded,
     code_tree,
+    data_script,
     layer_segments,
     page_data,
     sections_of,
@@ -103,7 +103,7 @@ def _page_context(viewing: Viewing, **extra: Any) -> dict[str, Any]:
     previous, following = segments.coder_neighbours(intervention=intervention, coder=viewing.viewer)
     context.update(
         rows=text_rows(intervention.text, sections_of(intervention)),
-        ws_data=page_data(viewing, found, tree),
+        ws_data=data_script(page_data(viewing, found, tree), "ws-data"),
         n_segments=len(found),
         previous=previous,
         following=following,
@@ -122,8 +122,8 @@ def _update(
     request: HtmxHttpRequest,
     viewing: Viewing,
     *,
-    add: list[Coded] | None = None,
-    remove: list[str] | None = None,
+    add: list[Segment] | None = None,
+    remove: list[Segment] | None = None,
     counted: set[int],
     status_text: str = "",
     template: str = "data-update",
@@ -136,7 +136,7 @@ def _update(
     tree = code_tree(viewing, counted)
     context = _base_context(viewing, tree)
     context.update(
-        ws_update=update_data(tree, add=add, remove=remove),
+        ws_update=data_script(update_data(tree, add=add, remove=remove), "ws-update-data"),
         count_nodes=[tree.nodes[pk] for pk in sorted(counted) if pk in tree.nodes],
         status_text=status_text,
         **extra,
@@ -181,7 +181,9 @@ def workspace(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
         # The layers changed: the same text, other segments, other counts.
         tree = code_tree(viewing)
         context = _base_context(viewing, tree)
-        context["ws_data"] = page_data(viewing, layer_segments(viewing), tree)
+        context["ws_data"] = data_script(
+            page_data(viewing, layer_segments(viewing), tree), "ws-data"
+        )
         return render(request, TEMPLATE + "#data-swap", context)
     return render(request, TEMPLATE, _page_context(viewing, **extra))
 
@@ -225,7 +227,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
     response = _update(
         request,
         viewing,
-        add=[Coded.of(segment) for segment in created],
+        add=created,
         counted={segment.code_id for segment in created},
         status_text=status_text,
     )
@@ -417,11 +419,11 @@ def _segment_change(
     changes: dict[str, Any]
     if deleted:
         extra: dict[str, Any] = {"panel": None, "panel_notice": notice}
-        changes = {"remove": [str(segment.uuid)]}
+        changes = {"remove": [segment]}
     else:
         segment.refresh_from_db()
         extra = _panel_context(access, segment, viewer=request.user, panel_notice=notice)
-        changes = {"add": [Coded.of(segment)]}
+        changes = {"add": [segment]}
     viewing = viewing_for(request, access, intervention, own=True)
     return _update(
         request,

@@ -192,8 +192,27 @@ const model = {
 const chunkTexts = new WeakMap();
 const painted = new WeakSet();
 
-function toSegment([key, start, end, code, coder, memo]) {
-  return { key: String(key), start, end, code: String(code), coder: String(coder), memo: Boolean(memo) };
+// Segments as the server sends them (coding/workspace/render.py `encode_segments`), column-wise:
+// `ids`, the 16 bytes of every UUID one after another in base64, and `spans`, five numbers a
+// segment (start, length, code id, coder id, memo).
+function uuidsOf(ids) {
+  const bytes = atob(ids || "");
+  const uuids = [];
+  for (let at = 0; at + 16 <= bytes.length; at += 16) {
+    let hex = "";
+    for (let i = at; i < at + 16; i += 1) hex += bytes.charCodeAt(i).toString(16).padStart(2, "0");
+    uuids.push(`${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`);
+  }
+  return uuids;
+}
+
+function decodeSegments(encoded) {
+  const uuids = uuidsOf(encoded.ids);
+  const spans = encoded.spans || [];
+  return uuids.map((key, n) => {
+    const [start, length, code, coder, memo] = spans.slice(n * 5, n * 5 + 5);
+    return { key, start, end: start + length, code: String(code), coder: String(coder), memo: Boolean(memo) };
+  });
 }
 
 function addCodes(codes) {
@@ -212,10 +231,7 @@ function loadData(element) {
   addCodes(data.codes);
   model.coders = new Map(Object.entries(data.coders || {}));
   model.segments = new Map();
-  for (const raw of data.segments) {
-    const segment = toSegment(raw);
-    model.segments.set(segment.key, segment);
-  }
+  for (const segment of decodeSegments(data.segments)) model.segments.set(segment.key, segment);
 }
 
 // A chunk's text as the server sent it, the length of its heading, and (when it holds
@@ -380,13 +396,12 @@ function repaint(spans) {
 function applyUpdate(update) {
   addCodes(update.codes);
   const spans = [];
-  for (const key of update.remove || []) {
+  for (const key of uuidsOf(update.remove)) {
     const old = model.segments.get(key);
     if (old) spans.push(old);
     model.segments.delete(key);
   }
-  for (const raw of update.add || []) {
-    const segment = toSegment(raw);
+  for (const segment of decodeSegments(update.add || {})) {
     const old = model.segments.get(segment.key);
     if (old) spans.push(old);
     model.segments.set(segment.key, segment);

@@ -5,6 +5,7 @@ browser: tests/browser/test_highlights_js.py.)"""
 from __future__ import annotations
 
 import html
+import re
 
 from coding.workspace.chunks import CHUNK_SIZE, SectionSpan, chunk_bounds, heading_length
 from coding.workspace.render import escape_text, text_rows
@@ -74,11 +75,24 @@ def test_a_long_line_is_cut_after_a_space_and_never_inside_a_character() -> None
 def test_rows_spell_the_text_escaped_with_the_heading_in_a_span() -> None:
     text = 'Aanpak <b>\nDe ‘coach’ & het "gezin" <script>alert(1)</script> ' + FAMILY + "\n"
     rows = text_rows(text, [SectionSpan(0, len(text), "Aanpak <b>")])
-    (row,) = rows
-    assert row.html.startswith('<span class="ws-heading">Aanpak &lt;b&gt;</span>\nDe ‘coach’')
-    assert "<script>" not in row.html
-    body = row.html.removeprefix('<span class="ws-heading">').replace("</span>", "", 1)
-    assert html.unescape(body) == text
+    assert rows.startswith(
+        '<div class="ws-row"><div id="ws-chunk-0" class="ws-chunk" data-offset="0" '
+        f'data-end="{len(text)}" tabindex="0" aria-describedby="ws-kbd">'
+        '<span class="ws-heading">Aanpak &lt;b&gt;</span>\nDe ‘coach’ &amp; het "gezin" &lt;script'
+    )
+    assert "<script>" not in rows
+    body = re.search(r'<div id="ws-chunk-0"[^>]*>(.*?)</div>', rows, flags=re.S)
+    assert body is not None
+    assert html.unescape(re.sub(r"<[^>]+>", "", body.group(1))) == text
+
+
+def test_a_section_that_is_not_coded_is_marked_and_says_so_once() -> None:
+    text = "Samenvatting\n" + "Kort en goed.\n" * 300
+    rows = text_rows(text, [SectionSpan(0, len(text), "Samenvatting", excluded=True)])
+    assert rows.count("data-excluded") > 1
+    assert "tabindex" not in rows
+    assert rows.count('<p class="ws-excluded-note" id="ws-note-0">Not coded</p>') == 1
+    assert rows.count('<span class="visually-hidden">Not coded</span>') == rows.count("ws-row") - 1
 
 
 def test_text_escaping_leaves_quotes_and_escapes_markup() -> None:

@@ -4,6 +4,7 @@ and the number of queries."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import html
 import io
@@ -12,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import openpyxl
 import pytest
@@ -78,10 +80,22 @@ def json_block(content: str, element_id: str) -> Any:
     return json.loads(found.group(1))
 
 
-def painted(content: str) -> dict[str, list[Any]]:
-    """The segments the page gives the browser to paint, by UUID:
-    [uuid, start, end, code id, coder id, memo]."""
-    return {row[0]: row for row in json_block(content, "ws-data")["segments"]}
+def decoded(encoded: dict[str, Any]) -> list[list[Any]]:
+    """Segments from the page's compact form: [UUID, start, end, code id, coder id, memo]."""
+    ids = base64.b64decode(encoded["ids"])
+    uuids = [UUID(bytes=ids[at : at + 16]) for at in range(0, len(ids), 16)]
+    spans = encoded["spans"]
+    assert len(spans) == 5 * len(uuids)
+    rows = []
+    for n, uuid in enumerate(uuids):
+        start, length, code, coder, memo = spans[5 * n : 5 * n + 5]
+        rows.append([uuid, start, start + length, code, coder, memo])
+    return rows
+
+
+def painted(content: str) -> dict[UUID, list[Any]]:
+    """The segments the page gives the browser to paint, by UUID."""
+    return {row[0]: row for row in decoded(json_block(content, "ws-data")["segments"])}
 
 
 @pytest.fixture
@@ -278,8 +292,8 @@ def test_a_coder_sees_their_own_marks_labels_and_counts(cast: Cast, world: World
     content = client_for(cast.coder_a).get(workspace_url(cast)).content.decode()
     segment = world.carol_segment
     data = json_block(content, "ws-data")
-    assert data["segments"] == [
-        [str(segment.uuid), segment.start, segment.end, segment.code_id, cast.coder_a.pk, 1]
+    assert decoded(data["segments"]) == [
+        [segment.uuid, segment.start, segment.end, segment.code_id, cast.coder_a.pk, 1]
     ]
     assert data["codes"][str(segment.code_id)] == [
         "Doelen",
@@ -306,13 +320,13 @@ def test_the_owner_turns_both_coders_layers_on(cast: Cast, world: World) -> None
     owner = client_for(cast.owner)
     content = owner.get(workspace_url(cast)).content.decode()
     assert "Layers shown" in content
-    assert str(world.carol_segment.uuid) not in content  # the owner's own layer is empty
+    assert painted(content) == {}  # the owner's own layer is empty
     layers = f"{cast.coder_a.pk},{cast.coder_b.pk}"
     response = owner.get(workspace_url(cast, layers=layers), HTTP_HX_TARGET="ws-data", **HTMX)
     content = response.content.decode()
     # The layers' data and the tree's counts; not the text again.
     assert content.lstrip().startswith('<script id="ws-data" type="application/json">')
-    assert set(painted(content)) == {str(world.carol_segment.uuid), str(world.bob_segment.uuid)}
+    assert set(painted(content)) == {world.carol_segment.uuid, world.bob_segment.uuid}
     data = json_block(content, "ws-data")
     assert data["coders"][str(cast.coder_a.pk)] == ["carol", "CA"]
     assert data["several"] is True
@@ -325,13 +339,12 @@ def test_the_supervisor_sees_nothing_of_the_coders_before_a_reveal_when_the_poli
 ) -> None:
     services.codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
     content = client_for(cast.supervisor).get(workspace_url(cast)).content.decode()
-    assert str(world.carol_segment.uuid) not in content
+    assert painted(content) == {}
     assert "shown once the owner reveals them" in content
     assert 'id="picker"' not in content
     services.codebook_reveal(study=cast.study, actor=cast.owner)
     content = client_for(cast.supervisor).get(workspace_url(cast)).content.decode()
-    assert str(world.carol_segment.uuid) in content
-    assert str(world.bob_segment.uuid) in content
+    assert set(painted(content)) == {world.carol_segment.uuid, world.bob_segment.uuid}
 
 
 def test_a_report_link_opens_the_workspace_with_the_segments_panel(
@@ -376,10 +389,11 @@ def test_applying_a_code_stores_it_and_answers_the_rows_it_touched(
     content = response.content.decode()
     assert '<div id="ws-update" hidden hx-swap-oob="true">' in content
     update = json_block(content, "ws-update-data")
-    row = [str(segment.uuid), segment.start, segment.end, codes["psych"].pk, cast.coder_a.pk, 1]
+    row = [segment.uuid, segment.start, segment.end, codes["psych"].pk, cast.coder_a.pk, 1]
+    assert decoded(update["add"]) == [row]
     assert update == {
-        "add": [row],
-        "remove": [],
+        "add": update["add"],
+        "remove": "",
         "codes": {
             str(codes["psych"].pk): [
                 "Psychologische hulpbronnen",
@@ -399,7 +413,7 @@ def test_applying_a_code_stores_it_and_answers_the_rows_it_touched(
     assert "codeApplied" in response["HX-Trigger-After-Swap"]
     # Not the text again, nor carol's other segment.
     assert "ws-row" not in content
-    assert str(world.carol_segment.uuid) not in content
+    assert decoded(update["add"])[0][0] != world.carol_segment.uuid
 
 
 def test_several_codes_apply_at_once(cast: Cast, world: World, codes: dict[str, Code]) -> None:
@@ -539,8 +553,8 @@ def test_the_coder_writes_a_memo_and_sees_it_in_the_panel_and_history(
     assert "Memo saved." in content
     assert "wrote the memo" in content
     # The segment again, now with a memo, for its label's memo mark.
-    assert json_block(content, "ws-update-data")["add"] == [
-        [str(segment.uuid), segment.start, segment.end, segment.code_id, cast.coder_a.pk, 1]
+    assert decoded(json_block(content, "ws-update-data")["add"]) == [
+        [segment.uuid, segment.start, segment.end, segment.code_id, cast.coder_a.pk, 1]
     ]
 
 
@@ -554,7 +568,7 @@ def test_the_coder_changes_the_code_and_the_boundaries(
     )
     assert response.status_code == 200
     update = json_block(response.content.decode(), "ws-update-data")
-    assert [row[3] for row in update["add"]] == [codes["inhoud"].pk]
+    assert [row[3] for row in decoded(update["add"])] == [codes["inhoud"].pk]
     assert list(update["codes"]) == [str(codes["inhoud"].pk)]
     response = carol.post(
         segment_url("segment_bounds", cast, segment), span("oefenen thuis met"), **HTMX
@@ -562,7 +576,9 @@ def test_the_coder_changes_the_code_and_the_boundaries(
     assert response.status_code == 200
     moved = span("oefenen thuis met")
     update = json_block(response.content.decode(), "ws-update-data")
-    assert [row[:3] for row in update["add"]] == [[str(segment.uuid), moved["start"], moved["end"]]]
+    assert [row[:3] for row in decoded(update["add"])] == [
+        [segment.uuid, moved["start"], moved["end"]]
+    ]
     segment.refresh_from_db()
     assert (segment.code, segment.quote) == (codes["inhoud"], "oefenen thuis met")
     history = carol.get(segment_url("segment_detail", cast, segment), **HTMX).content.decode()
@@ -591,7 +607,9 @@ def test_the_coder_removes_a_segment(cast: Cast, world: World) -> None:
     content = response.content.decode()
     assert "removed" in content
     update = json_block(content, "ws-update-data")
-    assert update == {"add": [], "remove": [str(segment.uuid)], "codes": {}}
+    assert update["add"] == {"ids": "", "spans": []}
+    assert base64.b64decode(update["remove"]) == segment.uuid.bytes
+    assert update["codes"] == {}
 
 
 # Progress and the reveal -------------------------------------------------------------------
@@ -740,7 +758,18 @@ def test_payloads_in_text_code_names_and_memos_render_escaped(cast: Cast, payloa
 
 
 def _secrets(world: World) -> list[str]:
-    return [str(world.bob_segment.uuid), "Bobs geheime notitie"]
+    return [str(world.bob_segment.uuid), world.bob_segment.uuid.hex, "Bobs geheime notitie"]
+
+
+def data_uuids(content: str) -> set[UUID]:
+    """Every segment UUID in the page's data blocks (they hold UUIDs as base64 bytes)."""
+    found: set[UUID] = set()
+    for element_id in ("ws-data", "ws-update-data"):
+        if f'<script id="{element_id}"' in content:
+            data = json_block(content, element_id)
+            encoded = data["segments"] if element_id == "ws-data" else data["add"]
+            found |= {row[0] for row in decoded(encoded)}
+    return found
 
 
 def test_a_coder_never_receives_another_coders_segment(
@@ -766,6 +795,8 @@ def test_a_coder_never_receives_another_coders_segment(
         content = response.content.decode("utf-8-sig")
         for secret in _secrets(world):
             assert secret not in content
+        assert world.bob_segment.uuid not in data_uuids(content)
+    assert data_uuids(responses[0].content.decode()) == {world.carol_segment.uuid}
     # The report's quotes: bob's quote is absent; carol coded the same words only in the POST
     # above, so the report before it must not show them.
     assert "netwerk van buren" not in responses[5].content.decode()
