@@ -359,8 +359,51 @@ function validSegments() {
     .sort(inTextOrder);
 }
 
-// Every chunk, in one sweep over the segments in text order.
+// Chunks still to paint, with their marks. The rows near the viewport are painted at once,
+// the others when the browser is idle or when they come near the viewport, whichever is first:
+// a long text shows its first screen without waiting for the rest.
+const unpainted = new Map();
+let restTask = 0;
+const idle =
+  window.requestIdleCallback ||
+  ((step) => setTimeout(() => step({ timeRemaining: () => 8, didTimeout: false }), 1));
+
+function paintPending(chunk) {
+  const marks = unpainted.get(chunk);
+  if (!marks) return;
+  unpainted.delete(chunk);
+  paintChunk(chunk, marks);
+}
+
+function paintNear() {
+  for (const row of nearRows) paintPending(row.querySelector(".ws-chunk"));
+}
+
+function paintRest() {
+  if (restTask) return;
+  if (!unpainted.size) {
+    const container = root();
+    if (container && !container.dataset.paintedAll) {
+      container.dataset.paintedAll = String(Math.round(performance.now()));
+    }
+    return;
+  }
+  restTask = idle(
+    (deadline) => {
+      restTask = 0;
+      for (const chunk of unpainted.keys()) {
+        paintPending(chunk);
+        if (deadline.timeRemaining() < 3 && !deadline.didTimeout) break;
+      }
+      paintRest();
+    },
+    { timeout: 300 },
+  );
+}
+
+// Every chunk, from one sweep over the segments in text order: those near the viewport now.
 function paintAll() {
+  unpainted.clear();
   const ordered = validSegments();
   let next = 0;
   let active = [];
@@ -372,8 +415,20 @@ function paintAll() {
       next += 1;
     }
     active = active.filter((s) => s.end > start);
-    paintChunk(chunk, active);
+    if (active.length || painted.has(chunk)) unpainted.set(chunk, [...active]);
   }
+  paintNear();
+  paintRest();
+}
+
+// A segment's margin label, its chunk painted first if it was not yet.
+function segmentLabel(key) {
+  const segment = model.segments.get(key);
+  if (segment) {
+    const chunk = chunkAt(segment.start);
+    if (chunk) paintPending(chunk);
+  }
+  return document.getElementById(`seg-${key}`);
 }
 
 // The chunks overlapping any of `spans` ({start, end}), painted again.
@@ -388,6 +443,7 @@ function repaint(spans) {
   for (const chunk of touched) {
     const start = startOf(chunk);
     const end = endOf(chunk);
+    unpainted.delete(chunk);
     paintChunk(chunk, ordered.filter((s) => s.start < end && s.end > start));
   }
 }
@@ -750,7 +806,7 @@ function afterPointerSelection(event) {
   // A click on a highlight, not a drag: open the innermost segment's panel.
   const mark = event.target.closest && event.target.closest("mark[data-segments]");
   if (mark && window.getSelection().isCollapsed) {
-    const label = document.getElementById(`seg-${mark.dataset.segments.split(" ")[0]}`);
+    const label = segmentLabel(mark.dataset.segments.split(" ")[0]);
     if (label) openPanelFrom(label);
   }
 }
@@ -866,7 +922,7 @@ function closePanel() {
   endBounds();
   if (panelOpener && panelOpener.isConnected) panelOpener.focus();
   else if (box.dataset.segment) {
-    const label = document.getElementById(`seg-${box.dataset.segment}`);
+    const label = segmentLabel(box.dataset.segment);
     if (label) label.focus();
   }
 }
@@ -909,7 +965,13 @@ function fillBounds(found) {
 
 // Margin labels beside their text --------------------------------------------------------------
 
+// Rows whose labels wait to be placed, and rows near the viewport (an IntersectionObserver keeps
+// this up to date). Only rows near the viewport are measured: a long text's other rows are
+// not laid out at all (`content-visibility: auto` in the CSS), and measuring them would make
+// the browser lay out the whole text.
 const pendingAlign = new Set();
+const nearRows = new Set();
+let rowObserver = null;
 
 // Each label moves down to the line where its segment starts, below the label before it. All
 // positions are read first, then written, so the browser lays out once per pass; only rows
@@ -948,15 +1010,14 @@ function alignRows(rows) {
 }
 
 function alignPending() {
-  if (!pendingAlign.size) return;
-  const rows = [...pendingAlign].filter((row) => row.isConnected);
-  pendingAlign.clear();
-  alignRows(rows);
+  const rows = [...pendingAlign].filter((row) => nearRows.has(row));
+  rows.forEach((row) => pendingAlign.delete(row));
+  if (rows.length) alignRows(rows);
 }
 
 function alignAll() {
-  pendingAlign.clear();
-  alignRows(chunks().map((chunk) => chunk.parentElement));
+  chunks().forEach((chunk) => pendingAlign.add(chunk.parentElement));
+  alignPending();
 }
 
 let alignFrame = 0;
@@ -965,11 +1026,56 @@ function scheduleAlign() {
   alignFrame = requestAnimationFrame(alignAll);
 }
 
+// A row's expected height until it has been laid out once (the browser then remembers its
+// real one): its lines at about 72 characters each.
+function estimateHeights(rows) {
+  if (!rows.length) return;
+  const lineHeight = parseFloat(getComputedStyle(rows[0].querySelector(".ws-chunk")).lineHeight) || 34;
+  for (const row of rows) {
+    let lines = 0;
+    for (const line of textOf(row.querySelector(".ws-chunk")).text.split("\n")) {
+      lines += Math.max(1, Math.ceil(line.length / 72));
+    }
+    row.style.containIntrinsicSize = `auto ${Math.round(lines * lineHeight)}px`;
+  }
+}
+
+function watchRows() {
+  const rows = chunks().map((chunk) => chunk.parentElement);
+  estimateHeights(rows);
+  // The rows in the first screen now, so their labels are placed before the first frame.
+  const bottom = window.innerHeight;
+  for (const row of rows) {
+    const box = row.getBoundingClientRect();
+    if (box.top > bottom) break;
+    if (box.bottom >= 0) nearRows.add(row);
+  }
+  if (typeof IntersectionObserver === "undefined") {
+    rows.forEach((row) => nearRows.add(row));
+    return;
+  }
+  rowObserver = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        if (entry.isIntersecting) {
+          nearRows.add(entry.target);
+          paintPending(entry.target.querySelector(".ws-chunk"));
+        } else {
+          nearRows.delete(entry.target);
+        }
+      }
+      alignPending();
+    },
+    { rootMargin: "50% 0px" },
+  );
+  rows.forEach((row) => rowObserver.observe(row));
+}
+
 // A link from the code report: #seg-<uuid> scrolls to that segment and flashes it.
 function flashFromHash() {
   const match = /^#seg-([0-9a-f-]{36})$/.exec(window.location.hash);
   if (!match) return;
-  const label = document.getElementById(`seg-${match[1]}`);
+  const label = segmentLabel(match[1]);
   if (!label) return;
   const mark = document.querySelector(`mark[data-segments~="${match[1]}"]`);
   (mark || label).scrollIntoView({ block: "center" });
@@ -1174,14 +1280,19 @@ function init() {
     resizeTimer = setTimeout(scheduleAlign, 150);
   });
 
+  performance.mark("ws-start");
+  watchRows();
   const data = document.getElementById("ws-data");
   if (data) {
     loadData(data);
     paintAll();
   }
+  performance.measure("ws-paint", "ws-start");
   const box = panel();
   if (box && !box.hidden) panelShown(box);
+  performance.mark("ws-aligning");
   alignPending();
+  performance.measure("ws-align", "ws-aligning");
   flashFromHash();
   // Labels are placed with the fonts the page ended up with.
   if (document.fonts && document.fonts.status !== "loaded") document.fonts.ready.then(scheduleAlign);

@@ -170,7 +170,9 @@ def test_two_overlapping_segments_show_both_marks_and_both_labels(
     expect(page.locator("#ws-text .ws-label")).to_have_count(3)
     page.locator("#ws-chunk-1").scroll_into_view_if_needed()
     screenshot(page, "workspace-overlaps")
-    page.locator(".ws-row:has(#ws-chunk-1)").screenshot(path=str(SCREENSHOTS / "workspace-overlaps-row.png"))
+    page.locator(".ws-row:has(#ws-chunk-1)").screenshot(
+        path=str(SCREENSHOTS / "workspace-overlaps-row.png")
+    )
 
 
 def test_offsets_stay_right_after_an_emoji_family_and_combining_accents(
