@@ -464,3 +464,52 @@ def test_the_owner_turns_a_coders_layer_on(
     expect(page.locator("#ws-text .ws-label .ws-initials")).to_have_text(["CA", "BO"])
     expect(page.locator("#ws-tree")).to_contain_text("2 · 2")
     screenshot(page, "workspace-owner-layers")
+
+
+def test_a_coded_selection_is_painted_with_its_label_and_disappears_when_removed(
+    page: Page, live_server: Any, cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    open_workspace(page, live_server, cast, "carol")
+    expect(page.locator("#ws-text[data-painted]")).to_have_count(1)
+    drag_select(page, "nieuwe", "vaardigheden")
+    pick_through_search(page, "inhoud")
+    segment = Segment.objects.get(coder=cast.coder_a)
+    assert segment.quote == "nieuwe vaardigheden"
+    # The answer carried the stored segment; the page painted it from there.
+    mark = page.locator(f'mark[data-segments="{segment.uuid}"]')
+    expect(mark).to_have_text("nieuwe vaardigheden")
+    expect(mark).to_have_attribute("title", "Inhoud")
+    label = page.locator(f"#seg-{segment.uuid}")
+    expect(label).to_have_text("Inhoud")
+    expect(label).to_have_attribute("title", "Sociale hulpbronnen › Inhoud · carol")
+    placed = page.evaluate(
+        """(uuid) => {
+          const mark = document.querySelector(`mark[data-segments="${uuid}"]`);
+          const label = document.getElementById(`seg-${uuid}`);
+          return {
+            underline: getComputedStyle(mark).getPropertyValue("--l0").trim(),
+            tint: getComputedStyle(mark).getPropertyValue("--t").trim(),
+            sameRow: mark.closest(".ws-row") === label.closest(".ws-row"),
+            markTop: mark.getClientRects()[0].top,
+            labelTop: label.getBoundingClientRect().top,
+          };
+        }""",
+        str(segment.uuid),
+    )
+    assert placed["underline"] == "#009e73"  # Inhoud's colour
+    assert placed["tint"] == "#c7eae0"  # 22 % of it over white, behind the text
+    assert placed["sameRow"]
+    # The label sits beside the line where its segment starts.
+    assert abs(placed["labelTop"] - placed["markTop"]) < 12
+    screenshot(page, "workspace-painted-segment")
+    label.click()
+    panel = page.locator("#segment-panel")
+    expect(panel.locator("h2")).to_have_text("Inhoud")
+    page.once("dialog", lambda dialog: dialog.accept())
+    panel.get_by_role("button", name="Remove segment").click()
+    expect(panel.locator(".saved")).to_have_text("Segment “Inhoud” removed.")
+    expect(page.locator("#ws-text mark")).to_have_count(0)
+    expect(page.locator("#ws-text .ws-label")).to_have_count(0)
+    expect(page.locator("#ws-chunk-1")).to_contain_text("met nieuwe vaardigheden en")
+    assert not Segment.objects.exists()
+    expect(page.locator("#ws-tree")).to_contain_text("0 · 0")
