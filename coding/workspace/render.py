@@ -4,10 +4,11 @@ paint, and its code tree with counts.
 The server sends the text once, escaped, in chunks (`chunks.chunk_bounds`), and the
 segments of the layers on as a JSON block (`page_data`): for each segment its UUID, code-point
 start and length, code id, coder id and whether it has a memo, column-wise
-(`encode_segments`); the codes and coders they refer to once each. `static/js/workspace.js` paints the highlights and margin
-labels from that data (`static/js/highlights.js` cuts the runs). So the page's size and the
-server's time grow with the text and only a few dozen bytes per segment, where HTML for every
-highlight and label used to be most of both (benchmarks/workspace.py).
+(`encode_segments`); the codes and coders they refer to once each. `static/js/workspace.js`
+paints the highlights and margin labels from that data (`static/js/highlights.js` cuts the
+runs). So the page's size and the server's time grow with the text and only some 40 bytes per
+segment, where HTML for every highlight and label used to be most of both
+(benchmarks/workspace.py).
 
 What goes into the data is what `coding.sight` lets the viewer see: the segments come from
 `sight.visible_segments` through `layer_segments`, the coders from the viewing's layers.
