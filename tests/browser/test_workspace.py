@@ -513,3 +513,42 @@ def test_a_coded_selection_is_painted_with_its_label_and_disappears_when_removed
     expect(page.locator("#ws-chunk-1")).to_contain_text("met nieuwe vaardigheden en")
     assert not Segment.objects.exists()
     expect(page.locator("#ws-tree")).to_contain_text("0 · 0")
+
+
+def test_code_names_and_usernames_are_painted_as_text_never_as_markup(
+    page: Page, live_server: Any, cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    payload = '<img src=x onerror="window.hacked=1">'
+    code = services.code_create(study=cast.study, actor=cast.owner, name=f"Code {payload}")
+    cast.coder_a.first_name, cast.coder_a.last_name = "<b>Ca", "Rol</b>"
+    cast.coder_a.save()
+    start = TEXT.index("coach geeft")
+    segment = seg.segments_apply(
+        intervention=doc,
+        coder=cast.coder_a,
+        codes=[code],
+        start=start,
+        end=start + len("coach"),
+        quote="coach",
+    )[0]
+    seg.segments_apply(
+        intervention=doc,
+        coder=cast.coder_b,
+        codes=[codes["doelen"]],
+        start=start,
+        end=start + len("coach geeft"),
+        quote="coach geeft",
+    )
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
+    open_workspace(page, live_server, cast, "alice")
+    page.locator("#ws-layers label", has_text="carol").click()
+    page.locator("#ws-layers label", has_text="bob").click()
+    label = page.locator(f"#seg-{segment.uuid}")
+    expect(label.locator(".ws-label-name")).to_have_text(f"Code {payload}")
+    expect(label.locator(".ws-initials")).to_have_text("<R")
+    expect(page.locator(f'mark[data-segments~="{segment.uuid}"]').first).to_have_attribute(
+        "title", f"Code {payload}, Doelen"
+    )
+    assert page.locator("#ws-text img").count() == 0
+    assert page.locator("#ws-text b").count() == 0
+    assert page.evaluate("() => window.hacked") is None
