@@ -167,11 +167,10 @@ def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def main() -> None:
-    page_runs = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+def measure(args: list[str]) -> dict[str, float]:
+    """Build the data, time the requests, print the table; the figures by name."""
+    page_runs = int(args[0]) if args else 40
     apply_runs = max(60, page_runs)
-    load_before = load()
-    wall_started, cpu_started = time.perf_counter(), time.process_time()
     with throwaway_database() as vendor:
         from django.contrib.auth.models import User
 
@@ -326,10 +325,8 @@ def main() -> None:
             with open("/tmp/page.html", "wb") as out:
                 out.write(owner_client.get(page, {"layers": layers}).content)
 
-    wall = time.perf_counter() - wall_started
-    cpu = time.process_time() - cpu_started
     print(
-        f"commit {commit()}, {vendor}: {len(text):,} characters ({N_WORDS:,} words), "
+        f"{vendor}: {len(text):,} characters ({N_WORDS:,} words), "
         f"{len(rows):,} then {n_4000:,} segments by 3 coders; report {n_rows:,} rows"
     )
     print(
@@ -337,11 +334,12 @@ def main() -> None:
         f"{'CPU p50':>9}{'CPU p95':>9}{'KB':>7}  target"
     )
     few, many = f"{len(rows):,}", f"{n_4000:,}"
+    figures: dict[str, float] = {}
     for label, timings, kb, target in (
         (f"page, owner, 3 layers, {few} marks", owner_page, size, "<= 300 KB"),
-        ("page, one coder, a third of them", coder_page, coder_size, "p50 < 100, p95 < 250"),
+        (f"page, one coder, a third of {few}", coder_page, coder_size, "p50 < 100, p95 < 250"),
         (f"page, owner, 3 layers, {many} marks", owner_page_4000, size_4000, "p95 < 250"),
-        ("page, one coder, a third of them", coder_page_4000, coder_size_4000, "p95 < 250"),
+        (f"page, one coder, a third of {many}", coder_page_4000, coder_size_4000, "p95 < 250"),
         ("apply a code (htmx)", applied, None, "p50 < 20, p95 < 60"),
         ("code report, 2,000 segments", report, None, "< 300"),
         ("code report CSV export", export, None, "-"),
@@ -352,6 +350,21 @@ def main() -> None:
             f"{statistics.median(timings.cpu):>9.1f}{percentile(timings.cpu, 0.95):>9.1f}"
             f"{'' if kb is None else f'{kb / 1024:.0f}':>7}  {target}"
         )
+        figures[f"{label} p50 ms"] = statistics.median(timings)
+        figures[f"{label} p95 ms"] = percentile(timings, 0.95)
+        figures[f"{label} CPU p50 ms"] = statistics.median(timings.cpu)
+        if kb is not None:
+            figures[f"{label} KB"] = kb / 1024
+    return figures
+
+
+def main() -> None:
+    load_before = load()
+    wall_started, cpu_started = time.perf_counter(), time.process_time()
+    print(f"commit {commit()}")
+    measure(sys.argv[1:])
+    wall = time.perf_counter() - wall_started
+    cpu = time.process_time() - cpu_started
     print(
         f"wall {wall:.1f} s, process CPU {cpu:.1f} s; load average before {load_before}, "
         f"after {load()}"
