@@ -19,7 +19,6 @@ import { assignLanes, chunkRuns, DEFAULT_COLOR, MAX_LANES, safeColor, tint } fro
 import {
   chunkText,
   codePointToPoint,
-  codePointToUtf16,
   pointToCodePoint,
   selectionToCodePoints,
   textBetween,
