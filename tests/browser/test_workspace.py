@@ -552,3 +552,30 @@ def test_code_names_and_usernames_are_painted_as_text_never_as_markup(
     assert page.locator("#ws-text img").count() == 0
     assert page.locator("#ws-text b").count() == 0
     assert page.evaluate("() => window.hacked") is None
+
+
+def test_a_segment_across_two_sections_is_painted_in_both_and_removed_from_both(
+    page: Page, live_server: Any, cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    open_workspace(page, live_server, cast, "carol")
+    drag_select(page, "eigen", "buren")
+    expect(page.locator("#picker-quote-value")).to_have_value(
+        "eigen kunnen.\n\nNetwerk\nHet netwerk van buren"
+    )
+    pick_through_search(page, "doelen")
+    segment = Segment.objects.get(coder=cast.coder_a)
+    marks = page.locator(f'mark[data-segments="{segment.uuid}"]')
+    # In the chunk of "Aanpak" and in the chunk of "Netwerk"; one label, where it starts.
+    expect(page.locator("#ws-chunk-1 mark")).to_have_text(["eigen kunnen.\n\n"])
+    expect(page.locator("#ws-chunk-2 mark")).to_have_count(2)  # the heading, then the text
+    expect(marks).to_have_count(3)
+    expect(page.locator(f"#seg-{segment.uuid}")).to_have_count(1)
+    assert page.locator(".ws-row:has(#ws-chunk-1) .ws-label").count() == 1
+    page.locator(f"#seg-{segment.uuid}").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#segment-panel").get_by_role("button", name="Remove segment").click()
+    expect(marks).to_have_count(0)
+    expect(page.locator("#ws-text .ws-label")).to_have_count(0)
+    # The heading is drawn as a heading again.
+    expect(page.locator("#ws-chunk-2 .ws-heading")).to_have_text("Netwerk")
+    assert not Segment.objects.exists()
