@@ -8,10 +8,12 @@ viewer sees of other coders' layers is decided by `coding.sight` alone (`visible
 `visible_segments`, `segment_for_user`, `blind_note`); the counts here only ever cover coders
 `visible_coders` returned.
 
-A change answers an htmx request with the chunks of text it touched (out-of-band, each row by
-its id), the counts of the codes it changed and a line for the live region; the server is the
-source of truth and the page shows what it stored. A refusal answers 400 with the message where
-the user acted (the code picker or the segment panel) and stores nothing.
+The page sends the text once, in chunks, and the visible segments as data that the browser
+paints (`workspace/render.py`). A change answers an htmx request with the segments it stored
+or removed as data (out-of-band, `#ws-update`), the counts of the codes it changed and a line
+for the live region; the server is the source of truth and the page paints what it stored. A
+refusal answers 400 with the message where the user acted (the code picker or the segment
+panel) and stores nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from coding import segments, sight
 from coding.codebook import services as codebook_services
 from coding.codebook.outline import Outline, display_path
 from coding.codebook.services import codes_by_parent, paths_from
+from coding.codebook.tree import safe_color
 from coding.models import (
     Code,
     CodingEvent,
@@ -45,7 +48,6 @@ from coding.models import (
     Segment,
 )
 from coding.review import comments
-from coding.workspace import highlight
 from coding.workspace.forms import (
     ApplyForm,
     ChangeCodeForm,
@@ -55,7 +57,15 @@ from coding.workspace.forms import (
     RevealPolicyForm,
     SpanForm,
 )
-from coding.workspace.render import Row, code_tree, layer_segments, sections_of, text_rows
+from coding.workspace.render import (
+    code_tree,
+    data_script,
+    layer_segments,
+    page_data,
+    sections_of,
+    text_rows,
+    update_data,
+)
 from coding.workspace.viewing import Viewing, own_segment, viewing_for
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
 from interventions.models import Intervention
@@ -87,13 +97,13 @@ def _base_context(viewing: Viewing, tree: Outline) -> dict[str, Any]:
 
 def _page_context(viewing: Viewing, **extra: Any) -> dict[str, Any]:
     intervention = viewing.intervention
-    sections = sections_of(intervention)
     found = layer_segments(viewing)
     tree = code_tree(viewing)
     context = _base_context(viewing, tree)
     previous, following = segments.coder_neighbours(intervention=intervention, coder=viewing.viewer)
     context.update(
-        rows=text_rows(viewing, sections, found, tree),
+        rows=text_rows(intervention.text, sections_of(intervention)),
+        ws_data=data_script(page_data(viewing, found, tree), "ws-data"),
         n_segments=len(found),
         previous=previous,
         following=following,
@@ -111,30 +121,22 @@ def _page_context(viewing: Viewing, **extra: Any) -> dict[str, Any]:
 def _update(
     request: HtmxHttpRequest,
     viewing: Viewing,
-    spans: list[tuple[int, int]],
     *,
+    add: list[Segment] | None = None,
+    remove: list[Segment] | None = None,
     counted: set[int],
     status_text: str = "",
-    template: str = "rows-update",
+    template: str = "data-update",
     status: int = 200,
     **extra: Any,
 ) -> HttpResponse:
-    """The rows of text `spans` touch, the counts of the `counted` codes and a live-region
-    line, all out-of-band: only what the change touched, so a change on a long text answers
-    as fast as on a short one."""
-    intervention = viewing.intervention
-    sections = sections_of(intervention)
-    bounds = highlight.chunk_bounds(intervention.text, sections)
-    only = highlight.chunks_touching(bounds, spans)
-    rows: list[Row] = []
+    """The segments a change stored (`add`) or removed (`remove`) as data for the page to
+    paint, the counts of the `counted` codes and a live-region line, all out-of-band: only
+    what the change touched, so a change on a long text answers as fast as on a short one."""
     tree = code_tree(viewing, counted)
-    if only:
-        lo = min(bounds[i].start for i in only)
-        hi = max(bounds[i].end for i in only)
-        rows = text_rows(viewing, sections, layer_segments(viewing, lo, hi), tree, only)
     context = _base_context(viewing, tree)
     context.update(
-        rows=rows,
+        ws_update=data_script(update_data(tree, add=add, remove=remove), "ws-update-data"),
         count_nodes=[tree.nodes[pk] for pk in sorted(counted) if pk in tree.nodes],
         status_text=status_text,
         **extra,
@@ -175,10 +177,15 @@ def workspace(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     if opened:
         segment = sight.segment_for_user(viewer=request.user, uuid=opened, access=access)
         extra.update(_panel_context(access, segment, viewing, viewer=request.user))
-    context = _page_context(viewing, **extra)
-    if request.htmx and request.htmx.target == "ws-text":
-        return render(request, TEMPLATE + "#text-swap", context)
-    return render(request, TEMPLATE, context)
+    if request.htmx and request.htmx.target == "ws-data":
+        # The layers changed: the same text, other segments, other counts.
+        tree = code_tree(viewing)
+        context = _base_context(viewing, tree)
+        context["ws_data"] = data_script(
+            page_data(viewing, layer_segments(viewing), tree), "ws-data"
+        )
+        return render(request, TEMPLATE + "#data-swap", context)
+    return render(request, TEMPLATE, _page_context(viewing, **extra))
 
 
 def _picker_refusal(request: HtmxHttpRequest, viewing: Viewing, error: str) -> HttpResponse:
@@ -220,7 +227,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
     response = _update(
         request,
         viewing,
-        [(data["start"], data["end"])],
+        add=created,
         counted={segment.code_id for segment in created},
         status_text=status_text,
     )
@@ -360,7 +367,7 @@ def _panel_context(
         "panel_editable": editable,
         "panel_options": options,
         "panel_history": _history(segment),
-        "panel_color": highlight.safe_color(segment.code.color),
+        "panel_color": safe_color(segment.code.color),
         **extra,
     }
 
@@ -387,15 +394,14 @@ def _segment_change(
     request: HtmxHttpRequest,
     access: StudyAccess,
     segment: Segment,
-    spans: list[tuple[int, int]],
     *,
     notice: str = "",
     error: str = "",
     deleted: bool = False,
     counted: set[int] | None = None,
 ) -> HttpResponse:
-    """The answer to a segment action: its panel (or the refusal in it), the touched rows and
-    the counts of the `counted` codes."""
+    """The answer to a segment action: its panel (or the refusal in it), the segment as it is
+    now (or its removal) for the page to paint, and the counts of the `counted` codes."""
     intervention = segment.intervention
     if not request.htmx:
         if error:
@@ -410,16 +416,19 @@ def _segment_change(
             **_panel_context(access, segment, viewer=request.user, panel_error=error),
         }
         return render(request, TEMPLATE + "#segment-panel", context, status=400)
+    changes: dict[str, Any]
     if deleted:
         extra: dict[str, Any] = {"panel": None, "panel_notice": notice}
+        changes = {"remove": [segment]}
     else:
         segment.refresh_from_db()
         extra = _panel_context(access, segment, viewer=request.user, panel_notice=notice)
+        changes = {"add": [segment]}
     viewing = viewing_for(request, access, intervention, own=True)
     return _update(
         request,
         viewing,
-        spans,
+        **changes,
         counted=counted or set(),
         status_text=notice,
         template="panel-update",
@@ -432,10 +441,9 @@ def _segment_change(
 def segment_bounds(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
     segment = own_segment(access, uuid)
-    old = (segment.start, segment.end)
     form = SpanForm(request.POST)
     if not form.is_valid():
-        return _segment_change(request, access, segment, [], error=form_error(form))
+        return _segment_change(request, access, segment, error=form_error(form))
     data = form.cleaned_data
     try:
         segments.segment_update_bounds(
@@ -446,14 +454,8 @@ def segment_bounds(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
             quote=data["quote"],
         )
     except segments.SegmentError as error:
-        return _segment_change(request, access, segment, [], error=str(error))
-    return _segment_change(
-        request,
-        access,
-        segment,
-        [old, (data["start"], data["end"])],
-        notice=_("Boundaries changed."),
-    )
+        return _segment_change(request, access, segment, error=str(error))
+    return _segment_change(request, access, segment, notice=_("Boundaries changed."))
 
 
 @login_required
@@ -462,18 +464,17 @@ def segment_code(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespons
     access = get_study_for_user(request.user, slug)
     segment = own_segment(access, uuid)
     form = ChangeCodeForm(request.POST)
-    spans = [(segment.start, segment.end)]
     old_code = segment.code_id
     if not form.is_valid():
-        return _segment_change(request, access, segment, [], error=form_error(form))
+        return _segment_change(request, access, segment, error=form_error(form))
     try:
         (code,) = _codes_in_study(access, [form.cleaned_data["code"]])
         segments.segment_change_code(segment=segment, actor=request.user, code=code)
     except segments.SegmentError as error:
-        return _segment_change(request, access, segment, [], error=str(error))
+        return _segment_change(request, access, segment, error=str(error))
     notice = _("Code changed to “%(name)s”.") % {"name": code.name}
     counted = {old_code, code.pk}
-    return _segment_change(request, access, segment, spans, notice=notice, counted=counted)
+    return _segment_change(request, access, segment, notice=notice, counted=counted)
 
 
 @login_required
@@ -488,10 +489,9 @@ def segment_memo(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespons
             segment=segment, actor=request.user, memo=form.cleaned_data.get("memo", "")
         )
     except segments.SegmentError as error:
-        return _segment_change(request, access, segment, [], error=str(error))
-    # The label shows whether there is a memo: its row is re-rendered.
-    spans = [(segment.start, segment.start + 1)]
-    return _segment_change(request, access, segment, spans, notice=_("Memo saved."))
+        return _segment_change(request, access, segment, error=str(error))
+    # The label shows whether there is a memo: the segment is sent again.
+    return _segment_change(request, access, segment, notice=_("Memo saved."))
 
 
 @login_required
@@ -499,14 +499,13 @@ def segment_memo(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespons
 def segment_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug)
     segment = own_segment(access, uuid)
-    spans = [(segment.start, segment.end)]
     try:
         segments.segment_delete(segment=segment, actor=request.user)
     except segments.SegmentError as error:
-        return _segment_change(request, access, segment, [], error=str(error))
+        return _segment_change(request, access, segment, error=str(error))
     notice = _("Segment “%(code)s” removed.") % {"code": segment.code.name}
     return _segment_change(
-        request, access, segment, spans, notice=notice, deleted=True, counted={segment.code_id}
+        request, access, segment, notice=notice, deleted=True, counted={segment.code_id}
     )
 
 

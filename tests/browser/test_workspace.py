@@ -170,7 +170,9 @@ def test_two_overlapping_segments_show_both_marks_and_both_labels(
     expect(page.locator("#ws-text .ws-label")).to_have_count(3)
     page.locator("#ws-chunk-1").scroll_into_view_if_needed()
     screenshot(page, "workspace-overlaps")
-    page.locator("#ws-row-1").screenshot(path=str(SCREENSHOTS / "workspace-overlaps-row.png"))
+    page.locator(".ws-row:has(#ws-chunk-1)").screenshot(
+        path=str(SCREENSHOTS / "workspace-overlaps-row.png")
+    )
 
 
 def test_offsets_stay_right_after_an_emoji_family_and_combining_accents(
@@ -462,3 +464,118 @@ def test_the_owner_turns_a_coders_layer_on(
     expect(page.locator("#ws-text .ws-label .ws-initials")).to_have_text(["CA", "BO"])
     expect(page.locator("#ws-tree")).to_contain_text("2 · 2")
     screenshot(page, "workspace-owner-layers")
+
+
+def test_a_coded_selection_is_painted_with_its_label_and_disappears_when_removed(
+    page: Page, live_server: Any, cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    open_workspace(page, live_server, cast, "carol")
+    expect(page.locator("#ws-text[data-painted]")).to_have_count(1)
+    drag_select(page, "nieuwe", "vaardigheden")
+    pick_through_search(page, "inhoud")
+    segment = Segment.objects.get(coder=cast.coder_a)
+    assert segment.quote == "nieuwe vaardigheden"
+    # The answer carried the stored segment; the page painted it from there.
+    mark = page.locator(f'mark[data-segments="{segment.uuid}"]')
+    expect(mark).to_have_text("nieuwe vaardigheden")
+    expect(mark).to_have_attribute("title", "Inhoud")
+    label = page.locator(f"#seg-{segment.uuid}")
+    expect(label).to_have_text("Inhoud")
+    expect(label).to_have_attribute("title", "Sociale hulpbronnen › Inhoud · carol")
+    placed = page.evaluate(
+        """(uuid) => {
+          const mark = document.querySelector(`mark[data-segments="${uuid}"]`);
+          const label = document.getElementById(`seg-${uuid}`);
+          return {
+            underline: getComputedStyle(mark).getPropertyValue("--l0").trim(),
+            tint: getComputedStyle(mark).getPropertyValue("--t").trim(),
+            sameRow: mark.closest(".ws-row") === label.closest(".ws-row"),
+            markTop: mark.getClientRects()[0].top,
+            labelTop: label.getBoundingClientRect().top,
+          };
+        }""",
+        str(segment.uuid),
+    )
+    assert placed["underline"] == "#009e73"  # Inhoud's colour
+    assert placed["tint"] == "#c7eae0"  # 22 % of it over white, behind the text
+    assert placed["sameRow"]
+    # The label sits beside the line where its segment starts.
+    assert abs(placed["labelTop"] - placed["markTop"]) < 12
+    screenshot(page, "workspace-painted-segment")
+    label.click()
+    panel = page.locator("#segment-panel")
+    expect(panel.locator("h2")).to_have_text("Inhoud")
+    page.once("dialog", lambda dialog: dialog.accept())
+    panel.get_by_role("button", name="Remove segment").click()
+    expect(panel.locator(".saved")).to_have_text("Segment “Inhoud” removed.")
+    expect(page.locator("#ws-text mark")).to_have_count(0)
+    expect(page.locator("#ws-text .ws-label")).to_have_count(0)
+    expect(page.locator("#ws-chunk-1")).to_contain_text("met nieuwe vaardigheden en")
+    assert not Segment.objects.exists()
+    expect(page.locator("#ws-tree")).to_contain_text("0 · 0")
+
+
+def test_code_names_and_usernames_are_painted_as_text_never_as_markup(
+    page: Page, live_server: Any, cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    payload = '<img src=x onerror="window.hacked=1">'
+    code = services.code_create(study=cast.study, actor=cast.owner, name=f"Code {payload}")
+    cast.coder_a.first_name, cast.coder_a.last_name = "<b>Ca", "Rol</b>"
+    cast.coder_a.save()
+    start = TEXT.index("coach geeft")
+    segment = seg.segments_apply(
+        intervention=doc,
+        coder=cast.coder_a,
+        codes=[code],
+        start=start,
+        end=start + len("coach"),
+        quote="coach",
+    )[0]
+    seg.segments_apply(
+        intervention=doc,
+        coder=cast.coder_b,
+        codes=[codes["doelen"]],
+        start=start,
+        end=start + len("coach geeft"),
+        quote="coach geeft",
+    )
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
+    open_workspace(page, live_server, cast, "alice")
+    page.locator("#ws-layers label", has_text="carol").click()
+    page.locator("#ws-layers label", has_text="bob").click()
+    label = page.locator(f"#seg-{segment.uuid}")
+    expect(label.locator(".ws-label-name")).to_have_text(f"Code {payload}")
+    expect(label.locator(".ws-initials")).to_have_text("<R")
+    expect(page.locator(f'mark[data-segments~="{segment.uuid}"]').first).to_have_attribute(
+        "title", f"Code {payload}, Doelen"
+    )
+    assert page.locator("#ws-text img").count() == 0
+    assert page.locator("#ws-text b").count() == 0
+    assert page.evaluate("() => window.hacked") is None
+
+
+def test_a_segment_across_two_sections_is_painted_in_both_and_removed_from_both(
+    page: Page, live_server: Any, cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    open_workspace(page, live_server, cast, "carol")
+    drag_select(page, "eigen", "buren")
+    expect(page.locator("#picker-quote-value")).to_have_value(
+        "eigen kunnen.\n\nNetwerk\nHet netwerk van buren"
+    )
+    pick_through_search(page, "doelen")
+    segment = Segment.objects.get(coder=cast.coder_a)
+    marks = page.locator(f'mark[data-segments="{segment.uuid}"]')
+    # In the chunk of "Aanpak" and in the chunk of "Netwerk"; one label, where it starts.
+    expect(page.locator("#ws-chunk-1 mark")).to_have_text(["eigen kunnen.\n\n"])
+    expect(page.locator("#ws-chunk-2 mark")).to_have_count(2)  # the heading, then the text
+    expect(marks).to_have_count(3)
+    expect(page.locator(f"#seg-{segment.uuid}")).to_have_count(1)
+    assert page.locator(".ws-row:has(#ws-chunk-1) .ws-label").count() == 1
+    page.locator(f"#seg-{segment.uuid}").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#segment-panel").get_by_role("button", name="Remove segment").click()
+    expect(marks).to_have_count(0)
+    expect(page.locator("#ws-text .ws-label")).to_have_count(0)
+    # The heading is drawn as a heading again.
+    expect(page.locator("#ws-chunk-2 .ws-heading")).to_have_text("Netwerk")
+    assert not Segment.objects.exists()

@@ -4,13 +4,16 @@ and the number of queries."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import html
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import openpyxl
 import pytest
@@ -66,6 +69,33 @@ def chunk_texts(content: str) -> list[tuple[int, str]]:
         flags=re.S,
     )
     return [(int(offset), html.unescape(re.sub(r"<[^>]+>", "", body))) for offset, body in found]
+
+
+def json_block(content: str, element_id: str) -> Any:
+    """The data of the page's `json_script` block with this id."""
+    found = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', content, flags=re.S
+    )
+    assert found is not None, f"no #{element_id} on the page"
+    return json.loads(found.group(1))
+
+
+def decoded(encoded: dict[str, Any]) -> list[list[Any]]:
+    """Segments from the page's compact form: [UUID, start, end, code id, coder id, memo]."""
+    ids = base64.b64decode(encoded["ids"])
+    uuids = [UUID(bytes=ids[at : at + 16]) for at in range(0, len(ids), 16)]
+    spans = encoded["spans"]
+    assert len(spans) == 5 * len(uuids)
+    rows = []
+    for n, uuid in enumerate(uuids):
+        start, length, code, coder, memo = spans[5 * n : 5 * n + 5]
+        rows.append([uuid, start, start + length, code, coder, memo])
+    return rows
+
+
+def painted(content: str) -> dict[UUID, list[Any]]:
+    """The segments the page gives the browser to paint, by UUID."""
+    return {row[0]: row for row in decoded(json_block(content, "ws-data")["segments"])}
 
 
 @pytest.fixture
@@ -260,10 +290,24 @@ def test_a_section_that_is_not_coded_is_marked_and_not_focusable(cast: Cast, wor
 
 def test_a_coder_sees_their_own_marks_labels_and_counts(cast: Cast, world: World) -> None:
     content = client_for(cast.coder_a).get(workspace_url(cast)).content.decode()
-    carol = str(world.carol_segment.uuid)
-    assert f'data-segments="{carol}"' in content
-    assert f'id="seg-{carol}"' in content
-    assert 'title="Doelen"' in content
+    segment = world.carol_segment
+    data = json_block(content, "ws-data")
+    assert decoded(data["segments"]) == [
+        [segment.uuid, segment.start, segment.end, segment.code_id, cast.coder_a.pk, 1]
+    ]
+    assert data["codes"][str(segment.code_id)] == [
+        "Doelen",
+        "Sociale hulpbronnen › Doelen",
+        segment.code.color.lower(),
+    ]
+    assert data["coders"] == {str(cast.coder_a.pk): ["carol", "CA"]}
+    assert (data["viewer"], data["several"]) == (cast.coder_a.pk, False)
+    assert data["segmentUrl"] == reverse(
+        "segment_detail", args=[cast.study.slug, "00000000-0000-0000-0000-000000000000"]
+    )
+    # The text is sent once and plain: the browser paints the highlights and labels.
+    assert "<mark" not in content
+    assert "ws-label" not in content
     # Counts of the coder's own segments only: 1 in this text, 1 in the study.
     doelen_row = content[content.index('data-search="sociale hulpbronnen doelen"') :]
     assert re.search(r'class="seg-count"[^>]*>1<span class="ws-count-all"> · 1</span>', doelen_row)
@@ -276,15 +320,18 @@ def test_the_owner_turns_both_coders_layers_on(cast: Cast, world: World) -> None
     owner = client_for(cast.owner)
     content = owner.get(workspace_url(cast)).content.decode()
     assert "Layers shown" in content
-    assert str(world.carol_segment.uuid) not in content  # the owner's own layer is empty
+    assert painted(content) == {}  # the owner's own layer is empty
     layers = f"{cast.coder_a.pk},{cast.coder_b.pk}"
-    response = owner.get(workspace_url(cast, layers=layers), HTTP_HX_TARGET="ws-text", **HTMX)
+    response = owner.get(workspace_url(cast, layers=layers), HTTP_HX_TARGET="ws-data", **HTMX)
     content = response.content.decode()
-    assert content.lstrip().startswith('<div id="ws-text"')
-    assert f'id="seg-{world.carol_segment.uuid}"' in content
-    assert f'id="seg-{world.bob_segment.uuid}"' in content
-    assert '<span class="ws-initials" aria-label="carol">CA</span>' in content
+    # The layers' data and the tree's counts; not the text again.
+    assert content.lstrip().startswith('<script id="ws-data" type="application/json">')
+    assert set(painted(content)) == {world.carol_segment.uuid, world.bob_segment.uuid}
+    data = json_block(content, "ws-data")
+    assert data["coders"][str(cast.coder_a.pk)] == ["carol", "CA"]
+    assert data["several"] is True
     assert 'id="ws-tree" hx-swap-oob="true"' in content
+    assert "ws-chunk" not in content
 
 
 def test_the_supervisor_sees_nothing_of_the_coders_before_a_reveal_when_the_policy_says_so(
@@ -292,13 +339,12 @@ def test_the_supervisor_sees_nothing_of_the_coders_before_a_reveal_when_the_poli
 ) -> None:
     services.codebook_reveal_policy_set(study=cast.study, actor=cast.owner, policy="after_reveal")
     content = client_for(cast.supervisor).get(workspace_url(cast)).content.decode()
-    assert str(world.carol_segment.uuid) not in content
+    assert painted(content) == {}
     assert "shown once the owner reveals them" in content
     assert 'id="picker"' not in content
     services.codebook_reveal(study=cast.study, actor=cast.owner)
     content = client_for(cast.supervisor).get(workspace_url(cast)).content.decode()
-    assert str(world.carol_segment.uuid) in content
-    assert str(world.bob_segment.uuid) in content
+    assert set(painted(content)) == {world.carol_segment.uuid, world.bob_segment.uuid}
 
 
 def test_a_report_link_opens_the_workspace_with_the_segments_panel(
@@ -341,8 +387,21 @@ def test_applying_a_code_stores_it_and_answers_the_rows_it_touched(
         "Let op",
     )
     content = response.content.decode()
-    assert re.search(r'<div id="ws-row-1" class="ws-row" hx-swap-oob="true">', content)
-    assert f'id="seg-{segment.uuid}"' in content
+    assert '<div id="ws-update" hidden hx-swap-oob="true">' in content
+    update = json_block(content, "ws-update-data")
+    row = [segment.uuid, segment.start, segment.end, codes["psych"].pk, cast.coder_a.pk, 1]
+    assert decoded(update["add"]) == [row]
+    assert update == {
+        "add": update["add"],
+        "remove": "",
+        "codes": {
+            str(codes["psych"].pk): [
+                "Psychologische hulpbronnen",
+                "Psychologische hulpbronnen",
+                codes["psych"].color.lower(),
+            ]
+        },
+    }
     # The count of the code applied, not the whole tree.
     assert re.search(
         rf'<span class="seg-count" id="count-{codes["psych"].uuid}" title="[^"]*" '
@@ -352,8 +411,9 @@ def test_applying_a_code_stores_it_and_answers_the_rows_it_touched(
     assert 'id="ws-tree"' not in content
     assert "Coded: Psychologische hulpbronnen" in content
     assert "codeApplied" in response["HX-Trigger-After-Swap"]
-    # Only touched rows: the excluded summary is not sent again.
-    assert 'id="ws-row-0"' not in content
+    # Not the text again, nor carol's other segment.
+    assert "ws-row" not in content
+    assert decoded(update["add"])[0][0] != world.carol_segment.uuid
 
 
 def test_several_codes_apply_at_once(cast: Cast, world: World, codes: dict[str, Code]) -> None:
@@ -492,7 +552,10 @@ def test_the_coder_writes_a_memo_and_sees_it_in_the_panel_and_history(
     assert content.lstrip().startswith('<section id="segment-panel"')
     assert "Memo saved." in content
     assert "wrote the memo" in content
-    assert f'id="seg-{segment.uuid}"' in content  # its row, with the memo mark
+    # The segment again, now with a memo, for its label's memo mark.
+    assert decoded(json_block(content, "ws-update-data")["add"]) == [
+        [segment.uuid, segment.start, segment.end, segment.code_id, cast.coder_a.pk, 1]
+    ]
 
 
 def test_the_coder_changes_the_code_and_the_boundaries(
@@ -504,10 +567,18 @@ def test_the_coder_changes_the_code_and_the_boundaries(
         segment_url("segment_code", cast, segment), {"code": str(codes["inhoud"].uuid)}, **HTMX
     )
     assert response.status_code == 200
+    update = json_block(response.content.decode(), "ws-update-data")
+    assert [row[3] for row in decoded(update["add"])] == [codes["inhoud"].pk]
+    assert list(update["codes"]) == [str(codes["inhoud"].pk)]
     response = carol.post(
         segment_url("segment_bounds", cast, segment), span("oefenen thuis met"), **HTMX
     )
     assert response.status_code == 200
+    moved = span("oefenen thuis met")
+    update = json_block(response.content.decode(), "ws-update-data")
+    assert [row[:3] for row in decoded(update["add"])] == [
+        [segment.uuid, moved["start"], moved["end"]]
+    ]
     segment.refresh_from_db()
     assert (segment.code, segment.quote) == (codes["inhoud"], "oefenen thuis met")
     history = carol.get(segment_url("segment_detail", cast, segment), **HTMX).content.decode()
@@ -535,7 +606,10 @@ def test_the_coder_removes_a_segment(cast: Cast, world: World) -> None:
     assert not Segment.objects.filter(pk=segment.pk).exists()
     content = response.content.decode()
     assert "removed" in content
-    assert f'id="seg-{segment.uuid}"' not in content
+    update = json_block(content, "ws-update-data")
+    assert update["add"] == {"ids": "", "spans": []}
+    assert base64.b64decode(update["remove"]) == segment.uuid.bytes
+    assert update["codes"] == {}
 
 
 # Progress and the reveal -------------------------------------------------------------------
@@ -684,7 +758,18 @@ def test_payloads_in_text_code_names_and_memos_render_escaped(cast: Cast, payloa
 
 
 def _secrets(world: World) -> list[str]:
-    return [str(world.bob_segment.uuid), "Bobs geheime notitie"]
+    return [str(world.bob_segment.uuid), world.bob_segment.uuid.hex, "Bobs geheime notitie"]
+
+
+def data_uuids(content: str) -> set[UUID]:
+    """Every segment UUID in the page's data blocks (they hold UUIDs as base64 bytes)."""
+    found: set[UUID] = set()
+    for element_id in ("ws-data", "ws-update-data"):
+        if f'<script id="{element_id}"' in content:
+            data = json_block(content, element_id)
+            encoded = data["segments"] if element_id == "ws-data" else data["add"]
+            found |= {row[0] for row in decoded(encoded)}
+    return found
 
 
 def test_a_coder_never_receives_another_coders_segment(
@@ -696,7 +781,7 @@ def test_a_coder_never_receives_another_coders_segment(
         carol.get(workspace_url(cast)),
         carol.get(workspace_url(cast, layers=str(bob_id))),
         carol.get(workspace_url(cast, layers=f"{cast.coder_a.pk},{bob_id}")),
-        carol.get(workspace_url(cast, layers=str(bob_id)), HTTP_HX_TARGET="ws-text", **HTMX),
+        carol.get(workspace_url(cast, layers=str(bob_id)), HTTP_HX_TARGET="ws-data", **HTMX),
         carol.post(
             apply_url(cast),
             {**span("netwerk van buren"), "codes": [str(codes["psych"].uuid)], "layers": bob_id},
@@ -710,6 +795,8 @@ def test_a_coder_never_receives_another_coders_segment(
         content = response.content.decode("utf-8-sig")
         for secret in _secrets(world):
             assert secret not in content
+        assert world.bob_segment.uuid not in data_uuids(content)
+    assert data_uuids(responses[0].content.decode()) == {world.carol_segment.uuid}
     # The report's quotes: bob's quote is absent; carol coded the same words only in the POST
     # above, so the report before it must not show them.
     assert "netwerk van buren" not in responses[5].content.decode()
@@ -749,7 +836,7 @@ def _many_segments(cast: Cast, codes: dict[str, Code], n: int) -> None:
 
 
 def test_the_workspace_page_runs_a_fixed_number_of_queries(
-    cast: Cast, codes: dict[str, Code], django_assert_max_num_queries: Any
+    cast: Cast, codes: dict[str, Code], django_assert_num_queries: Any
 ) -> None:
     _many_segments(cast, codes, 3)
     owner = client_for(cast.owner)
@@ -759,9 +846,12 @@ def test_the_workspace_page_runs_a_fixed_number_of_queries(
     Segment.objects.all().delete()
     Section.objects.all().delete()
     _many_segments(cast, codes, 300)
-    with django_assert_max_num_queries(22):
+    # Session, user, membership, intervention, codebook, the visible coders, the segments,
+    # the counts, the codes, assignments, previous, next, sections, progress, notifications:
+    # none per segment, per code or per chunk.
+    with django_assert_num_queries(15):
         response = owner.get(workspace_url(cast, layers=layers))
-    assert response.content.decode().count("<mark ") == 300
+    assert len(painted(response.content.decode())) == 300
     with CaptureQueriesContext(connection) as many:
         owner.get(workspace_url(cast, layers=layers))
     assert len(many) == len(few)
