@@ -283,6 +283,8 @@ def test_blank_rows_and_trailing_blank_columns_are_dropped_and_rows_keep_sheet_n
         "headers": ["Interventie", "Setting"],
         "rows": [["Vaste Grond", "Thuis"], ["Twee Oevers", ""]],
         "row_numbers": [3, 5],
+        "columns": ["A", "B"],
+        "notes": [],
     }
 
 
@@ -371,7 +373,8 @@ REFUSED_FILES = [
     pytest.param(
         "x.xlsx",
         formula_xlsx(),
-        "Cell B2 holds a formula; save the sheet with values only.",
+        "Cell B2 holds a formula whose result is not saved in the file; open the file in "
+        "Excel and save it, or paste the values.",
         id="xlsx-formula",
     ),
     pytest.param(
