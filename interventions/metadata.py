@@ -19,8 +19,10 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any, Literal, NotRequired, TypedDict
 
 import tablib
@@ -57,6 +59,7 @@ from interventions.textimport import normalize_text
 from veerkracht.jobs import job_enqueue
 from veerkracht.lib.filenames import display_name
 from veerkracht.lib.filenames import extension as file_extension
+from veerkracht.lib.localized import UnreadableValue
 from veerkracht.lib.spreadsheets import (
     UnreadableText,
     cell_text,
@@ -177,9 +180,7 @@ def _csv_sheet(name: str, data: bytes) -> _Sheet:
         )
     # Excel writes "sep=;" as the first line when asked to say its separator.
     delimiter, text = split_sep_line(text)
-    reader = csv_reader(
-        text, lambda cell: matches_any(cell, TITLE_HEADERS), delimiter=delimiter
-    )
+    reader = csv_reader(text, lambda cell: matches_any(cell, TITLE_HEADERS), delimiter=delimiter)
     first = 2 if delimiter else 1
     try:
         rows = list(enumerate(reader, start=first))
@@ -279,9 +280,7 @@ def _worksheet_rows(ws: Any, locale: str) -> _Sheet:
     hidden_rows = {number for number, dim in ws.row_dimensions.items() if dim.hidden}
     rows = []
     for number, cells in enumerate(ws.iter_rows(min_row=1, min_col=1), start=1):
-        rows.append(
-            (number, [cell_text(cell.value, cell.number_format, locale) for cell in cells])
-        )
+        rows.append((number, [cell_text(cell.value, cell.number_format, locale) for cell in cells]))
         # Counted while reading, so a sheet of a million rows is refused without holding them.
         if number > MAX_ROWS + HEADER_SEARCH_ROWS + 2:
             break
@@ -293,7 +292,7 @@ def _refuse_uncached_formulas(data: bytes, title: str, sheet: _Sheet) -> None:
     as empty; refuse it rather than import a blank the user never saw."""
     formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
-        values = {number: cells for number, cells in sheet.rows}
+        values = dict(sheet.rows)
         for number, row in enumerate(formulas[title].iter_rows(min_row=1, min_col=1), start=1):
             if number > len(values):
                 break
@@ -417,12 +416,11 @@ def _table(name: str, sheet: _Sheet) -> Table:
     if not rows:
         raise MetadataError(_("“%(name)s” holds no rows.") % {"name": name})
     notes = list(sheet.notes)
-    if sheet.sheet:
-        if sheet.other_sheets:
-            notes.append(
-                _("Read the sheet “%(sheet)s”; not read: %(others)s.")
-                % {"sheet": sheet.sheet, "others": _quoted_list(sheet.other_sheets)}
-            )
+    if sheet.sheet and sheet.other_sheets:
+        notes.append(
+            _("Read the sheet “%(sheet)s”; not read: %(others)s.")
+            % {"sheet": sheet.sheet, "others": _quoted_list(sheet.other_sheets)}
+        )
     position = _header_position(rows)
     if position:
         notes.append(
@@ -501,7 +499,9 @@ def _table(name: str, sheet: _Sheet) -> Table:
         seen[key] = index
         keep.append(index)
     if hidden_names:
-        notes.append(_("Hidden columns skipped: %(columns)s.") % {"columns": ", ".join(hidden_names)})
+        notes.append(
+            _("Hidden columns skipped: %(columns)s.") % {"columns": ", ".join(hidden_names)}
+        )
     if len(keep) > MAX_COLUMNS:
         raise MetadataError(
             _("“%(name)s” has more than %(limit)s columns.") % {"name": name, "limit": MAX_COLUMNS}
@@ -627,18 +627,21 @@ class TextField(Field):
 class AttributeField(Field):
     """A property column. The cleaned value waits on the instance until the row is saved."""
 
-    def __init__(self, definition: AttributeDefinition) -> None:
+    def __init__(self, definition: AttributeDefinition, locale: str) -> None:
         super().__init__(
             attribute=f"attribute_{definition.pk}", column_name=definition.name, widget=CellWidget()
         )
         self.definition = definition
+        self.locale = locale
 
     def get_value(self, instance: Intervention | None) -> str:
         if instance is None:
             return ""
         state = _row_state(instance)
-        if state is None:  # exporting
-            return _current_values(instance).get(self.definition.pk, "")
+        if state is None:  # exporting: numbers and dates as the study's locale writes them
+            return services.show_attribute_value(
+                self.definition, _current_values(instance).get(self.definition.pk, ""), self.locale
+            )
         return state.pending.get(
             self.definition.pk, state.values_before.get(self.definition.pk, "")
         )
@@ -648,7 +651,7 @@ class AttributeField(Field):
     ) -> None:
         raw = self.clean(row, **kwargs)
         try:
-            value = services.clean_attribute_value(self.definition, raw)
+            value = services.clean_attribute_value(self.definition, raw, locale=self.locale)
         except services.ServiceError as error:
             raise ValidationError(str(error)) from None
         state = _row_state(instance)
@@ -727,7 +730,7 @@ class InterventionResource(resources.ModelResource):
             del self.fields["text"]
         self.definitions = {definition.pk: definition for definition in definitions}
         for definition in self.definitions.values():
-            self.fields[f"attribute_{definition.pk}"] = AttributeField(definition)
+            self.fields[f"attribute_{definition.pk}"] = AttributeField(definition, study.language)
         # Model field name -> column, for the messages of the model's own validation.
         self.column_names = {
             "title": TITLE_COLUMN,
@@ -838,6 +841,11 @@ class InterventionResource(resources.ModelResource):
                 continue
             old = "" if original is None else str(resource_field.get_value(original) or "")
             new = str(resource_field.get_value(instance) or "")
+            if isinstance(resource_field, AttributeField):
+                # Shown as the user writes them: 1250,5 rather than the stored 1250.5.
+                definition, locale = resource_field.definition, resource_field.locale
+                old = services.show_attribute_value(definition, old, locale)
+                new = services.show_attribute_value(definition, new, locale)
             if old != new:
                 changes.append((column, old, new))
         self.row_changes[kwargs["row_number"]] = changes
@@ -909,6 +917,20 @@ class PreviewRow:
 
 
 @dataclass
+class ColumnReading:
+    """How one column of the sheet will be read, for the preview, before anything is stored."""
+
+    letter: str  # as the sheet shows it
+    header: str
+    target: str  # what it fills: "Interventie", a property's name, ...
+    kind: str  # "title", "source", "url", "text", "new" or a property kind
+    examples: list[tuple[str, str]]  # (as in the sheet, as it will be stored and shown)
+    # (row, as in the sheet, as read, as another locale would read it)
+    ambiguous: list[tuple[int, str, str, str]]
+    unreadable: list[tuple[int, str]]  # (row, value)
+
+
+@dataclass
 class Preview:
     rows: list[PreviewRow]
     headers: list[str]  # the columns that will be imported, by the names the study uses
@@ -916,6 +938,8 @@ class Preview:
     counts: dict[str, int]
     has_errors: bool
     errors: list[str] = field(default_factory=list)  # problems not tied to a row
+    columns: list[ColumnReading] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what reading the sheet skipped or joined
 
     def first_errors(self, limit: int = ERRORS_IN_MESSAGE) -> str:
         messages = self.errors + [
@@ -964,18 +988,82 @@ def _preview(plan: _Plan, resource: InterventionResource, result: Result) -> Pre
     )
 
 
+EXAMPLES_PER_COLUMN = 3
+
+
+def column_readings(
+    *, study: Study, table: Mapping[str, Any], columns: Sequence[Column] | None = None
+) -> list[ColumnReading]:
+    """How every column of `table` will be read under the study's locale: what it fills, a few
+    values as stored, every ambiguous value (the locale decided) and every unreadable one."""
+    headers = list(table.get("headers") or [])
+    rows = list(table.get("rows") or [])
+    numbers = list(table.get("row_numbers") or range(2, len(rows) + 2))
+    letters = list(table.get("columns") or [get_column_letter(i + 1) for i in range(len(headers))])
+    locale = study.language
+    readings = []
+    for column in columns if columns is not None else map_columns(study=study, headers=headers):
+        definition = column.definition
+        kind = definition.kind if definition is not None else column.kind
+        if column.kind == "unknown":
+            kind = "new"
+        reader = services.READ_KINDS.get(kind)
+        examples: list[tuple[str, str]] = []
+        ambiguous: list[tuple[int, str, str, str]] = []
+        unreadable: list[tuple[int, str]] = []
+        for row, number in zip(rows, numbers, strict=False):
+            raw = row[column.index] if column.index < len(row) else ""
+            if not raw:
+                continue
+            shown = raw
+            if reader is not None and definition is not None:
+                try:
+                    reading = reader(" ".join(raw.split()), locale)
+                except UnreadableValue:
+                    unreadable.append((number, raw))
+                    continue
+                shown = services.show_attribute_value(definition, reading.value, locale)
+                if reading.ambiguous:
+                    other = services.show_attribute_value(definition, reading.alternative, locale)
+                    ambiguous.append((number, raw, shown, other))
+            elif column.kind == "url":
+                shown = UrlWidget().clean(raw)
+            elif column.kind == "text":
+                shown = _short(TEXT_COLUMN, raw)
+            if len(examples) < EXAMPLES_PER_COLUMN and (raw, shown) not in examples:
+                examples.append((raw, shown))
+        readings.append(
+            ColumnReading(
+                letter=letters[column.index] if column.index < len(letters) else "",
+                header=column.header,
+                target=column.name,
+                kind=kind,
+                examples=examples,
+                ambiguous=ambiguous,
+                unreadable=unreadable,
+            )
+        )
+    return readings
+
+
 def preview_import(*, study: Study, table: Mapping[str, Any]) -> Preview:
-    """What importing `table` would do, row by row; the database is left as it was."""
+    """What importing `table` would do, row by row and column by column; the database is left
+    as it was."""
     plan = _plan(study, table)
     resource = plan.resource(study)
     # A dry run writes inside a transaction and rolls it back, so the preview runs exactly
     # the code that applying runs (services, sections, property values) and changes nothing.
     result = resource.import_data(plan.dataset, dry_run=True, use_transactions=True)
-    return _preview(plan, resource, result)
+    preview = _preview(plan, resource, result)
+    preview.columns = column_readings(study=study, table=table, columns=plan.columns)
+    preview.notes = list(table.get("notes") or [])
+    return preview
 
 
-def import_job_create(*, study: Study, user: User, filename: str, data: bytes) -> ImportJob:
-    table = read_table(filename, data)
+def import_job_create(
+    *, study: Study, user: User, filename: str, data: bytes, sheet: str = ""
+) -> ImportJob:
+    table = read_table(filename, data, locale=study.language, sheet=sheet)
     return ImportJob.objects.create(
         study=study,
         created_by=user,
@@ -1127,14 +1215,38 @@ def interventions_from_texts(
 def export_table(*, study: Study, fmt: str) -> bytes:
     """Interventie, Databank, URL and every property, one row per intervention.
 
-    `fmt` is "csv" or "xlsx". The CSV is what Dutch Excel opens directly (UTF-8 with BOM,
-    semicolons); both import back unchanged.
+    `fmt` is "csv" or "xlsx". Numbers and dates are written as the study's locale writes them:
+    for a Dutch study a CSV that Dutch Excel opens directly (UTF-8 with BOM, semicolons, a
+    decimal comma, dd-mm-jjjj), and in an XLSX numbers and dates as number and date cells.
+    Both import back unchanged.
     """
-    resource = InterventionResource(study=study, definitions=study.attributes.all())
+    definitions = list(study.attributes.all())
+    resource = InterventionResource(study=study, definitions=definitions)
     dataset = resource.export(resource.get_queryset().order_by("title"))
     if fmt == "csv":
-        return ("\ufeff" + dataset.export("csv", delimiter=";")).encode("utf-8")
+        delimiter = ";" if study.language == "nl" else ","
+        return ("\ufeff" + dataset.export("csv", delimiter=delimiter)).encode("utf-8")
     if fmt == "xlsx":
-        dataset.title = "Interventies"
-        return bytes(dataset.export("xlsx"))
+        typed = tablib.Dataset(headers=dataset.headers, title="Interventies")
+        kinds = {d.name: d.kind for d in definitions}
+        column_kinds = [kinds.get(header, "") for header in dataset.headers or []]
+        for row in dataset:
+            typed.append(
+                [
+                    _xlsx_cell(value, kind, study.language)
+                    for value, kind in zip(row, column_kinds, strict=True)
+                ]
+            )
+        return bytes(typed.export("xlsx"))
     raise MetadataError(_("Export as csv or xlsx, not “%(format)s”.") % {"format": fmt})
+
+
+def _xlsx_cell(shown: Any, kind: str, locale: str) -> Any:
+    """A property value as an XLSX cell: a number or date cell where the property is one."""
+    if not shown or kind not in services.READ_KINDS:
+        return shown
+    value = services.READ_KINDS[kind](str(shown), locale).value
+    if kind == AttributeDefinition.Kind.DATE:
+        return date.fromisoformat(value)
+    number = Decimal(value)
+    return int(number) if number == number.to_integral_value() else float(number)

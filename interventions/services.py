@@ -7,7 +7,7 @@ then.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -37,10 +37,24 @@ from interventions.models import (
     Study,
 )
 from interventions.textimport import detect_sections, normalize_text
+from veerkracht.lib.localized import (
+    Reading,
+    UnreadableValue,
+    read_date,
+    read_number,
+    show_date,
+    show_number,
+)
 
 RESERVED_HEADERS = (TITLE_HEADERS, SOURCE_HEADERS, URL_HEADERS, TEXT_HEADERS)
 # Sections the study this app grew from left uncoded: they repeat or justify, not describe.
 UNCODED_HEADINGS = {"samenvatting", "onderbouwing", "theoretischeonderbouwing", "summary"}
+
+# How a property kind reads a cell; the other kinds keep the text as it is.
+READ_KINDS: dict[str, Callable[[str, str], Reading]] = {
+    AttributeDefinition.Kind.NUMBER: read_number,
+    AttributeDefinition.Kind.DATE: read_date,
+}
 
 
 class ServiceError(ValueError):
@@ -428,22 +442,39 @@ def attribute_delete(*, definition: AttributeDefinition) -> None:
     definition.delete()
 
 
-def clean_attribute_value(definition: AttributeDefinition, raw: Any) -> str:
-    """The stored form of a value, or ServiceError saying why it does not fit the attribute."""
+def clean_attribute_value(
+    definition: AttributeDefinition, raw: Any, *, locale: str | None = None
+) -> str:
+    """The stored form of a value, or ServiceError saying why it does not fit the attribute.
+
+    A number is stored as a plain decimal with a point ("1250.5"), a date as ISO; both are read
+    as `locale` (the study's language unless given) writes them: "1.250" is 1250 in Dutch.
+    """
     value = " ".join(str(raw if raw is not None else "").split())
     if len(value) > 500:
         raise ServiceError(
             _("The value for “%(name)s” is longer than 500 characters.") % {"name": definition.name}
         )
-    if value and definition.kind == AttributeDefinition.Kind.NUMBER:
-        try:
-            number = float(value.replace(",", "."))
-        except ValueError:
-            raise ServiceError(
-                _("“%(name)s” takes a number; “%(value)s” is not one.")
-                % {"name": definition.name, "value": value}
-            ) from None
-        value = f"{number:g}"
+    if not value or definition.kind not in READ_KINDS:
+        return value
+    if locale is None:
+        locale = definition.study.language
+    try:
+        return READ_KINDS[definition.kind](value, locale).value
+    except UnreadableValue:
+        if definition.kind == AttributeDefinition.Kind.DATE:
+            message = _("“%(name)s” takes a date (such as 15-09-2023); “%(value)s” is not one.")
+        else:
+            message = _("“%(name)s” takes a number; “%(value)s” is not one.")
+        raise ServiceError(message % {"name": definition.name, "value": value}) from None
+
+
+def show_attribute_value(definition: AttributeDefinition, value: str, locale: str) -> str:
+    """A stored value as a user of `locale` writes it (and reads it back): 1250.5 as 1250,5."""
+    if definition.kind == AttributeDefinition.Kind.NUMBER:
+        return show_number(value, locale)
+    if definition.kind == AttributeDefinition.Kind.DATE:
+        return show_date(value, locale)
     return value
 
 
@@ -451,7 +482,11 @@ def attribute_values_set(
     *, intervention: Intervention, values: Iterable[tuple[AttributeDefinition, Any]]
 ) -> None:
     """Set an intervention's values (an empty value removes it); all or nothing."""
-    cleaned = [(definition, clean_attribute_value(definition, raw)) for definition, raw in values]
+    locale = intervention.study.language
+    cleaned = [
+        (definition, clean_attribute_value(definition, raw, locale=locale))
+        for definition, raw in values
+    ]
     with transaction.atomic():
         for definition, value in cleaned:
             if definition.study_id != intervention.study_id:

@@ -674,7 +674,11 @@ def metadata_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             try:
                 filename, raw = read_upload(upload)
                 job = metadata.import_job_create(
-                    study=access.study, user=request.user, filename=filename, data=raw
+                    study=access.study,
+                    user=request.user,
+                    filename=filename,
+                    data=raw,
+                    sheet=form.cleaned_data["sheet"],
                 )
             except (TextImportError, UploadTooLarge, metadata.MetadataError) as error:
                 form.add_error("file", str(error))

@@ -108,14 +108,16 @@ def read_number(text: str, locale: str = DEFAULT_LOCALE) -> Reading:
         percent = True
         body = body[:-1].rstrip()
     body = _CURRENCY.sub("", body).strip()
-    if body[:1] in _MINUS or body[:1] == "+":
+    # "€ 3.400,-": whole euros, as Dutch prices are written.
+    body = re.sub(r"[.,][-–]{1,2}$", "", body)
+    if body[:1] and (body[:1] in _MINUS or body[:1] == "+"):
         negative = body[0] != "+"
         body = body[1:].lstrip()
     body = _CURRENCY.sub("", body).strip()
     if body.endswith(("%",)) and not percent:
         percent = True
         body = body[:-1].rstrip()
-    if not _NUMBER_BODY.match(body) or body[-1] in ".,' ":
+    if not body or not _NUMBER_BODY.match(body) or body[-1] in ".,' ":
         raise UnreadableValue(original)
     ambiguous = False
     alternative = ""
@@ -181,8 +183,9 @@ def read_date(text: str, locale: str = DEFAULT_LOCALE) -> Reading:
     """The date in `text` as an ISO date; UnreadableValue if it holds none.
 
     Accepted: 15-09-2023, 15/9/2023, 15.09.2023, 2023-09-15, 15 september 2023 (Dutch or English
-    month names). A day-month order is read day first (as Dutch and British Excel write it);
-    when the other order is a date too ("03-04-2023") the reading is marked ambiguous.
+    month names). A day-month order is read day first (as Dutch and British Excel write it); in
+    English, where the other order is usual too, a text that reads as a date both ways
+    ("03-04-2023") is marked ambiguous.
     """
     original = text
     body = " ".join(text.translate(_SPACES).split())
@@ -215,7 +218,10 @@ def read_date(text: str, locale: str = DEFAULT_LOCALE) -> Reading:
         if day_first is None:
             assert month_first is not None
             return Reading(original, month_first.isoformat())
-        ambiguous = month_first is not None and month_first != day_first
+        # Dutch writes the day first, always; English may write either, so English marks it.
+        ambiguous = (
+            locale_of(locale) != "nl" and month_first is not None and month_first != day_first
+        )
         return Reading(
             original,
             day_first.isoformat(),

@@ -89,7 +89,7 @@ def split_sep_line(text: str) -> tuple[str | None, str]:
     """The delimiter a first line "sep=;" names (Excel writes and reads it), and the text after
     that line; (None, text) when there is no such line."""
     match = _SEP_LINE.match(text)
-    if match is None or match.group(1) in "\"\r\n":
+    if match is None or match.group(1) in '"\r\n':
         return None, text
     return match.group(1), text[match.end() :]
 
@@ -201,7 +201,7 @@ def _formatted(value: Any, number_format: str, locale: str) -> str | None:
         decimals_match = re.search(r"\.([0#]+)", pattern)
         decimals = len(decimals_match.group(1)) if decimals_match else 0
         text = f"{abs(number):,.{decimals}f}" if "," in pattern else f"{abs(number):.{decimals}f}"
-        text = text.translate(str.maketrans({",": group_mark, ".": decimal_mark}))
+        text = text.translate({ord(","): group_mark, ord("."): decimal_mark})
         text = ("-" if number < 0 else "") + text
         if "€" in number_format:
             text = "€ " + text

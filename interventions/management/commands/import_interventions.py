@@ -54,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError(_one_line(error)) from error
 
     def _import_table(self, study: Study, path: Path) -> None:
-        table = metadata.read_table(path.name, read_file(path))
+        table = metadata.read_table(path.name, read_file(path), locale=study.language)
         # Unlike the web preview, nobody is asked which new columns to keep: all of them are.
         new_attributes = metadata.unknown_columns(study=study, table=table)
         summary = metadata.import_apply(study=study, table=table, new_attributes=new_attributes)
