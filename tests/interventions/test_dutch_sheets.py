@@ -84,9 +84,9 @@ def formatted_workbook() -> bytes:
     sheet.append(["Overzicht geïncludeerde interventies"])
     sheet.append([])
     sheet.append(["Interventie", "Startdatum", "Bereik", "Kosten", "Intern", "Deelnemers"])
-    sheet.append(["Vaste Grond", datetime(2023, 9, 15), 0.125, 1250.5, "niet delen", "=2*625"])
-    sheet.append(["Twee Oevers", datetime(2024, 2, 1), 0.07, 3400, "x", "=1000+1000"])
-    sheet.append(["Weggelaten", datetime(2024, 3, 1), 0.5, 1, "", 1])
+    sheet.append(["Vaste Grond", datetime(2023, 9, 15), 0.125, 1250.5, "niet delen", "=2*625"])  # noqa: DTZ001 (Excel cells have no time zone)
+    sheet.append(["Twee Oevers", datetime(2024, 2, 1), 0.07, 3400, "x", "=1000+1000"])  # noqa: DTZ001 (Excel cells have no time zone)
+    sheet.append(["Weggelaten", datetime(2024, 3, 1), 0.5, 1, "", 1])  # noqa: DTZ001 (Excel cells have no time zone)
     for row in (4, 5, 6):
         sheet[f"B{row}"].number_format = "dd-mm-yyyy"
         sheet[f"C{row}"].number_format = "0.0%"

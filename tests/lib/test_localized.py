@@ -94,8 +94,8 @@ def test_stored_values_are_shown_so_that_they_read_back_the_same() -> None:
         (1250.5, "General", "nl", "1250,5"),
         (12.0, "General", "nl", "12"),
         (3400, '"€" #,##0', "nl", "€ 3.400"),
-        (datetime(2023, 9, 15), "dd-mm-yyyy", "nl", "15-09-2023"),
-        (datetime(2023, 9, 15, 14, 30), "dd-mm-yyyy hh:mm", "nl", "15-09-2023 14:30"),
+        (datetime(2023, 9, 15), "dd-mm-yyyy", "nl", "15-09-2023"),  # noqa: DTZ001 (Excel cells have no time zone)
+        (datetime(2023, 9, 15, 14, 30), "dd-mm-yyyy hh:mm", "nl", "15-09-2023 14:30"),  # noqa: DTZ001 (Excel cells have no time zone)
     ],
 )
 def test_a_cell_reads_as_the_sheet_shows_it_in_the_locale(
