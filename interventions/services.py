@@ -48,7 +48,16 @@ from veerkracht.lib.localized import (
 
 RESERVED_HEADERS = (TITLE_HEADERS, SOURCE_HEADERS, URL_HEADERS, TEXT_HEADERS)
 # Sections the study this app grew from left uncoded: they repeat or justify, not describe.
-UNCODED_HEADINGS = {"samenvatting", "onderbouwing", "theoretischeonderbouwing", "summary"}
+UNCODED_HEADINGS = {
+    "samenvatting",
+    "onderbouwing",
+    "theoretischeonderbouwing",
+    "summary",
+    # A list of contents repeats the headings with page numbers.
+    "inhoud",
+    "inhoudsopgave",
+    "contents",
+}
 
 # How a property kind reads a cell; the other kinds keep the text as it is.
 READ_KINDS: dict[str, Callable[[str, str], Reading]] = {
