@@ -109,6 +109,14 @@ class SectionAddForm(forms.Form):
     )
 
 
+class SectionSplitForm(forms.Form):
+    at = forms.IntegerField(label=_("Split at the line"), min_value=1)
+
+
+class SectionRenameForm(forms.Form):
+    heading = forms.CharField(label=_("Heading"), max_length=300)
+
+
 class AttributeDefinitionForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=AttributeDefinition.Kind.choices)

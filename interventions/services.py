@@ -418,6 +418,105 @@ def section_delete(*, section: Section) -> None:
             previous.save(update_fields=["end"])
 
 
+def _refuse_if_coded(intervention: Intervention, start: int, end: int, heading: str) -> None:
+    """Sections are fixed once coding points into their text: coders chose their spans
+    within the sections they saw, and reports group segments by section."""
+    if (
+        intervention.segments.filter(start__lt=end, end__gt=start).exists()
+        or intervention.consensus_segments.filter(start__lt=end, end__gt=start).exists()
+    ):
+        raise ServiceError(
+            _(
+                "“%(heading)s” holds coded segments, so its sections can no longer be merged, "
+                "split or renamed. Make a new version of the intervention to change them."
+            )
+            % {"heading": heading}
+        )
+
+
+def _section_locked(section: Section) -> tuple[Section, list[Section]]:
+    """The section, fresh and locked, with all sections of its intervention in text order."""
+    sections = list(
+        Section.objects.select_for_update()
+        .filter(intervention_id=section.intervention_id)
+        .order_by("start")
+    )
+    fresh = next((s for s in sections if s.pk == section.pk), None)
+    if fresh is None:
+        raise ServiceError(_("That section is gone; reload the page."))
+    return fresh, sections
+
+
+def section_merge(*, section: Section) -> Section:
+    """Join `section` and the section after it into one, under `section`'s heading."""
+    with transaction.atomic():
+        section, sections = _section_locked(section)
+        following = next((s for s in sections if s.start >= section.end), None)
+        if following is None:
+            raise ServiceError(
+                _("“%(heading)s” is the last section; there is nothing to merge it with.")
+                % {"heading": section.heading}
+            )
+        intervention = section.intervention
+        _refuse_if_coded(intervention, section.start, following.end, section.heading)
+        end = following.end
+        following.delete()
+        section.end = end
+        section.save(update_fields=["end"])
+    return section
+
+
+def section_split_points(section: Section, text: str) -> list[tuple[int, str]]:
+    """Where `section` can be split: the start of each of its lines after the first that holds
+    text, with that line (the new section's heading)."""
+    points = []
+    offset = section.start
+    for line in text[section.start : section.end].split("\n"):
+        if offset > section.start and line.strip():
+            points.append((offset, line.strip()))
+        offset += len(line) + 1
+    return points
+
+
+def section_split(*, section: Section, at: int) -> Section:
+    """Split `section` at the line starting at offset `at`; that line heads the new section."""
+    with transaction.atomic():
+        section, _sections = _section_locked(section)
+        intervention = section.intervention
+        points = dict(section_split_points(section, intervention.text))
+        if at not in points:
+            raise ServiceError(
+                _("Choose a line inside “%(heading)s” to split it at.")
+                % {"heading": section.heading}
+            )
+        _refuse_if_coded(intervention, section.start, section.end, section.heading)
+        end = section.end
+        section.end = at
+        section.save(update_fields=["end"])
+        return Section.objects.create(
+            intervention=intervention,
+            heading=points[at][:300],
+            start=at,
+            end=end,
+            excluded=section.excluded,
+        )
+
+
+def section_rename(*, section: Section, heading: str) -> Section:
+    """Give `section` another heading; the text itself never changes."""
+    heading = " ".join(heading.split())
+    if not heading:
+        raise ServiceError(_("A section needs a heading."))
+    if len(heading) > 300:
+        raise ServiceError(_("A heading may be at most 300 characters."))
+    with transaction.atomic():
+        section, _sections = _section_locked(section)
+        _refuse_if_coded(section.intervention, section.start, section.end, section.heading)
+        section.heading = heading
+        section.save(update_fields=["heading"])
+    return section
+
+
 # Attributes --------------------------------------------------------------------------------
 
 

@@ -7,11 +7,13 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,6 +31,8 @@ from interventions.forms import (
     MetadataUploadForm,
     RoleForm,
     SectionAddForm,
+    SectionRenameForm,
+    SectionSplitForm,
     StudyEditForm,
     StudyForm,
     UploadForm,
@@ -41,6 +45,7 @@ from interventions.models import (
     Invitation,
     Membership,
     Role,
+    Section,
 )
 from interventions.textimport import TextImportError, extract_text
 from veerkracht.jobs import fail_if_stale
@@ -405,8 +410,24 @@ def _detail_context(access: StudyAccess, intervention: Intervention) -> dict[str
         "intervention": intervention,
         "blocks": _text_blocks(intervention.text, sections),
         "sections": sections,
-        "attributes": [(d, values.get(d.pk, "")) for d in definitions],
+        # Numbers and dates as the study's locale writes them (and reads them back on save).
+        "attributes": [
+            (d, services.show_attribute_value(d, values.get(d.pk, ""), access.study.language))
+            for d in definitions
+        ],
         "section_form": SectionAddForm(),
+        # Each section with the lines it can be split at, for the owner's fixes.
+        "section_rows": [
+            (
+                section,
+                [
+                    (offset, line if len(line) <= 60 else line[:59] + "…")
+                    for offset, line in services.section_split_points(section, intervention.text)
+                ],
+                position + 1 < len(sections),
+            )
+            for position, section in enumerate(sections)
+        ],
         "has_segments": services.intervention_has_segments(intervention),
         "versions": intervention.next_versions.all(),
     }
@@ -616,6 +637,70 @@ def section_delete(
     services.section_delete(section=section)
     messages.success(request, _("Section mark removed."))
     return redirect("intervention_detail", slug=slug, uuid=uuid)
+
+
+def _section_fixed(
+    request: HtmxHttpRequest,
+    slug: str,
+    uuid: UUID,
+    section_id: int,
+    change: Callable[[Section], object],
+    done: str,
+) -> HttpResponse:
+    """One owner's fix to a section: the change, then the page; a refusal shows on the page."""
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
+    section = get_object_or_404(intervention.sections, pk=section_id)
+    try:
+        change(section)
+    except (services.ServiceError, ValidationError) as error:
+        context = _detail_context(access, intervention)
+        context["section_error"] = (
+            error.messages[0] if isinstance(error, ValidationError) else str(error)
+        )
+        return _refused(request, "interventions/intervention_detail.html", context)
+    messages.success(request, done)
+    return redirect("intervention_detail", slug=slug, uuid=uuid)
+
+
+@login_required
+@require_POST
+def section_merge(request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int) -> HttpResponse:
+    return _section_fixed(
+        request,
+        slug,
+        uuid,
+        section_id,
+        lambda section: services.section_merge(section=section),
+        _("Sections merged."),
+    )
+
+
+@login_required
+@require_POST
+def section_split(request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int) -> HttpResponse:
+    form = SectionSplitForm(request.POST)
+
+    def split(section: Section) -> object:
+        if not form.is_valid():
+            raise ValidationError(_("Choose a line to split the section at."))
+        return services.section_split(section=section, at=form.cleaned_data["at"])
+
+    return _section_fixed(request, slug, uuid, section_id, split, _("Section split."))
+
+
+@login_required
+@require_POST
+def section_rename(
+    request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int
+) -> HttpResponse:
+    form = SectionRenameForm(request.POST)
+
+    def rename(section: Section) -> object:
+        if not form.is_valid():
+            raise ValidationError(_("A section needs a heading."))
+        return services.section_rename(section=section, heading=form.cleaned_data["heading"])
+
+    return _section_fixed(request, slug, uuid, section_id, rename, _("Section renamed."))
 
 
 # Attributes --------------------------------------------------------------------------------
