@@ -308,7 +308,15 @@ def intervention_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     rows = []
     for intervention in interventions:
         by_definition = {v.definition_id: v.value for v in intervention.attribute_values.all()}
-        rows.append((intervention, [by_definition.get(d.pk, "") for d in definitions]))
+        rows.append(
+            (
+                intervention,
+                [
+                    services.show_attribute_value(d, by_definition.get(d.pk, ""), study.language)
+                    for d in definitions
+                ],
+            )
+        )
     context = {
         "access": access,
         "study": study,
