@@ -787,7 +787,10 @@ class InterventionResource(resources.ModelResource):
         except ValidationError as error:
             for name, field_messages in error.message_dict.items():
                 column = self.column_names.get(name, name)
-                messages.extend(f"{column}: {message}" for message in field_messages)
+                # The value too, so the user finds the cell (a text is too long to quote).
+                value = str(getattr(instance, name, "") or "") if name != "text" else ""
+                where = f"{column} “{_short(column, value)}”" if value else column
+                messages.extend(f"{where}: {message}" for message in field_messages)
         if messages:
             raise ValidationError(messages)
 
