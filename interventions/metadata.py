@@ -1162,13 +1162,19 @@ def title_from_filename(filename: str) -> str:
 
 
 def interventions_from_texts(
-    *, study: Study, texts: list[tuple[str, str]], source: str = ""
+    *,
+    study: Study,
+    texts: list[tuple[str, str]],
+    source: str = "",
+    headings: Mapping[str, Sequence[str]] | None = None,
 ) -> Report:
     """Add or update one intervention per (filename, text); all or nothing.
 
     The title is the file name without folders and extension; a title the study has already
-    gets the new text (refused when that text is coded), keeping its title and URL.
+    gets the new text (refused when that text is coded), keeping its title and URL. `headings`
+    gives per file name the headings its structure marks (DOCX and HTML).
     """
+    headings = headings or {}
     titled: dict[str, tuple[str, str]] = {}
     for filename, text in texts:
         title = title_from_filename(filename)
@@ -1196,7 +1202,12 @@ def interventions_from_texts(
             intervention = existing.get(title)
             if intervention is None:
                 services.intervention_create(
-                    study=study, title=title, text=text, source=source, source_filename=name
+                    study=study,
+                    title=title,
+                    text=text,
+                    source=source,
+                    source_filename=name,
+                    headings=headings.get(filename, ()),
                 )
                 report.added += 1
             else:
@@ -1207,6 +1218,7 @@ def interventions_from_texts(
                     url=intervention.url,
                     text=text,
                     source_filename=name,
+                    headings=headings.get(filename, ()),
                 )
                 report.updated += 1
     return report

@@ -7,7 +7,7 @@ then.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -227,7 +227,10 @@ def intervention_create(
     source: str = "",
     url: str = "",
     source_filename: str = "",
+    headings: Sequence[str] = (),
 ) -> Intervention:
+    """A new intervention with its sections; `headings` are the ones the document's structure
+    marks (see `textimport.ExtractedText`), else the text's layout decides."""
     with transaction.atomic():
         intervention = Intervention.objects.create(
             study=study,
@@ -237,7 +240,7 @@ def intervention_create(
             url=url.strip(),
             source_filename=source_filename,
         )
-        sections_rebuild(intervention=intervention)
+        sections_rebuild(intervention=intervention, headings=headings)
     return intervention
 
 
@@ -254,6 +257,7 @@ def intervention_update(
     url: str,
     text: str | None = None,
     source_filename: str | None = None,
+    headings: Sequence[str] = (),
 ) -> Intervention:
     """Change an intervention; a changed text is refused once segments point into it."""
     with transaction.atomic():
@@ -281,7 +285,7 @@ def intervention_update(
                 intervention.sections.all().delete()
         intervention.save(update_fields=fields)
         if "text" in fields:
-            sections_rebuild(intervention=intervention)
+            sections_rebuild(intervention=intervention, headings=headings)
     return intervention
 
 
@@ -334,8 +338,9 @@ def intervention_delete(*, intervention: Intervention) -> None:
 # Sections ----------------------------------------------------------------------------------
 
 
-def sections_rebuild(*, intervention: Intervention) -> list[Section]:
-    """Sections from the text's headings; 'Samenvatting' and 'Onderbouwing' are not coded."""
+def sections_rebuild(*, intervention: Intervention, headings: Sequence[str] = ()) -> list[Section]:
+    """Sections from the document's headings (`headings`, from its structure) or else from the
+    text's; 'Samenvatting', 'Onderbouwing' and a contents list are not coded."""
     sections = [
         Section(
             intervention=intervention,
@@ -344,7 +349,7 @@ def sections_rebuild(*, intervention: Intervention) -> list[Section]:
             end=span.end,
             excluded=fold_header(span.heading) in UNCODED_HEADINGS,
         )
-        for span in detect_sections(intervention.text)
+        for span in detect_sections(intervention.text, headings)
         if span.start < span.end
     ]
     return Section.objects.bulk_create(sections)

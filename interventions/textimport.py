@@ -13,7 +13,7 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -130,8 +130,22 @@ def normalize_text(raw: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ExtractedText:
+    """A document's text, and the headings its own structure marks (DOCX heading styles, HTML
+    h1-h6), in document order; empty for .txt and .pdf, where the text alone tells."""
+
+    text: str
+    headings: tuple[str, ...] = ()
+
+
 def extract_text(filename: str, data: bytes) -> str:
     """Extract normalised plain text from an uploaded file; raise TextImportError if impossible."""
+    return extract_document(filename, data).text
+
+
+def extract_document(filename: str, data: bytes) -> ExtractedText:
+    """The text of an uploaded file with its structural headings; TextImportError if none."""
     name = display_name(filename)
     extension = file_extension(filename)
     if extension not in SUPPORTED_EXTENSIONS:
@@ -145,7 +159,8 @@ def extract_text(filename: str, data: bytes) -> str:
         check_size(name, len(data))
     except UploadTooLarge as error:
         raise TextImportError(str(error)) from None
-    text = normalize_text(_EXTRACTORS[extension](name, data))
+    headings: list[str] = []
+    text = normalize_text(_EXTRACTORS[extension](name, data, headings))
     if not text.strip():
         if extension == ".pdf":
             raise TextImportError(
@@ -156,7 +171,8 @@ def extract_text(filename: str, data: bytes) -> str:
                 % {"name": name}
             )
         raise TextImportError(_("No text could be found in “%(name)s”.") % {"name": name})
-    return text
+    found = (" ".join(normalize_text(heading).split()) for heading in headings)
+    return ExtractedText(text, tuple(heading for heading in found if heading))
 
 
 @contextmanager
@@ -176,7 +192,7 @@ def _unreadable_as(message: str) -> Iterator[None]:
 # --------------------------------------------------------------------------------------------
 
 
-def _extract_txt(name: str, data: bytes) -> str:
+def _extract_txt(name: str, data: bytes, headings: list[str]) -> str:
     return _decode_prose(
         data, _("“%(name)s” is not a text file (it contains binary data).") % {"name": name}
     )
@@ -211,7 +227,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def _extract_docx(name: str, data: bytes) -> str:
+def _extract_docx(name: str, data: bytes, headings: list[str]) -> str:
     not_docx = _("“%(name)s” is not a valid Word (.docx) file.") % {"name": name}
     if not data.startswith(_ZIP_MAGIC):
         if data.startswith(_OLE_MAGIC):
@@ -238,10 +254,10 @@ def _extract_docx(name: str, data: bytes) -> str:
         _("“%(name)s” could not be read; the Word file seems to be damaged.") % {"name": name}
     ):
         document = docx.Document(io.BytesIO(data))
-        return "\n".join(_docx_lines(document))
+        return "\n".join(_docx_lines(document, headings))
 
 
-def _docx_lines(document: DocxDocument) -> Iterator[str]:
+def _docx_lines(document: DocxDocument, headings: list[str]) -> Iterator[str]:
     for block in _docx_blocks(document.element.body, document):
         if isinstance(block, Table):
             yield from _docx_table_lines(block)
@@ -253,6 +269,8 @@ def _docx_lines(document: DocxDocument) -> Iterator[str]:
             style.startswith("heading") or style in {"title", "subtitle"} for style in style_names
         ):
             yield ""
+            if block.text.strip():
+                headings.append(block.text)
         yield block.text
 
 
@@ -337,7 +355,7 @@ _PAGE_NUMBER = re.compile(
 )
 
 
-def _extract_pdf(name: str, data: bytes) -> str:
+def _extract_pdf(name: str, data: bytes, headings: list[str]) -> str:
     if not data.startswith(_PDF_MAGIC):
         if data.startswith(_ZIP_MAGIC):
             raise TextImportError(
@@ -604,7 +622,7 @@ _NOT_WEB_CODECS = frozenset(
 )
 
 
-def _extract_html(name: str, data: bytes) -> str:
+def _extract_html(name: str, data: bytes, headings: list[str]) -> str:
     text = _decode_prose(
         data,
         _("“%(name)s” is not an HTML file (it contains binary data).") % {"name": name},
@@ -616,9 +634,12 @@ def _extract_html(name: str, data: bytes) -> str:
         soup = BeautifulSoup(_DOCTYPE.sub("", text, count=1), "lxml")
         root = soup.body or soup
         container = _html_main_container(root)
-        lines = _HtmlLines().render(container, keep_header_footer=True) if container else []
+        renderer = _HtmlLines()
+        lines = renderer.render(container, keep_header_footer=True) if container else []
         if not any(line.strip() for line in lines):
-            lines = _HtmlLines().render(root, keep_header_footer=False)
+            renderer = _HtmlLines()
+            lines = renderer.render(root, keep_header_footer=False)
+        headings.extend(renderer.headings)
         return "\n".join(lines)
 
 
@@ -670,6 +691,7 @@ class _HtmlLines:
         self._current: list[str] = []
         self._current_is_pre = False
         self._prefix = ""
+        self.headings: list[str] = []
 
     def render(self, root: Tag, *, keep_header_footer: bool) -> list[str]:
         # Iterative walk: deeply nested markup must not hit Python's recursion limit.
@@ -718,6 +740,8 @@ class _HtmlLines:
             self._prefix = "- "
 
     def _close(self, tag: str) -> None:
+        if tag in _HEADING_TAGS and self._current:
+            self.headings.append("".join(self._current))
         if tag in _HEADING_TAGS or tag in _BLOCK_TAGS:
             self._end_line()
         if tag == "li":
@@ -773,7 +797,7 @@ class _HtmlLines:
             self.lines.append("")
 
 
-_EXTRACTORS: dict[str, Callable[[str, bytes], str]] = {
+_EXTRACTORS: dict[str, Callable[[str, bytes, list[str]], str]] = {
     ".txt": _extract_txt,
     ".docx": _extract_docx,
     ".pdf": _extract_pdf,
@@ -924,7 +948,7 @@ def _is_toc_line(line: str) -> bool:
     return _numbering(stripped) is not None and bool(_TRAILING_PAGE.search(stripped))
 
 
-def detect_sections(text: str) -> list[SectionSpan]:
+def detect_sections(text: str, headings: Sequence[str] = ()) -> list[SectionSpan]:
     """Find headings in ``text``; each section runs from its heading line to the next one.
 
     A heading is a line of its own that the layout sets apart: after a blank line or a finished
@@ -932,6 +956,8 @@ def detect_sections(text: str) -> list[SectionSpan]:
     import that way); a numbered heading ("2.3 Methode"); or a heading reports commonly use
     ("Inleiding", "Methode", "Literatuurlijst"). Contents lines (dot leaders, page numbers),
     table rows, list items and lines repeated as running headers are never headings.
+    `headings` from the document's own structure (`ExtractedText.headings`) come first: when
+    they are found in the text, in order, they are the headings.
     Text before the first heading belongs to no section. Offsets are code points.
     """
     lines = text.split("\n")
@@ -940,6 +966,9 @@ def detect_sections(text: str) -> list[SectionSpan]:
     for line in lines:
         starts.append(offset)
         offset += len(line) + 1
+    structural = _structural_headings(lines, headings)
+    if structural:
+        return _spans(text, lines, starts, structural)
     repeats = Counter(line.strip() for line in lines if line.strip())
     # Running headers and contents lines say nothing about the layout around a heading: to
     # the lines next to them they count as blank.
@@ -961,7 +990,24 @@ def detect_sections(text: str) -> list[SectionSpan]:
         if candidate[index]:
             accepted[index] = _is_heading(lines, index, candidate, accepted)
 
-    headings = [(index, _heading_label(lines[index])) for index, ok in enumerate(accepted) if ok]
+    return _spans(text, lines, starts, [index for index, ok in enumerate(accepted) if ok])
+
+
+def _structural_headings(lines: list[str], headings: Sequence[str]) -> list[int]:
+    """The lines that are `headings`, matched in order (a heading not found is passed)."""
+    found: list[int] = []
+    position = 0
+    for heading in headings:
+        for index in range(position, len(lines)):
+            if " ".join(lines[index].split()) == heading:
+                found.append(index)
+                position = index + 1
+                break
+    return found
+
+
+def _spans(text: str, lines: list[str], starts: list[int], indexes: list[int]) -> list[SectionSpan]:
+    headings = [(index, _heading_label(lines[index])) for index in indexes]
     sections: list[SectionSpan] = []
     for position, (index, label) in enumerate(headings):
         end = starts[headings[position + 1][0]] if position + 1 < len(headings) else len(text)

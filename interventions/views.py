@@ -47,7 +47,7 @@ from interventions.models import (
     Role,
     Section,
 )
-from interventions.textimport import TextImportError, extract_text
+from interventions.textimport import TextImportError, extract_document
 from veerkracht.jobs import fail_if_stale
 from veerkracht.lib.http import HtmxHttpRequest
 from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
@@ -349,10 +349,12 @@ def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             text, filename, title = data["text"], "", data["title"]
+            headings: tuple[str, ...] = ()
             try:
                 if data["file"]:
                     filename, raw = read_upload(data["file"])
-                    text = extract_text(filename, raw)
+                    document = extract_document(filename, raw)
+                    text, headings = document.text, document.headings
                     title = title or _title_from_filename(filename)
                 intervention = services.intervention_create(
                     study=access.study,
@@ -361,6 +363,7 @@ def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                     source=data["source"],
                     url=data["url"],
                     source_filename=filename,
+                    headings=headings,
                 )
             except (TextImportError, UploadTooLarge, services.ServiceError) as error:
                 form.add_error(None, str(error))
@@ -384,11 +387,17 @@ def intervention_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             try:
                 texts = []
+                headings: dict[str, tuple[str, ...]] = {}
                 for upload in form.cleaned_data["documents"]:
                     filename, raw = read_upload(upload)
-                    texts.append((filename, extract_text(filename, raw)))
+                    document = extract_document(filename, raw)
+                    texts.append((filename, document.text))
+                    headings[filename] = document.headings
                 report = metadata.interventions_from_texts(
-                    study=access.study, texts=texts, source=form.cleaned_data["source"]
+                    study=access.study,
+                    texts=texts,
+                    source=form.cleaned_data["source"],
+                    headings=headings,
                 )
             except (
                 TextImportError,
@@ -510,9 +519,11 @@ def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRe
             try:
                 text: str | None = data["text"]
                 filename = None
+                headings: tuple[str, ...] = ()
                 if data["file"]:
                     filename, raw = read_upload(data["file"])
-                    text = extract_text(filename, raw)
+                    document = extract_document(filename, raw)
+                    text, headings = document.text, document.headings
                 services.intervention_update(
                     intervention=intervention,
                     title=data["title"] or intervention.title,
@@ -520,6 +531,7 @@ def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRe
                     url=data["url"],
                     text=text,
                     source_filename=filename,
+                    headings=headings,
                 )
             except (TextImportError, UploadTooLarge, services.ServiceError) as error:
                 form.add_error(None, str(error))

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from interventions.textimport import detect_sections, extract_text
+from interventions.models import Intervention
+from interventions.textimport import detect_sections, extract_document, extract_text
+from tests.conftest import Cast
 from tests.documents import heading_docx, marked_paragraphs, report_pdf
 from tests.interventions.test_textimport import pdf_bytes
 
@@ -161,3 +163,65 @@ def test_the_spelling_elsewhere_in_the_document_decides_a_hyphen() -> None:
     lines = ["De zorg-aanbieders werken samen.", "Alle zorg-", "aanbieders doen mee."]
 
     assert "Alle zorg-aanbieders doen mee." in extract_text("a.pdf", pdf_bytes([lines]))
+
+
+def test_docx_heading_styles_come_first_even_where_the_layout_would_not_tell() -> None:
+    paragraphs = [
+        ("heading", "Wat doet de coach bij het gezin thuis, week na week, in het eerste jaar."),
+        ("body", "- huisbezoek"),
+        ("body", "- netwerkberaad"),
+        ("body", "Korte regel zonder punt"),
+        ("body", "Een lange alinea die na een korte regel komt en dus op een kop lijkt."),
+        ("heading", "Kosten"),
+        ("body", "Gratis."),
+    ]
+
+    document = extract_document("a.docx", heading_docx(paragraphs))
+
+    assert document.headings == (
+        "Wat doet de coach bij het gezin thuis, week na week, in het eerste jaar.",
+        "Kosten",
+    )
+    assert [s.heading for s in detect_sections(document.text, document.headings)] == [
+        "Wat doet de coach bij het gezin thuis, week na week, in het eerste jaar.",
+        "Kosten",
+    ]
+
+
+def test_html_headings_are_the_structure_and_a_page_without_them_falls_back_to_layout() -> None:
+    page = b"<main><h2>Doel van de aanpak.</h2><p>Ouders krijgen steun.</p></main>"
+    plain = b"<main><p>Doelgroep</p><p>Ouders van jonge kinderen met zorgen.</p></main>"
+
+    with_headings = extract_document("a.html", page)
+    without = extract_document("b.html", plain)
+
+    assert with_headings.headings == ("Doel van de aanpak.",)
+    assert [s.heading for s in detect_sections(with_headings.text, with_headings.headings)] == [
+        "Doel van de aanpak."
+    ]
+    assert without.headings == ()
+    assert [s.heading for s in detect_sections(without.text, without.headings)] == ["Doelgroep"]
+
+
+def test_an_uploaded_docx_gets_the_sections_of_its_heading_styles(cast: Cast) -> None:
+    from interventions import metadata
+
+    paragraphs = [
+        ("heading", "Aanpak in drie stappen."),
+        ("body", "Eerst een kennismaking."),
+        ("heading", "Samenvatting"),
+        ("body", "Kort."),
+    ]
+    document = extract_document("stappen.docx", heading_docx(paragraphs))
+
+    metadata.interventions_from_texts(
+        study=cast.study,
+        texts=[("stappen.docx", document.text)],
+        headings={"stappen.docx": document.headings},
+    )
+
+    sections = Intervention.objects.get(title="stappen").sections.order_by("start")
+    assert [(s.heading, s.excluded) for s in sections] == [
+        ("Aanpak in drie stappen.", False),
+        ("Samenvatting", True),
+    ]

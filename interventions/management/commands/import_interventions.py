@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from interventions import metadata, services
 from interventions.models import Study
-from interventions.textimport import SUPPORTED_EXTENSIONS, TextImportError, extract_text
+from interventions.textimport import SUPPORTED_EXTENSIONS, TextImportError, extract_document
 from veerkracht.lib.uploads import UploadTooLarge, read_file
 
 
@@ -84,8 +84,13 @@ class Command(BaseCommand):
     def _import_texts(self, study: Study, paths: list[Path], source: str) -> None:
         # Every file is read first: one unreadable file stops the import before anything is
         # stored.
-        texts = [(path.name, extract_text(path.name, read_file(path))) for path in paths]
-        report = metadata.interventions_from_texts(study=study, texts=texts, source=source)
+        documents = [(path.name, extract_document(path.name, read_file(path))) for path in paths]
+        report = metadata.interventions_from_texts(
+            study=study,
+            texts=[(name, document.text) for name, document in documents],
+            source=source,
+            headings={name: document.headings for name, document in documents},
+        )
         noun = "file" if len(paths) == 1 else "files"
         self.stdout.write(
             f"Imported {len(paths)} {noun} into {study.slug}: {report.added} added, "
