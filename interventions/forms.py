@@ -32,7 +32,14 @@ class StudyForm(forms.Form):
 class StudyEditForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
-    language = forms.ChoiceField(label=_("Language of the texts"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(
+        label=_("Language of the texts"),
+        choices=settings.LANGUAGES,
+        help_text=_(
+            "Also how sheets write numbers and dates: in Dutch “1.250” is 1250 and “1,25” is "
+            "one and a quarter, and exports use a decimal comma."
+        ),
+    )
 
 
 class MemberAddForm(forms.Form):
@@ -102,6 +109,14 @@ class SectionAddForm(forms.Form):
     )
 
 
+class SectionSplitForm(forms.Form):
+    at = forms.IntegerField(label=_("Split at the line"), min_value=1)
+
+
+class SectionRenameForm(forms.Form):
+    heading = forms.CharField(label=_("Heading"), max_length=300)
+
+
 class AttributeDefinitionForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=AttributeDefinition.Kind.choices)
@@ -113,5 +128,14 @@ class MetadataUploadForm(forms.Form):
         help_text=_(
             "CSV (comma or semicolon; UTF-8 or Windows-1252) or XLSX, one row per intervention, "
             "with a title column such as “Interventie”."
+        ),
+    )
+    sheet = forms.CharField(
+        label=_("Sheet"),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "For a workbook with several sheets: the name of the sheet to read. Left empty, the "
+            "first sheet with a title column is read."
         ),
     )

@@ -18,9 +18,12 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal, NotRequired, TypedDict
 
 import tablib
 from django.contrib.auth.models import User
@@ -56,6 +59,7 @@ from interventions.textimport import normalize_text
 from veerkracht.jobs import job_enqueue
 from veerkracht.lib.filenames import display_name
 from veerkracht.lib.filenames import extension as file_extension
+from veerkracht.lib.localized import UnreadableValue
 from veerkracht.lib.spreadsheets import (
     UnreadableText,
     cell_text,
@@ -63,6 +67,7 @@ from veerkracht.lib.spreadsheets import (
     decode_text,
     formula_escape,
     formula_unescape,
+    split_sep_line,
 )
 from veerkracht.lib.uploads import UploadTooLarge, check_size
 
@@ -105,13 +110,36 @@ class Table(TypedDict):
     headers: list[str]
     rows: list[list[str]]
     row_numbers: list[int]
+    # The sheet's column letter of each header, and what reading the sheet skipped or joined.
+    columns: NotRequired[list[str]]
+    notes: NotRequired[list[str]]
 
 
 # Reading files ------------------------------------------------------------------------------
 
+# Rows above the header that are looked at for it: a title or an explanation, not a table.
+HEADER_SEARCH_ROWS = 20
 
-def read_table(filename: str, data: bytes) -> Table:
-    """Parse a .csv or .xlsx sheet of interventions, or raise MetadataError saying why not."""
+
+@dataclass
+class _Sheet:
+    """Rows as read, with the sheet's own numbers, and what the sheet hides."""
+
+    rows: list[tuple[int, list[str]]]
+    hidden_rows: set[int] = field(default_factory=set)  # sheet row numbers
+    hidden_columns: set[int] = field(default_factory=set)  # 0-based column indexes
+    notes: list[str] = field(default_factory=list)
+    sheet: str = ""
+    other_sheets: list[str] = field(default_factory=list)
+
+
+def read_table(filename: str, data: bytes, *, locale: str = "nl", sheet: str = "") -> Table:
+    """Parse a .csv or .xlsx sheet of interventions, or raise MetadataError saying why not.
+
+    `locale` decides how XLSX numbers and dates become text (as a user of that locale sees
+    them in Excel); `sheet` names the sheet of a workbook to read, else the first one that has
+    a column of titles is read.
+    """
     name = display_name(filename)
     extension = file_extension(filename)
     if extension not in TABLE_EXTENSIONS:
@@ -125,11 +153,12 @@ def read_table(filename: str, data: bytes) -> Table:
         check_size(name, len(data))
     except UploadTooLarge as error:
         raise MetadataError(str(error)) from None
-    rows = _csv_rows(name, data) if extension == ".csv" else _xlsx_rows(name, data)
-    return _table(name, rows)
+    if extension == ".csv":
+        return _table(name, _csv_sheet(name, data))
+    return _table(name, _xlsx_sheet(name, data, locale=locale, sheet=sheet.strip()))
 
 
-def _csv_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
+def _csv_sheet(name: str, data: bytes) -> _Sheet:
     if data.startswith(_ZIP_MAGIC):
         raise MetadataError(
             _("“%(name)s” is an Excel workbook, not a CSV file; give it the extension .xlsx.")
@@ -149,17 +178,21 @@ def _csv_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
         raise MetadataError(
             _("“%(name)s” is not a CSV text file (it contains binary data).") % {"name": name}
         )
-    reader = csv_reader(text)
+    # Excel writes "sep=;" as the first line when asked to say its separator.
+    delimiter, text = split_sep_line(text)
+    reader = csv_reader(text, lambda cell: matches_any(cell, TITLE_HEADERS), delimiter=delimiter)
+    first = 2 if delimiter else 1
     try:
-        yield from enumerate(reader, start=1)
+        rows = list(enumerate(reader, start=first))
     except csv.Error as error:
         raise MetadataError(
             _("“%(name)s” is not a readable CSV file (line %(line)s: %(error)s).")
-            % {"name": name, "line": reader.line_num, "error": error}
+            % {"name": name, "line": reader.line_num + first - 1, "error": error}
         ) from None
+    return _Sheet(rows)
 
 
-def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_sheet(name: str, data: bytes, *, locale: str, sheet: str) -> _Sheet:
     not_xlsx = _("“%(name)s” is not a valid .xlsx file; save it again from Excel as .xlsx.") % {
         "name": name
     }
@@ -180,34 +213,107 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
             % {"name": name, "limit": MAX_XLSX_UNPACKED_BYTES // (1024 * 1024)}
         )
     try:
-        # data_only=False: a formula cell shows as a formula, so it can be refused, instead of
-        # as the value Excel cached for it last (which another program may never have written).
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        # data_only: a formula cell reads as the value Excel cached for it, which is what the
+        # user sees. Not read-only: hidden rows and columns and merged cells are needed.
+        workbook = load_workbook(io.BytesIO(data), data_only=True)
     except Exception:
         # openpyxl raises many kinds of errors on damaged files (KeyError, XML errors, ...).
         raise MetadataError(not_xlsx) from None
     try:
-        if not workbook.worksheets:
+        sheets = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"]
+        if not sheets:
             raise MetadataError(_("“%(name)s” has no sheet.") % {"name": name})
-        sheet = workbook.worksheets[0]
-        # The stored sheet dimension may be wrong (some programs write "A1"); read every cell.
-        sheet.reset_dimensions()
-        for number, cells in enumerate(sheet.iter_rows(min_row=1, min_col=1), start=1):
-            values = []
-            for column, cell in enumerate(cells, start=1):
-                if cell.data_type == "f":
+        names = [ws.title for ws in sheets]
+        if sheet:
+            chosen = next((ws for ws in sheets if ws.title.casefold() == sheet.casefold()), None)
+            if chosen is None:
+                raise MetadataError(
+                    _("“%(name)s” has no sheet “%(sheet)s”; its sheets are %(sheets)s.")
+                    % {"name": name, "sheet": sheet, "sheets": _quoted_list(names)}
+                )
+        else:
+            chosen = next((ws for ws in sheets if _has_title_header(_ws_head(ws))), None)
+            if chosen is None:
+                if len(sheets) > 1:
                     raise MetadataError(
-                        _("Cell %(cell)s holds a formula; save the sheet with values only.")
-                        % {"cell": f"{get_column_letter(column)}{number}"}
+                        _(
+                            "None of the sheets of “%(name)s” (%(sheets)s) has a column with the "
+                            "titles of the interventions; name that column %(titles)s, or choose "
+                            "the sheet to read."
+                        )
+                        % {
+                            "name": name,
+                            "sheets": _quoted_list(names),
+                            "titles": _quoted_choice(TITLE_HEADERS),
+                        }
                     )
-                values.append(cell_text(cell.value))
-            yield number, values
+                chosen = sheets[0]
+        result = _worksheet_rows(chosen, locale)
+        result.sheet = chosen.title
+        result.other_sheets = [title for title in names if title != chosen.title]
+        _refuse_uncached_formulas(data, chosen.title, result)
+        return result
     except MetadataError:
         raise
     except Exception:
         raise MetadataError(not_xlsx) from None
     finally:
         workbook.close()
+
+
+def _ws_head(ws: Any) -> list[list[str]]:
+    return [
+        [cell_text(value) for value in row]
+        for row in ws.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)
+    ]
+
+
+def _has_title_header(rows: Iterable[Sequence[str]]) -> bool:
+    return any(matches_any(cell, TITLE_HEADERS) for row in rows for cell in row if cell)
+
+
+def _worksheet_rows(ws: Any, locale: str) -> _Sheet:
+    hidden_columns: set[int] = set()
+    for dimension in ws.column_dimensions.values():
+        if dimension.hidden and dimension.min:
+            hidden_columns.update(range(dimension.min - 1, (dimension.max or dimension.min)))
+    hidden_rows = {number for number, dim in ws.row_dimensions.items() if dim.hidden}
+    rows = []
+    for number, cells in enumerate(ws.iter_rows(min_row=1, min_col=1), start=1):
+        rows.append((number, [cell_text(cell.value, cell.number_format, locale) for cell in cells]))
+        # Counted while reading, so a sheet of a million rows is refused without holding them.
+        if number > MAX_ROWS + HEADER_SEARCH_ROWS + 2:
+            break
+    return _Sheet(rows, hidden_rows=hidden_rows, hidden_columns=hidden_columns)
+
+
+def _refuse_uncached_formulas(data: bytes, title: str, sheet: _Sheet) -> None:
+    """A formula whose result was never saved (a file written by a program, not Excel) reads
+    as empty; refuse it rather than import a blank the user never saw."""
+    formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        values = dict(sheet.rows)
+        for number, row in enumerate(formulas[title].iter_rows(min_row=1, min_col=1), start=1):
+            if number > len(values):
+                break
+            for column, cell in enumerate(row):
+                if cell.data_type != "f":
+                    continue
+                shown = values.get(number, [])
+                if column >= len(shown) or shown[column] == "":
+                    raise MetadataError(
+                        _(
+                            "Cell %(cell)s holds a formula whose result is not saved in the "
+                            "file; open the file in Excel and save it, or paste the values."
+                        )
+                        % {"cell": f"{get_column_letter(column + 1)}{number}"}
+                    )
+    finally:
+        formulas.close()
+
+
+def _quoted_list(names: Sequence[str]) -> str:
+    return ", ".join(f"“{name}”" for name in names)
 
 
 def _quoted_choice(names: Sequence[str]) -> str:
@@ -228,22 +334,79 @@ def _column_key(header: str) -> str:
     return "attribute:" + fold_header(canonical_attribute_name(header))
 
 
-def _table(name: str, numbered_rows: Iterable[tuple[int, list[str]]]) -> Table:
+def _header_position(rows: Sequence[list[str]]) -> int:
+    """The header row: the first that names the title column, else the first mostly filled.
+
+    Title rows and notes above a table fill one cell or two; the header fills most columns.
+    """
+    head = rows[:HEADER_SEARCH_ROWS]
+    for position, row in enumerate(head):
+        if _has_title_header([row]):
+            return position
+    filled = [sum(1 for cell in row if cell) for row in head]
+    widest = max(filled)
+    for position, count in enumerate(filled):
+        if 2 * count >= widest and count >= min(2, widest):
+            return position
+    return 0
+
+
+def _is_number_like(cell: str) -> bool:
+    return bool(re.fullmatch(r"[\d\s.,%€$/-]+", cell))
+
+
+def _joined_header(header: list[str], below: list[str]) -> list[str] | None:
+    """A two-row header joined ("Leeftijd" over "van" and "tot": "Leeftijd van", "Leeftijd
+    tot"), or None when `below` is the first data row.
+
+    `below` is a second header row when each of its cells stands under a header cell that
+    spans several columns (merged, so the cells to its right are empty in the first row), and
+    none of them is a number.
+    """
+    width = max(len(header), len(below))
+    header = header + [""] * (width - len(header))
+    below = below + [""] * (width - len(below))
+    groups: list[tuple[str, int]] = []  # per column: the header above it, and where it starts
+    for index, cell in enumerate(header):
+        if cell:
+            groups.append((cell, index))
+        elif groups:
+            groups.append(groups[-1])
+        else:
+            groups.append(("", index))
+    spans = Counter(start for _text, start in groups)
+    filled = [index for index, cell in enumerate(below) if cell]
+    if not filled or not any(not header[index] for index in filled):
+        return None
+    for index in filled:
+        text, start = groups[index]
+        if not text or spans[start] < 2 or _is_number_like(below[index]):
+            return None
+    return [
+        f"{groups[index][0]} {below[index]}" if below[index] else groups[index][0]
+        for index in range(width)
+    ]
+
+
+def _table(name: str, sheet: _Sheet) -> Table:
     rows: list[list[str]] = []
     numbers: list[int] = []
-    for number, raw in numbered_rows:
+    skipped_hidden: list[int] = []
+    for number, raw in sheet.rows:
         cells = [formula_unescape(cell.strip()) for cell in raw]
         while cells and not cells[-1]:
             cells.pop()
         if not cells:
+            continue
+        if number in sheet.hidden_rows:
+            skipped_hidden.append(number)
             continue
         if len(cells) > MAX_COLUMNS:
             raise MetadataError(
                 _("“%(name)s” has more than %(limit)s columns.")
                 % {"name": name, "limit": MAX_COLUMNS}
             )
-        # Counted while reading, so a sheet of a million rows is refused without holding them.
-        if len(rows) > MAX_ROWS:
+        if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS:
             raise MetadataError(
                 _("“%(name)s” has more than %(limit)s rows; split it into smaller files.")
                 % {"name": name, "limit": MAX_ROWS}
@@ -252,11 +415,42 @@ def _table(name: str, numbered_rows: Iterable[tuple[int, list[str]]]) -> Table:
         numbers.append(number)
     if not rows:
         raise MetadataError(_("“%(name)s” holds no rows.") % {"name": name})
-    header, header_number = rows[0], numbers[0]
-    rows, numbers = rows[1:], numbers[1:]
+    notes = list(sheet.notes)
+    if sheet.sheet and sheet.other_sheets:
+        notes.append(
+            _("Read the sheet “%(sheet)s”; not read: %(others)s.")
+            % {"sheet": sheet.sheet, "others": _quoted_list(sheet.other_sheets)}
+        )
+    position = _header_position(rows)
+    if position:
+        notes.append(
+            _("Skipped above the header (row %(row)s): %(lines)s.")
+            % {
+                "row": numbers[position],
+                "lines": "; ".join(" ".join(c for c in row if c) for row in rows[:position]),
+            }
+        )
+    header, header_number = rows[position], numbers[position]
+    rows, numbers = rows[position + 1 :], numbers[position + 1 :]
+    if rows and (joined := _joined_header(header, rows[0])) is not None:
+        notes.append(
+            _("Rows %(first)s and %(second)s together are the header.")
+            % {"first": header_number, "second": numbers[0]}
+        )
+        header, rows, numbers = joined, rows[1:], numbers[1:]
     if not rows:
         raise MetadataError(
             _("“%(name)s” has a header row but no interventions under it.") % {"name": name}
+        )
+    if len(rows) > MAX_ROWS:
+        raise MetadataError(
+            _("“%(name)s” has more than %(limit)s rows; split it into smaller files.")
+            % {"name": name, "limit": MAX_ROWS}
+        )
+    if skipped_hidden:
+        notes.append(
+            _("Hidden rows skipped: %(rows)s.")
+            % {"rows": ", ".join(str(number) for number in skipped_hidden)}
         )
     width = max(len(header), *(len(row) for row in rows))
     header = header + [""] * (width - len(header))
@@ -264,8 +458,13 @@ def _table(name: str, numbered_rows: Iterable[tuple[int, list[str]]]) -> Table:
 
     keep: list[int] = []
     seen: dict[str, int] = {}
+    hidden_names: list[str] = []
     for index, heading in enumerate(header):
         letter = get_column_letter(index + 1)
+        if index in sheet.hidden_columns:
+            if heading or any(row[index] for row in rows):
+                hidden_names.append(f"{letter} (“{heading}”)" if heading else letter)
+            continue
         if not heading:
             if any(row[index] for row in rows):
                 raise MetadataError(
@@ -299,15 +498,21 @@ def _table(name: str, numbered_rows: Iterable[tuple[int, list[str]]]) -> Table:
             )
         seen[key] = index
         keep.append(index)
+    if hidden_names:
+        notes.append(
+            _("Hidden columns skipped: %(columns)s.") % {"columns": ", ".join(hidden_names)}
+        )
     if len(keep) > MAX_COLUMNS:
         raise MetadataError(
             _("“%(name)s” has more than %(limit)s columns.") % {"name": name, "limit": MAX_COLUMNS}
         )
     if "title" not in seen:
-        raise MetadataError(
-            _("No column holds the titles of the interventions; name that column %(names)s.")
-            % {"names": _quoted_choice(TITLE_HEADERS)}
-        )
+        message = _(
+            "No column holds the titles of the interventions; name that column %(names)s."
+        ) % {"names": _quoted_choice(TITLE_HEADERS)}
+        if sheet.sheet:
+            message += " " + _("Only the sheet “%(sheet)s” was read.") % {"sheet": sheet.sheet}
+        raise MetadataError(message)
     title_index = seen["title"]
     first_row_with: dict[str, int] = {}
     for row, number in zip(rows, numbers, strict=True):
@@ -326,6 +531,8 @@ def _table(name: str, numbered_rows: Iterable[tuple[int, list[str]]]) -> Table:
         "headers": [header[index] for index in keep],
         "rows": [[row[index] for index in keep] for row in rows],
         "row_numbers": numbers,
+        "columns": [get_column_letter(index + 1) for index in keep],
+        "notes": notes,
     }
 
 
@@ -420,18 +627,21 @@ class TextField(Field):
 class AttributeField(Field):
     """A property column. The cleaned value waits on the instance until the row is saved."""
 
-    def __init__(self, definition: AttributeDefinition) -> None:
+    def __init__(self, definition: AttributeDefinition, locale: str) -> None:
         super().__init__(
             attribute=f"attribute_{definition.pk}", column_name=definition.name, widget=CellWidget()
         )
         self.definition = definition
+        self.locale = locale
 
     def get_value(self, instance: Intervention | None) -> str:
         if instance is None:
             return ""
         state = _row_state(instance)
-        if state is None:  # exporting
-            return _current_values(instance).get(self.definition.pk, "")
+        if state is None:  # exporting: numbers and dates as the study's locale writes them
+            return services.show_attribute_value(
+                self.definition, _current_values(instance).get(self.definition.pk, ""), self.locale
+            )
         return state.pending.get(
             self.definition.pk, state.values_before.get(self.definition.pk, "")
         )
@@ -441,7 +651,7 @@ class AttributeField(Field):
     ) -> None:
         raw = self.clean(row, **kwargs)
         try:
-            value = services.clean_attribute_value(self.definition, raw)
+            value = services.clean_attribute_value(self.definition, raw, locale=self.locale)
         except services.ServiceError as error:
             raise ValidationError(str(error)) from None
         state = _row_state(instance)
@@ -520,7 +730,7 @@ class InterventionResource(resources.ModelResource):
             del self.fields["text"]
         self.definitions = {definition.pk: definition for definition in definitions}
         for definition in self.definitions.values():
-            self.fields[f"attribute_{definition.pk}"] = AttributeField(definition)
+            self.fields[f"attribute_{definition.pk}"] = AttributeField(definition, study.language)
         # Model field name -> column, for the messages of the model's own validation.
         self.column_names = {
             "title": TITLE_COLUMN,
@@ -577,7 +787,10 @@ class InterventionResource(resources.ModelResource):
         except ValidationError as error:
             for name, field_messages in error.message_dict.items():
                 column = self.column_names.get(name, name)
-                messages.extend(f"{column}: {message}" for message in field_messages)
+                # The value too, so the user finds the cell (a text is too long to quote).
+                value = str(getattr(instance, name, "") or "") if name != "text" else ""
+                where = f"{column} “{_short(column, value)}”" if value else column
+                messages.extend(f"{where}: {message}" for message in field_messages)
         if messages:
             raise ValidationError(messages)
 
@@ -631,6 +844,11 @@ class InterventionResource(resources.ModelResource):
                 continue
             old = "" if original is None else str(resource_field.get_value(original) or "")
             new = str(resource_field.get_value(instance) or "")
+            if isinstance(resource_field, AttributeField):
+                # Shown as the user writes them: 1250,5 rather than the stored 1250.5.
+                definition, locale = resource_field.definition, resource_field.locale
+                old = services.show_attribute_value(definition, old, locale)
+                new = services.show_attribute_value(definition, new, locale)
             if old != new:
                 changes.append((column, old, new))
         self.row_changes[kwargs["row_number"]] = changes
@@ -702,6 +920,20 @@ class PreviewRow:
 
 
 @dataclass
+class ColumnReading:
+    """How one column of the sheet will be read, for the preview, before anything is stored."""
+
+    letter: str  # as the sheet shows it
+    header: str
+    target: str  # what it fills: "Interventie", a property's name, ...
+    kind: str  # "title", "source", "url", "text", "new" or a property kind
+    examples: list[tuple[str, str]]  # (as in the sheet, as it will be stored and shown)
+    # (row, as in the sheet, as read, as another locale would read it)
+    ambiguous: list[tuple[int, str, str, str]]
+    unreadable: list[tuple[int, str]]  # (row, value)
+
+
+@dataclass
 class Preview:
     rows: list[PreviewRow]
     headers: list[str]  # the columns that will be imported, by the names the study uses
@@ -709,6 +941,8 @@ class Preview:
     counts: dict[str, int]
     has_errors: bool
     errors: list[str] = field(default_factory=list)  # problems not tied to a row
+    columns: list[ColumnReading] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what reading the sheet skipped or joined
 
     def first_errors(self, limit: int = ERRORS_IN_MESSAGE) -> str:
         messages = self.errors + [
@@ -757,18 +991,82 @@ def _preview(plan: _Plan, resource: InterventionResource, result: Result) -> Pre
     )
 
 
+EXAMPLES_PER_COLUMN = 3
+
+
+def column_readings(
+    *, study: Study, table: Mapping[str, Any], columns: Sequence[Column] | None = None
+) -> list[ColumnReading]:
+    """How every column of `table` will be read under the study's locale: what it fills, a few
+    values as stored, every ambiguous value (the locale decided) and every unreadable one."""
+    headers = list(table.get("headers") or [])
+    rows = list(table.get("rows") or [])
+    numbers = list(table.get("row_numbers") or range(2, len(rows) + 2))
+    letters = list(table.get("columns") or [get_column_letter(i + 1) for i in range(len(headers))])
+    locale = study.language
+    readings = []
+    for column in columns if columns is not None else map_columns(study=study, headers=headers):
+        definition = column.definition
+        kind = definition.kind if definition is not None else column.kind
+        if column.kind == "unknown":
+            kind = "new"
+        reader = services.READ_KINDS.get(kind)
+        examples: list[tuple[str, str]] = []
+        ambiguous: list[tuple[int, str, str, str]] = []
+        unreadable: list[tuple[int, str]] = []
+        for row, number in zip(rows, numbers, strict=False):
+            raw = row[column.index] if column.index < len(row) else ""
+            if not raw:
+                continue
+            shown = raw
+            if reader is not None and definition is not None:
+                try:
+                    reading = reader(" ".join(raw.split()), locale)
+                except UnreadableValue:
+                    unreadable.append((number, raw))
+                    continue
+                shown = services.show_attribute_value(definition, reading.value, locale)
+                if reading.ambiguous:
+                    other = services.show_attribute_value(definition, reading.alternative, locale)
+                    ambiguous.append((number, raw, shown, other))
+            elif column.kind == "url":
+                shown = UrlWidget().clean(raw)
+            elif column.kind == "text":
+                shown = _short(TEXT_COLUMN, raw)
+            if len(examples) < EXAMPLES_PER_COLUMN and (raw, shown) not in examples:
+                examples.append((raw, shown))
+        readings.append(
+            ColumnReading(
+                letter=letters[column.index] if column.index < len(letters) else "",
+                header=column.header,
+                target=column.name,
+                kind=kind,
+                examples=examples,
+                ambiguous=ambiguous,
+                unreadable=unreadable,
+            )
+        )
+    return readings
+
+
 def preview_import(*, study: Study, table: Mapping[str, Any]) -> Preview:
-    """What importing `table` would do, row by row; the database is left as it was."""
+    """What importing `table` would do, row by row and column by column; the database is left
+    as it was."""
     plan = _plan(study, table)
     resource = plan.resource(study)
     # A dry run writes inside a transaction and rolls it back, so the preview runs exactly
     # the code that applying runs (services, sections, property values) and changes nothing.
     result = resource.import_data(plan.dataset, dry_run=True, use_transactions=True)
-    return _preview(plan, resource, result)
+    preview = _preview(plan, resource, result)
+    preview.columns = column_readings(study=study, table=table, columns=plan.columns)
+    preview.notes = list(table.get("notes") or [])
+    return preview
 
 
-def import_job_create(*, study: Study, user: User, filename: str, data: bytes) -> ImportJob:
-    table = read_table(filename, data)
+def import_job_create(
+    *, study: Study, user: User, filename: str, data: bytes, sheet: str = ""
+) -> ImportJob:
+    table = read_table(filename, data, locale=study.language, sheet=sheet)
     return ImportJob.objects.create(
         study=study,
         created_by=user,
@@ -864,13 +1162,19 @@ def title_from_filename(filename: str) -> str:
 
 
 def interventions_from_texts(
-    *, study: Study, texts: list[tuple[str, str]], source: str = ""
+    *,
+    study: Study,
+    texts: list[tuple[str, str]],
+    source: str = "",
+    headings: Mapping[str, Sequence[str]] | None = None,
 ) -> Report:
     """Add or update one intervention per (filename, text); all or nothing.
 
     The title is the file name without folders and extension; a title the study has already
-    gets the new text (refused when that text is coded), keeping its title and URL.
+    gets the new text (refused when that text is coded), keeping its title and URL. `headings`
+    gives per file name the headings its structure marks (DOCX and HTML).
     """
+    headings = headings or {}
     titled: dict[str, tuple[str, str]] = {}
     for filename, text in texts:
         title = title_from_filename(filename)
@@ -898,7 +1202,12 @@ def interventions_from_texts(
             intervention = existing.get(title)
             if intervention is None:
                 services.intervention_create(
-                    study=study, title=title, text=text, source=source, source_filename=name
+                    study=study,
+                    title=title,
+                    text=text,
+                    source=source,
+                    source_filename=name,
+                    headings=headings.get(filename, ()),
                 )
                 report.added += 1
             else:
@@ -909,6 +1218,7 @@ def interventions_from_texts(
                     url=intervention.url,
                     text=text,
                     source_filename=name,
+                    headings=headings.get(filename, ()),
                 )
                 report.updated += 1
     return report
@@ -920,14 +1230,38 @@ def interventions_from_texts(
 def export_table(*, study: Study, fmt: str) -> bytes:
     """Interventie, Databank, URL and every property, one row per intervention.
 
-    `fmt` is "csv" or "xlsx". The CSV is what Dutch Excel opens directly (UTF-8 with BOM,
-    semicolons); both import back unchanged.
+    `fmt` is "csv" or "xlsx". Numbers and dates are written as the study's locale writes them:
+    for a Dutch study a CSV that Dutch Excel opens directly (UTF-8 with BOM, semicolons, a
+    decimal comma, dd-mm-jjjj), and in an XLSX numbers and dates as number and date cells.
+    Both import back unchanged.
     """
-    resource = InterventionResource(study=study, definitions=study.attributes.all())
+    definitions = list(study.attributes.all())
+    resource = InterventionResource(study=study, definitions=definitions)
     dataset = resource.export(resource.get_queryset().order_by("title"))
     if fmt == "csv":
-        return ("\ufeff" + dataset.export("csv", delimiter=";")).encode("utf-8")
+        delimiter = ";" if study.language == "nl" else ","
+        return ("\ufeff" + dataset.export("csv", delimiter=delimiter)).encode("utf-8")
     if fmt == "xlsx":
-        dataset.title = "Interventies"
-        return bytes(dataset.export("xlsx"))
+        typed = tablib.Dataset(headers=dataset.headers, title="Interventies")
+        kinds = {d.name: d.kind for d in definitions}
+        column_kinds = [kinds.get(header, "") for header in dataset.headers or []]
+        for row in dataset:
+            typed.append(
+                [
+                    _xlsx_cell(value, kind, study.language)
+                    for value, kind in zip(row, column_kinds, strict=True)
+                ]
+            )
+        return bytes(typed.export("xlsx"))
     raise MetadataError(_("Export as csv or xlsx, not “%(format)s”.") % {"format": fmt})
+
+
+def _xlsx_cell(shown: Any, kind: str, locale: str) -> Any:
+    """A property value as an XLSX cell: a number or date cell where the property is one."""
+    if not shown or kind not in services.READ_KINDS:
+        return shown
+    value = services.READ_KINDS[kind](str(shown), locale).value
+    if kind == AttributeDefinition.Kind.DATE:
+        return date.fromisoformat(value)
+    number = Decimal(value)
+    return int(number) if number == number.to_integral_value() else float(number)

@@ -198,6 +198,7 @@ class AttributeDefinition(models.Model):
         TEXT = "text", _("text")
         CATEGORY = "category", _("category")
         NUMBER = "number", _("number")
+        DATE = "date", _("date")
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="attributes")
     name = models.CharField(_("name"), max_length=100)

@@ -7,7 +7,7 @@ then.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -37,10 +37,33 @@ from interventions.models import (
     Study,
 )
 from interventions.textimport import detect_sections, normalize_text
+from veerkracht.lib.localized import (
+    Reading,
+    UnreadableValue,
+    read_date,
+    read_number,
+    show_date,
+    show_number,
+)
 
 RESERVED_HEADERS = (TITLE_HEADERS, SOURCE_HEADERS, URL_HEADERS, TEXT_HEADERS)
 # Sections the study this app grew from left uncoded: they repeat or justify, not describe.
-UNCODED_HEADINGS = {"samenvatting", "onderbouwing", "theoretischeonderbouwing", "summary"}
+UNCODED_HEADINGS = {
+    "samenvatting",
+    "onderbouwing",
+    "theoretischeonderbouwing",
+    "summary",
+    # A list of contents repeats the headings with page numbers.
+    "inhoud",
+    "inhoudsopgave",
+    "contents",
+}
+
+# How a property kind reads a cell; the other kinds keep the text as it is.
+READ_KINDS: dict[str, Callable[[str, str], Reading]] = {
+    AttributeDefinition.Kind.NUMBER: read_number,
+    AttributeDefinition.Kind.DATE: read_date,
+}
 
 
 class ServiceError(ValueError):
@@ -204,7 +227,10 @@ def intervention_create(
     source: str = "",
     url: str = "",
     source_filename: str = "",
+    headings: Sequence[str] = (),
 ) -> Intervention:
+    """A new intervention with its sections; `headings` are the ones the document's structure
+    marks (see `textimport.ExtractedText`), else the text's layout decides."""
     with transaction.atomic():
         intervention = Intervention.objects.create(
             study=study,
@@ -214,7 +240,7 @@ def intervention_create(
             url=url.strip(),
             source_filename=source_filename,
         )
-        sections_rebuild(intervention=intervention)
+        sections_rebuild(intervention=intervention, headings=headings)
     return intervention
 
 
@@ -231,6 +257,7 @@ def intervention_update(
     url: str,
     text: str | None = None,
     source_filename: str | None = None,
+    headings: Sequence[str] = (),
 ) -> Intervention:
     """Change an intervention; a changed text is refused once segments point into it."""
     with transaction.atomic():
@@ -258,7 +285,7 @@ def intervention_update(
                 intervention.sections.all().delete()
         intervention.save(update_fields=fields)
         if "text" in fields:
-            sections_rebuild(intervention=intervention)
+            sections_rebuild(intervention=intervention, headings=headings)
     return intervention
 
 
@@ -311,8 +338,9 @@ def intervention_delete(*, intervention: Intervention) -> None:
 # Sections ----------------------------------------------------------------------------------
 
 
-def sections_rebuild(*, intervention: Intervention) -> list[Section]:
-    """Sections from the text's headings; 'Samenvatting' and 'Onderbouwing' are not coded."""
+def sections_rebuild(*, intervention: Intervention, headings: Sequence[str] = ()) -> list[Section]:
+    """Sections from the document's headings (`headings`, from its structure) or else from the
+    text's; 'Samenvatting', 'Onderbouwing' and a contents list are not coded."""
     sections = [
         Section(
             intervention=intervention,
@@ -321,7 +349,7 @@ def sections_rebuild(*, intervention: Intervention) -> list[Section]:
             end=span.end,
             excluded=fold_header(span.heading) in UNCODED_HEADINGS,
         )
-        for span in detect_sections(intervention.text)
+        for span in detect_sections(intervention.text, headings)
         if span.start < span.end
     ]
     return Section.objects.bulk_create(sections)
@@ -395,6 +423,105 @@ def section_delete(*, section: Section) -> None:
             previous.save(update_fields=["end"])
 
 
+def _refuse_if_coded(intervention: Intervention, start: int, end: int, heading: str) -> None:
+    """Sections are fixed once coding points into their text: coders chose their spans
+    within the sections they saw, and reports group segments by section."""
+    if (
+        intervention.segments.filter(start__lt=end, end__gt=start).exists()
+        or intervention.consensus_segments.filter(start__lt=end, end__gt=start).exists()
+    ):
+        raise ServiceError(
+            _(
+                "“%(heading)s” holds coded segments, so its sections can no longer be merged, "
+                "split or renamed. Make a new version of the intervention to change them."
+            )
+            % {"heading": heading}
+        )
+
+
+def _section_locked(section: Section) -> tuple[Section, list[Section]]:
+    """The section, fresh and locked, with all sections of its intervention in text order."""
+    sections = list(
+        Section.objects.select_for_update()
+        .filter(intervention_id=section.intervention_id)
+        .order_by("start")
+    )
+    fresh = next((s for s in sections if s.pk == section.pk), None)
+    if fresh is None:
+        raise ServiceError(_("That section is gone; reload the page."))
+    return fresh, sections
+
+
+def section_merge(*, section: Section) -> Section:
+    """Join `section` and the section after it into one, under `section`'s heading."""
+    with transaction.atomic():
+        section, sections = _section_locked(section)
+        following = next((s for s in sections if s.start >= section.end), None)
+        if following is None:
+            raise ServiceError(
+                _("“%(heading)s” is the last section; there is nothing to merge it with.")
+                % {"heading": section.heading}
+            )
+        intervention = section.intervention
+        _refuse_if_coded(intervention, section.start, following.end, section.heading)
+        end = following.end
+        following.delete()
+        section.end = end
+        section.save(update_fields=["end"])
+    return section
+
+
+def section_split_points(section: Section, text: str) -> list[tuple[int, str]]:
+    """Where `section` can be split: the start of each of its lines after the first that holds
+    text, with that line (the new section's heading)."""
+    points = []
+    offset = section.start
+    for line in text[section.start : section.end].split("\n"):
+        if offset > section.start and line.strip():
+            points.append((offset, line.strip()))
+        offset += len(line) + 1
+    return points
+
+
+def section_split(*, section: Section, at: int) -> Section:
+    """Split `section` at the line starting at offset `at`; that line heads the new section."""
+    with transaction.atomic():
+        section, _sections = _section_locked(section)
+        intervention = section.intervention
+        points = dict(section_split_points(section, intervention.text))
+        if at not in points:
+            raise ServiceError(
+                _("Choose a line inside “%(heading)s” to split it at.")
+                % {"heading": section.heading}
+            )
+        _refuse_if_coded(intervention, section.start, section.end, section.heading)
+        end = section.end
+        section.end = at
+        section.save(update_fields=["end"])
+        return Section.objects.create(
+            intervention=intervention,
+            heading=points[at][:300],
+            start=at,
+            end=end,
+            excluded=section.excluded,
+        )
+
+
+def section_rename(*, section: Section, heading: str) -> Section:
+    """Give `section` another heading; the text itself never changes."""
+    heading = " ".join(heading.split())
+    if not heading:
+        raise ServiceError(_("A section needs a heading."))
+    if len(heading) > 300:
+        raise ServiceError(_("A heading may be at most 300 characters."))
+    with transaction.atomic():
+        section, _sections = _section_locked(section)
+        _refuse_if_coded(section.intervention, section.start, section.end, section.heading)
+        section.heading = heading
+        section.save(update_fields=["heading"])
+    return section
+
+
 # Attributes --------------------------------------------------------------------------------
 
 
@@ -428,22 +555,39 @@ def attribute_delete(*, definition: AttributeDefinition) -> None:
     definition.delete()
 
 
-def clean_attribute_value(definition: AttributeDefinition, raw: Any) -> str:
-    """The stored form of a value, or ServiceError saying why it does not fit the attribute."""
+def clean_attribute_value(
+    definition: AttributeDefinition, raw: Any, *, locale: str | None = None
+) -> str:
+    """The stored form of a value, or ServiceError saying why it does not fit the attribute.
+
+    A number is stored as a plain decimal with a point ("1250.5"), a date as ISO; both are read
+    as `locale` (the study's language unless given) writes them: "1.250" is 1250 in Dutch.
+    """
     value = " ".join(str(raw if raw is not None else "").split())
     if len(value) > 500:
         raise ServiceError(
             _("The value for “%(name)s” is longer than 500 characters.") % {"name": definition.name}
         )
-    if value and definition.kind == AttributeDefinition.Kind.NUMBER:
-        try:
-            number = float(value.replace(",", "."))
-        except ValueError:
-            raise ServiceError(
-                _("“%(name)s” takes a number; “%(value)s” is not one.")
-                % {"name": definition.name, "value": value}
-            ) from None
-        value = f"{number:g}"
+    if not value or definition.kind not in READ_KINDS:
+        return value
+    if locale is None:
+        locale = definition.study.language
+    try:
+        return READ_KINDS[definition.kind](value, locale).value
+    except UnreadableValue:
+        if definition.kind == AttributeDefinition.Kind.DATE:
+            message = _("“%(name)s” takes a date (such as 15-09-2023); “%(value)s” is not one.")
+        else:
+            message = _("“%(name)s” takes a number; “%(value)s” is not one.")
+        raise ServiceError(message % {"name": definition.name, "value": value}) from None
+
+
+def show_attribute_value(definition: AttributeDefinition, value: str, locale: str) -> str:
+    """A stored value as a user of `locale` writes it (and reads it back): 1250.5 as 1250,5."""
+    if definition.kind == AttributeDefinition.Kind.NUMBER:
+        return show_number(value, locale)
+    if definition.kind == AttributeDefinition.Kind.DATE:
+        return show_date(value, locale)
     return value
 
 
@@ -451,7 +595,11 @@ def attribute_values_set(
     *, intervention: Intervention, values: Iterable[tuple[AttributeDefinition, Any]]
 ) -> None:
     """Set an intervention's values (an empty value removes it); all or nothing."""
-    cleaned = [(definition, clean_attribute_value(definition, raw)) for definition, raw in values]
+    locale = intervention.study.language
+    cleaned = [
+        (definition, clean_attribute_value(definition, raw, locale=locale))
+        for definition, raw in values
+    ]
     with transaction.atomic():
         for definition, value in cleaned:
             if definition.study_id != intervention.study_id:

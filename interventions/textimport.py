@@ -13,12 +13,14 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import docx
+import pyphen
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString, Tag
 from django.core.exceptions import ImproperlyConfigured
@@ -128,8 +130,22 @@ def normalize_text(raw: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ExtractedText:
+    """A document's text, and the headings its own structure marks (DOCX heading styles, HTML
+    h1-h6), in document order; empty for .txt and .pdf, where the text alone tells."""
+
+    text: str
+    headings: tuple[str, ...] = ()
+
+
 def extract_text(filename: str, data: bytes) -> str:
     """Extract normalised plain text from an uploaded file; raise TextImportError if impossible."""
+    return extract_document(filename, data).text
+
+
+def extract_document(filename: str, data: bytes) -> ExtractedText:
+    """The text of an uploaded file with its structural headings; TextImportError if none."""
     name = display_name(filename)
     extension = file_extension(filename)
     if extension not in SUPPORTED_EXTENSIONS:
@@ -143,7 +159,8 @@ def extract_text(filename: str, data: bytes) -> str:
         check_size(name, len(data))
     except UploadTooLarge as error:
         raise TextImportError(str(error)) from None
-    text = normalize_text(_EXTRACTORS[extension](name, data))
+    headings: list[str] = []
+    text = normalize_text(_EXTRACTORS[extension](name, data, headings))
     if not text.strip():
         if extension == ".pdf":
             raise TextImportError(
@@ -154,7 +171,8 @@ def extract_text(filename: str, data: bytes) -> str:
                 % {"name": name}
             )
         raise TextImportError(_("No text could be found in “%(name)s”.") % {"name": name})
-    return text
+    found = (" ".join(normalize_text(heading).split()) for heading in headings)
+    return ExtractedText(text, tuple(heading for heading in found if heading))
 
 
 @contextmanager
@@ -174,7 +192,7 @@ def _unreadable_as(message: str) -> Iterator[None]:
 # --------------------------------------------------------------------------------------------
 
 
-def _extract_txt(name: str, data: bytes) -> str:
+def _extract_txt(name: str, data: bytes, headings: list[str]) -> str:
     return _decode_prose(
         data, _("“%(name)s” is not a text file (it contains binary data).") % {"name": name}
     )
@@ -209,7 +227,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def _extract_docx(name: str, data: bytes) -> str:
+def _extract_docx(name: str, data: bytes, headings: list[str]) -> str:
     not_docx = _("“%(name)s” is not a valid Word (.docx) file.") % {"name": name}
     if not data.startswith(_ZIP_MAGIC):
         if data.startswith(_OLE_MAGIC):
@@ -236,10 +254,10 @@ def _extract_docx(name: str, data: bytes) -> str:
         _("“%(name)s” could not be read; the Word file seems to be damaged.") % {"name": name}
     ):
         document = docx.Document(io.BytesIO(data))
-        return "\n".join(_docx_lines(document))
+        return "\n".join(_docx_lines(document, headings))
 
 
-def _docx_lines(document: DocxDocument) -> Iterator[str]:
+def _docx_lines(document: DocxDocument, headings: list[str]) -> Iterator[str]:
     for block in _docx_blocks(document.element.body, document):
         if isinstance(block, Table):
             yield from _docx_table_lines(block)
@@ -251,6 +269,8 @@ def _docx_lines(document: DocxDocument) -> Iterator[str]:
             style.startswith("heading") or style in {"title", "subtitle"} for style in style_names
         ):
             yield ""
+            if block.text.strip():
+                headings.append(block.text)
         yield block.text
 
 
@@ -322,7 +342,8 @@ _LIGATURES = str.maketrans(
 _HYPHENS = "-\u00ad\u2010"
 _SOFT_HYPHEN = "\u00ad"
 # "gezins-\nen jeugdhulp" is an elided compound, not one word broken over two lines.
-_ELISION_WORDS = frozenset({"en", "of", "en/of", "tot", "noch", "and", "or"})
+_ELISION_WORDS = frozenset({"en", "of", "tot", "noch", "and", "or"})
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _SENTENCE_END = ".!?:;"
 _PAGE_NUMBER = re.compile(
     r"""^(?:
@@ -334,7 +355,7 @@ _PAGE_NUMBER = re.compile(
 )
 
 
-def _extract_pdf(name: str, data: bytes) -> str:
+def _extract_pdf(name: str, data: bytes, headings: list[str]) -> str:
     if not data.startswith(_PDF_MAGIC):
         if data.startswith(_ZIP_MAGIC):
             raise TextImportError(
@@ -392,7 +413,12 @@ def _clean_pdf_pages(pages: list[str]) -> str:
         body = [
             line
             for position, line in enumerate(page)
-            if not (position in edges and (_edge_key(line) in repeated or _PAGE_NUMBER.match(line)))
+            # A running header or footer goes wherever it stands: some generators write the
+            # footer into the middle of the page's text ("in Neder-", "TNO 2023 9/52", "land").
+            if not (
+                (line and _edge_key(line) in repeated)
+                or (position in edges and _PAGE_NUMBER.match(line))
+            )
         ]
         # Blank lines at a page edge are layout, not a paragraph break: dropping them lets a
         # paragraph that runs on over the page break be joined up again.
@@ -400,7 +426,8 @@ def _clean_pdf_pages(pages: list[str]) -> str:
             body.pop()
         start = next((index for index, line in enumerate(body) if line), len(body))
         lines.extend(_PdfLine(line, width) for line in body[start:])
-    return "\n".join(line.text for line in _join_pdf_lines(lines))
+    vocabulary = _vocabulary(line.text for line in lines)
+    return "\n".join(line.text for line in _join_pdf_lines(lines, vocabulary))
 
 
 def _pdf_page_lines(page_text: str) -> list[str]:
@@ -418,23 +445,48 @@ def _edge_positions(lines: list[str]) -> set[int]:
 
 def _edge_key(line: str) -> str:
     # Page numbers differ from page to page, so compare running headers with digits masked.
-    return " ".join(re.sub(r"\d", "#", line).split())
+    return " ".join(re.sub(r"\d+", "#", line).split())
 
 
 def _repeated_edge_keys(page_lines: list[list[str]]) -> set[str]:
+    """Running headers and footers: lines (digits masked) that stand at a page edge somewhere
+    and occur on at least two pages and half of them, at an edge or (as some generators
+    write the footer mid-stream) anywhere on the page."""
+    at_edges: set[str] = set()
     counts: Counter[str] = Counter()
     for lines in page_lines:
-        counts.update({_edge_key(lines[position]) for position in _edge_positions(lines)})
+        at_edges.update(_edge_key(lines[position]) for position in _edge_positions(lines))
+        counts.update({_edge_key(line) for line in lines if line})
     pages = len(page_lines)
-    return {key for key, count in counts.items() if key and count >= 2 and 2 * count >= pages}
+    return {
+        key
+        for key in at_edges
+        if key and counts[key] >= 2 and 2 * counts[key] >= pages and _could_be_furniture(key)
+    }
 
 
-def _join_pdf_lines(lines: list[_PdfLine]) -> list[_PdfLine]:
+def _could_be_furniture(key: str) -> bool:
+    # A heading repeated on each page ("Samenvatting" in a collection) is not page furniture;
+    # a header or footer is short and has no sentence end.
+    return len(key) <= 120 and not key.endswith((".", ":"))
+
+
+def _vocabulary(lines: Iterable[str]) -> frozenset[str]:
+    """The words of the document, lower case, with and without their inner hyphens as written
+    ("noord-holland"): a line-end hyphen is judged by the neighbours' spelling of the word."""
+    words: set[str] = set()
+    for line in lines:
+        for match in _WORD.finditer(line):
+            words.add(match.group(0).casefold())
+    return frozenset(words)
+
+
+def _join_pdf_lines(lines: list[_PdfLine], vocabulary: frozenset[str]) -> list[_PdfLine]:
     joined: list[_PdfLine] = []
     for line in lines:
         previous = joined[-1] if joined else None
         if previous is not None and previous.text and line.text:
-            merged = _join_hyphenated(previous.text, line.text)
+            merged = _join_hyphenated(previous.text, line.text, vocabulary)
             if merged is None and _is_hard_wrap(previous, line.text):
                 merged = previous.text + " " + line.text
             if merged is not None:
@@ -444,7 +496,15 @@ def _join_pdf_lines(lines: list[_PdfLine]) -> list[_PdfLine]:
     return joined
 
 
-def _join_hyphenated(previous: str, following: str) -> str | None:
+def _join_hyphenated(previous: str, following: str, vocabulary: frozenset[str]) -> str | None:
+    """`previous` + `following` when `previous` ends in a hyphen: joined where the two parts
+    make a word, with the hyphen kept where it belongs to the word, or None.
+
+    A word counts when the document spells it so elsewhere (the neighbour rule) or when
+    Dutch hyphenation allows a break at that point (pyphen's nl_NL patterns, the patterns
+    typesetters use). "gezins-" before "en jeugdhulp" is an elided compound and keeps its
+    hyphen and space; before "en." or "en," it was a word broken in two ("groei-", "en.").
+    """
     mark = previous[-1]
     if len(previous) < 2 or mark not in _HYPHENS or not following[0].isalpha():
         return None
@@ -456,13 +516,35 @@ def _join_hyphenated(previous: str, following: str) -> str | None:
         return None
     if mark == _SOFT_HYPHEN:
         return previous[:-1] + following
-    if following[0].islower():
-        first_word = following.split(maxsplit=1)[0].rstrip(",.;:!?)")
-        if first_word in _ELISION_WORDS:
-            return previous + " " + following
+    head_match = re.search(r"[^\W\d_]+$", previous[:-1])
+    tail_match = re.match(r"[^\W\d_]+", following)
+    head = head_match.group(0) if head_match else ""
+    tail = tail_match.group(0) if tail_match else ""
+    after_tail = following[len(tail) : len(tail) + 2]
+    if tail.casefold() in _ELISION_WORDS and after_tail[:1] == " " and after_tail[1:2].isalnum():
+        return previous + " " + following
+    joined = (head + tail).casefold()
+    if joined in vocabulary:
         return previous[:-1] + following
-    # "Noord-\nHolland": the hyphen is part of the name.
-    return previous + following
+    if f"{head}-{tail}".casefold() in vocabulary:
+        return previous + following
+    breaks_here = len(head) in _dutch_hyphenation_points(joined)
+    if head.isupper() and tail.isupper():
+        # "PRIS-\nMA", "COLLEC-\nTIEVE": a capitalised word broken in two.
+        return previous[:-1] + following if breaks_here else previous + following
+    if tail[0].isupper() or head.isupper():
+        # "Noord-\nHolland", "GGZ-\ninstelling": the hyphen is part of the name.
+        return previous + following
+    return previous[:-1] + following if breaks_here else previous + following
+
+
+def _dutch_hyphenation_points(word: str) -> list[int]:
+    return list(_hyphenator().positions(word))
+
+
+@cache
+def _hyphenator() -> pyphen.Pyphen:
+    return pyphen.Pyphen(lang="nl_NL")
 
 
 def _is_hard_wrap(previous: _PdfLine, following: str) -> bool:
@@ -540,7 +622,7 @@ _NOT_WEB_CODECS = frozenset(
 )
 
 
-def _extract_html(name: str, data: bytes) -> str:
+def _extract_html(name: str, data: bytes, headings: list[str]) -> str:
     text = _decode_prose(
         data,
         _("“%(name)s” is not an HTML file (it contains binary data).") % {"name": name},
@@ -552,9 +634,12 @@ def _extract_html(name: str, data: bytes) -> str:
         soup = BeautifulSoup(_DOCTYPE.sub("", text, count=1), "lxml")
         root = soup.body or soup
         container = _html_main_container(root)
-        lines = _HtmlLines().render(container, keep_header_footer=True) if container else []
+        renderer = _HtmlLines()
+        lines = renderer.render(container, keep_header_footer=True) if container else []
         if not any(line.strip() for line in lines):
-            lines = _HtmlLines().render(root, keep_header_footer=False)
+            renderer = _HtmlLines()
+            lines = renderer.render(root, keep_header_footer=False)
+        headings.extend(renderer.headings)
         return "\n".join(lines)
 
 
@@ -606,6 +691,7 @@ class _HtmlLines:
         self._current: list[str] = []
         self._current_is_pre = False
         self._prefix = ""
+        self.headings: list[str] = []
 
     def render(self, root: Tag, *, keep_header_footer: bool) -> list[str]:
         # Iterative walk: deeply nested markup must not hit Python's recursion limit.
@@ -654,6 +740,8 @@ class _HtmlLines:
             self._prefix = "- "
 
     def _close(self, tag: str) -> None:
+        if tag in _HEADING_TAGS and self._current:
+            self.headings.append("".join(self._current))
         if tag in _HEADING_TAGS or tag in _BLOCK_TAGS:
             self._end_line()
         if tag == "li":
@@ -709,7 +797,7 @@ class _HtmlLines:
             self.lines.append("")
 
 
-_EXTRACTORS: dict[str, Callable[[str, bytes], str]] = {
+_EXTRACTORS: dict[str, Callable[[str, bytes, list[str]], str]] = {
     ".txt": _extract_txt,
     ".docx": _extract_docx,
     ".pdf": _extract_pdf,
@@ -725,6 +813,7 @@ _EXTRACTORS: dict[str, Callable[[str, bytes], str]] = {
 _KNOWN_HEADINGS = frozenset(
     heading.casefold()
     for heading in (
+        # Databank descriptions (NJi, RIVM, NCJ, Movisie)
         "Samenvatting",
         "Doel",
         "Doelen",
@@ -750,7 +839,43 @@ _KNOWN_HEADINGS = frozenset(
         "Literatuur",
         "Kwaliteit",
         "Beschrijving",
+        "Werkzame factoren",
+        "Achtergrond",
+        # Reports and theses
+        "Voorwoord",
+        "Inhoud",
+        "Inhoudsopgave",
+        "Inleiding",
+        "Introductie",
+        "Methode",
+        "Methoden",
+        "Methodologie",
+        "Resultaten",
+        "Conclusie",
+        "Conclusies",
+        "Discussie",
+        "Conclusie en discussie",
+        "Discussie en conclusie",
+        "Aanbevelingen",
+        "Literatuurlijst",
+        "Referenties",
+        "Bronnen",
+        "Bijlage",
+        "Bijlagen",
+        "Dankwoord",
+        # English
         "Summary",
+        "Abstract",
+        "Introduction",
+        "Background",
+        "Method",
+        "Methods",
+        "Results",
+        "Discussion",
+        "Conclusion",
+        "Conclusions",
+        "References",
+        "Appendix",
         "Goal",
         "Goals",
         "Target group",
@@ -761,8 +886,21 @@ _KNOWN_HEADINGS = frozenset(
         "Evidence",
     )
 )
-# PDF exports often number their headings ("2. Doelgroep", "3.1 Aanpak").
-_HEADING_NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+")
+# Reports number their headings ("2. Doelgroep", "3.1 Aanpak", "1 Werkzame factoren").
+_HEADING_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+")
+# "Bijlage 2", "Appendix B: vragenlijst"
+_APPENDIX = re.compile(r"^(?:bijlage|appendix|hoofdstuk|chapter)\s+[\dA-Z]{1,3}\b", re.I)
+# A table-of-contents line: dot leaders, or a page number after a gap or after a heading.
+_TOC_LINE = re.compile(r"(?:\.{3,}|…+|·{3,}|\s{2,}|\t)\s*\d{1,4}$")
+_TRAILING_PAGE = re.compile(r"\s\d{1,4}$")
+# A table row as text: cells split by bars or tabs, or by runs of spaces.
+_TABLE_ROW = re.compile(r"\||\t|\S {2,}\S.* {2,}\S")
+_CAPTION = re.compile(r"^(?:tabel|table|figuur|figure|grafiek|bron|source)\s+\d", re.I)
+_LIST_ITEM = re.compile(r"^(?:[-–•*·▪]\s|[a-z]\)\s)")
+# A line that repeats this often is a running header or footer, not a heading.
+_RUNNING_REPEATS = 3
+# A body line after a heading in text without blank lines (PDF) is at least this long.
+_BODY_LINE = 40
 
 
 def _heading_label(line: str) -> str:
@@ -772,26 +910,54 @@ def _heading_label(line: str) -> str:
 
 def _is_known_heading(line: str) -> bool:
     label = _HEADING_NUMBER.sub("", _heading_label(line), count=1)
-    return label.casefold() in _KNOWN_HEADINGS
+    return label.casefold() in _KNOWN_HEADINGS or bool(_APPENDIX.match(label))
 
 
 def _is_short_heading(line: str) -> bool:
     stripped = line.strip()
     label = _heading_label(stripped)
+    words = _HEADING_NUMBER.sub("", label, count=1)
     return (
-        bool(label)
-        and len(label) <= 60
-        and len(label.split()) <= 8
-        and stripped[-1] not in ".,;!?"
-        and label[0].isupper()
+        bool(words)
+        and len(label) <= 80
+        and len(words.split()) <= 10
+        and stripped[-1] not in ".,;!"
+        and (words[0].isupper() or words[0].isdigit())
         # A table row ("Duur | 8 weken") is data, not a heading.
-        and "|" not in label
+        and not _TABLE_ROW.search(label)
+        and not _LIST_ITEM.match(stripped)
+        and not _CAPTION.match(words)
     )
 
 
-def detect_sections(text: str) -> list[SectionSpan]:
+def _numbering(line: str) -> tuple[int, ...] | None:
+    match = _HEADING_NUMBER.match(line.strip())
+    if match is None:
+        return None
+    rest = line.strip()[match.end() :]
+    if not rest or not rest[0].isupper():
+        return None  # "3 kinderen kregen hulp": a number in a sentence
+    return tuple(int(part) for part in match.group(1).split("."))
+
+
+def _is_toc_line(line: str) -> bool:
+    stripped = line.strip()
+    if _TOC_LINE.search(stripped):
+        return True
+    # "1 Werkzame factoren 5": a numbered heading with its page number is a contents line.
+    return _numbering(stripped) is not None and bool(_TRAILING_PAGE.search(stripped))
+
+
+def detect_sections(text: str, headings: Sequence[str] = ()) -> list[SectionSpan]:
     """Find headings in ``text``; each section runs from its heading line to the next one.
 
+    A heading is a line of its own that the layout sets apart: after a blank line or a finished
+    sentence, and followed by body text (DOCX heading styles and HTML headings come out of the
+    import that way); a numbered heading ("2.3 Methode"); or a heading reports commonly use
+    ("Inleiding", "Methode", "Literatuurlijst"). Contents lines (dot leaders, page numbers),
+    table rows, list items and lines repeated as running headers are never headings.
+    `headings` from the document's own structure (`ExtractedText.headings`) come first: when
+    they are found in the text, in order, they are the headings.
     Text before the first heading belongs to no section. Offsets are code points.
     """
     lines = text.split("\n")
@@ -800,14 +966,48 @@ def detect_sections(text: str) -> list[SectionSpan]:
     for line in lines:
         starts.append(offset)
         offset += len(line) + 1
+    structural = _structural_headings(lines, headings)
+    if structural:
+        return _spans(text, lines, starts, structural)
+    repeats = Counter(line.strip() for line in lines if line.strip())
+    # Running headers and contents lines say nothing about the layout around a heading: to
+    # the lines next to them they count as blank.
+    lines = [
+        "" if repeats[line.strip()] >= _RUNNING_REPEATS or _is_toc_line(line) else line
+        for line in lines
+    ]
+    candidate = [
+        bool(line.strip())
+        and repeats[line.strip()] < _RUNNING_REPEATS
+        and not _is_toc_line(line)
+        and (_is_known_heading(line) or _is_short_heading(line))
+        for line in lines
+    ]
+    accepted = [False] * len(lines)
+    # From the end, so that a chapter heading directly above a section heading ("2 Methode",
+    # "2.1 Opzet") can ask whether that one is a heading.
+    for index in range(len(lines) - 1, -1, -1):
+        if candidate[index]:
+            accepted[index] = _is_heading(lines, index, candidate, accepted)
 
-    headings: list[tuple[int, str]] = []
-    for index, line in enumerate(lines):
-        if not line.strip():
-            continue
-        if _is_known_heading(line) or _is_standalone_short_heading(lines, index):
-            headings.append((index, _heading_label(line)))
+    return _spans(text, lines, starts, [index for index, ok in enumerate(accepted) if ok])
 
+
+def _structural_headings(lines: list[str], headings: Sequence[str]) -> list[int]:
+    """The lines that are `headings`, matched in order (a heading not found is passed)."""
+    found: list[int] = []
+    position = 0
+    for heading in headings:
+        for index in range(position, len(lines)):
+            if " ".join(lines[index].split()) == heading:
+                found.append(index)
+                position = index + 1
+                break
+    return found
+
+
+def _spans(text: str, lines: list[str], starts: list[int], indexes: list[int]) -> list[SectionSpan]:
+    headings = [(index, _heading_label(lines[index])) for index in indexes]
     sections: list[SectionSpan] = []
     for position, (index, label) in enumerate(headings):
         end = starts[headings[position + 1][0]] if position + 1 < len(headings) else len(text)
@@ -815,13 +1015,46 @@ def detect_sections(text: str) -> list[SectionSpan]:
     return sections
 
 
-def _is_standalone_short_heading(lines: list[str], index: int) -> bool:
-    if not _is_short_heading(lines[index]):
-        return False
-    if index > 0 and lines[index - 1].strip():
-        return False
-    if index + 1 >= len(lines):
-        return False
-    following = lines[index + 1]
-    # The next line must be body text, not the next heading in a run of headings.
-    return bool(following.strip()) and not _is_known_heading(following)
+def _neighbour(lines: list[str], index: int, step: int) -> int | None:
+    index += step
+    while 0 <= index < len(lines):
+        if lines[index].strip():
+            return index
+        index += step
+    return None
+
+
+def _is_heading(lines: list[str], index: int, candidate: list[bool], accepted: list[bool]) -> bool:
+    line = lines[index].strip()
+    previous = lines[index - 1].strip() if index > 0 else ""
+    following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+    after = _neighbour(lines, index, 1)
+    before = _neighbour(lines, index, -1)
+    if after is None:
+        return False  # nothing follows: a closing line, not a heading
+    numbering = _numbering(line)
+    if numbering is not None:
+        if before is not None and _numbering(lines[before]) is not None:
+            previous_numbering = _numbering(lines[before])
+            if previous_numbering and len(previous_numbering) == len(numbering):
+                return False  # an item of a numbered list ("1. Overzicht", "2. Inkomen")
+        if candidate[after]:
+            next_numbering = _numbering(lines[after])
+            # A chapter heading followed straight by its first section heading.
+            return bool(
+                next_numbering
+                and len(next_numbering) > len(numbering)
+                and next_numbering[: len(numbering)] == numbering
+                and accepted[after]
+            )
+        return previous == "" or previous[-1] in ".!?:)" or accepted[before or 0]
+    set_apart = previous == "" or (before is not None and accepted[before])
+    if _is_known_heading(line):
+        # "Inleiding" alone on a line: a heading unless it sits inside a sentence.
+        return set_apart or previous[-1] in ".!?:)" or not following[:1].islower()
+    if not following or candidate[after] and after == index + 1:
+        return False  # a run of short lines: a list, a table or a title page
+    if set_apart:
+        return True
+    # Text without blank lines (PDF): a short line between a finished sentence and a paragraph.
+    return previous[-1] in ".!?" and len(following) >= max(_BODY_LINE, len(line) + 10)

@@ -65,6 +65,21 @@ urlpatterns = [
         views.section_delete,
         name="section_delete",
     ),
+    path(
+        "s/<slug:slug>/i/<uuid:uuid>/sections/<int:section_id>/merge/",
+        views.section_merge,
+        name="section_merge",
+    ),
+    path(
+        "s/<slug:slug>/i/<uuid:uuid>/sections/<int:section_id>/split/",
+        views.section_split,
+        name="section_split",
+    ),
+    path(
+        "s/<slug:slug>/i/<uuid:uuid>/sections/<int:section_id>/rename/",
+        views.section_rename,
+        name="section_rename",
+    ),
     path("s/<slug:slug>/attributes/", views.attributes, name="attributes"),
     path(
         "s/<slug:slug>/attributes/<int:definition_id>/delete/",

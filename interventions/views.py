@@ -7,11 +7,13 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,6 +31,8 @@ from interventions.forms import (
     MetadataUploadForm,
     RoleForm,
     SectionAddForm,
+    SectionRenameForm,
+    SectionSplitForm,
     StudyEditForm,
     StudyForm,
     UploadForm,
@@ -41,8 +45,9 @@ from interventions.models import (
     Invitation,
     Membership,
     Role,
+    Section,
 )
-from interventions.textimport import TextImportError, extract_text
+from interventions.textimport import TextImportError, extract_document
 from veerkracht.jobs import fail_if_stale
 from veerkracht.lib.http import HtmxHttpRequest
 from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
@@ -303,7 +308,15 @@ def intervention_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     rows = []
     for intervention in interventions:
         by_definition = {v.definition_id: v.value for v in intervention.attribute_values.all()}
-        rows.append((intervention, [by_definition.get(d.pk, "") for d in definitions]))
+        rows.append(
+            (
+                intervention,
+                [
+                    services.show_attribute_value(d, by_definition.get(d.pk, ""), study.language)
+                    for d in definitions
+                ],
+            )
+        )
     context = {
         "access": access,
         "study": study,
@@ -336,10 +349,12 @@ def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             text, filename, title = data["text"], "", data["title"]
+            headings: tuple[str, ...] = ()
             try:
                 if data["file"]:
                     filename, raw = read_upload(data["file"])
-                    text = extract_text(filename, raw)
+                    document = extract_document(filename, raw)
+                    text, headings = document.text, document.headings
                     title = title or _title_from_filename(filename)
                 intervention = services.intervention_create(
                     study=access.study,
@@ -348,6 +363,7 @@ def intervention_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                     source=data["source"],
                     url=data["url"],
                     source_filename=filename,
+                    headings=headings,
                 )
             except (TextImportError, UploadTooLarge, services.ServiceError) as error:
                 form.add_error(None, str(error))
@@ -371,11 +387,17 @@ def intervention_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             try:
                 texts = []
+                headings: dict[str, tuple[str, ...]] = {}
                 for upload in form.cleaned_data["documents"]:
                     filename, raw = read_upload(upload)
-                    texts.append((filename, extract_text(filename, raw)))
+                    document = extract_document(filename, raw)
+                    texts.append((filename, document.text))
+                    headings[filename] = document.headings
                 report = metadata.interventions_from_texts(
-                    study=access.study, texts=texts, source=form.cleaned_data["source"]
+                    study=access.study,
+                    texts=texts,
+                    source=form.cleaned_data["source"],
+                    headings=headings,
                 )
             except (
                 TextImportError,
@@ -405,8 +427,24 @@ def _detail_context(access: StudyAccess, intervention: Intervention) -> dict[str
         "intervention": intervention,
         "blocks": _text_blocks(intervention.text, sections),
         "sections": sections,
-        "attributes": [(d, values.get(d.pk, "")) for d in definitions],
+        # Numbers and dates as the study's locale writes them (and reads them back on save).
+        "attributes": [
+            (d, services.show_attribute_value(d, values.get(d.pk, ""), access.study.language))
+            for d in definitions
+        ],
         "section_form": SectionAddForm(),
+        # Each section with the lines it can be split at, for the owner's fixes.
+        "section_rows": [
+            (
+                section,
+                [
+                    (offset, line if len(line) <= 60 else line[:59] + "…")
+                    for offset, line in services.section_split_points(section, intervention.text)
+                ],
+                position + 1 < len(sections),
+            )
+            for position, section in enumerate(sections)
+        ],
         "has_segments": services.intervention_has_segments(intervention),
         "versions": intervention.next_versions.all(),
     }
@@ -481,9 +519,11 @@ def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRe
             try:
                 text: str | None = data["text"]
                 filename = None
+                headings: tuple[str, ...] = ()
                 if data["file"]:
                     filename, raw = read_upload(data["file"])
-                    text = extract_text(filename, raw)
+                    document = extract_document(filename, raw)
+                    text, headings = document.text, document.headings
                 services.intervention_update(
                     intervention=intervention,
                     title=data["title"] or intervention.title,
@@ -491,6 +531,7 @@ def intervention_edit(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRe
                     url=data["url"],
                     text=text,
                     source_filename=filename,
+                    headings=headings,
                 )
             except (TextImportError, UploadTooLarge, services.ServiceError) as error:
                 form.add_error(None, str(error))
@@ -618,6 +659,70 @@ def section_delete(
     return redirect("intervention_detail", slug=slug, uuid=uuid)
 
 
+def _section_fixed(
+    request: HtmxHttpRequest,
+    slug: str,
+    uuid: UUID,
+    section_id: int,
+    change: Callable[[Section], object],
+    done: str,
+) -> HttpResponse:
+    """One owner's fix to a section: the change, then the page; a refusal shows on the page."""
+    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
+    section = get_object_or_404(intervention.sections, pk=section_id)
+    try:
+        change(section)
+    except (services.ServiceError, ValidationError) as error:
+        context = _detail_context(access, intervention)
+        context["section_error"] = (
+            error.messages[0] if isinstance(error, ValidationError) else str(error)
+        )
+        return _refused(request, "interventions/intervention_detail.html", context)
+    messages.success(request, done)
+    return redirect("intervention_detail", slug=slug, uuid=uuid)
+
+
+@login_required
+@require_POST
+def section_merge(request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int) -> HttpResponse:
+    return _section_fixed(
+        request,
+        slug,
+        uuid,
+        section_id,
+        lambda section: services.section_merge(section=section),
+        _("Sections merged."),
+    )
+
+
+@login_required
+@require_POST
+def section_split(request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int) -> HttpResponse:
+    form = SectionSplitForm(request.POST)
+
+    def split(section: Section) -> object:
+        if not form.is_valid():
+            raise ValidationError(_("Choose a line to split the section at."))
+        return services.section_split(section=section, at=form.cleaned_data["at"])
+
+    return _section_fixed(request, slug, uuid, section_id, split, _("Section split."))
+
+
+@login_required
+@require_POST
+def section_rename(
+    request: HtmxHttpRequest, slug: str, uuid: UUID, section_id: int
+) -> HttpResponse:
+    form = SectionRenameForm(request.POST)
+
+    def rename(section: Section) -> object:
+        if not form.is_valid():
+            raise ValidationError(_("A section needs a heading."))
+        return services.section_rename(section=section, heading=form.cleaned_data["heading"])
+
+    return _section_fixed(request, slug, uuid, section_id, rename, _("Section renamed."))
+
+
 # Attributes --------------------------------------------------------------------------------
 
 
@@ -674,7 +779,11 @@ def metadata_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             try:
                 filename, raw = read_upload(upload)
                 job = metadata.import_job_create(
-                    study=access.study, user=request.user, filename=filename, data=raw
+                    study=access.study,
+                    user=request.user,
+                    filename=filename,
+                    data=raw,
+                    sheet=form.cleaned_data["sheet"],
                 )
             except (TextImportError, UploadTooLarge, metadata.MetadataError) as error:
                 form.add_error("file", str(error))

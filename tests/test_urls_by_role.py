@@ -438,6 +438,28 @@ ROUTES: list[Route] = [
         OWNER,
         lambda w: {**w.i(), "section_id": w.section.pk},
     ),
+    Route(
+        "section_split",
+        "post",
+        OWNER,
+        lambda w: {**w.i(), "section_id": w.section.pk},
+        lambda w: {"at": TEXT.index("Ouders oefenen")},
+    ),
+    Route(
+        "section_rename",
+        "post",
+        OWNER,
+        lambda w: {**w.i(), "section_id": w.section.pk},
+        lambda w: {"heading": "Werkwijze"},
+    ),
+    Route(
+        "section_merge",
+        "post",
+        OWNER,
+        lambda w: {**w.i(), "section_id": w.section.pk},
+        # The world's one section is the last, so the owner is told there is nothing after it.
+        ok=frozenset({400}),
+    ),
     Route("attributes", "get", MEMBER, World.s),
     Route("attributes", "post", OWNER, World.s, lambda w: {"name": "Duur", "kind": "number"}),
     Route(

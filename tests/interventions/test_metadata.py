@@ -283,6 +283,8 @@ def test_blank_rows_and_trailing_blank_columns_are_dropped_and_rows_keep_sheet_n
         "headers": ["Interventie", "Setting"],
         "rows": [["Vaste Grond", "Thuis"], ["Twee Oevers", ""]],
         "row_numbers": [3, 5],
+        "columns": ["A", "B"],
+        "notes": [],
     }
 
 
@@ -371,7 +373,8 @@ REFUSED_FILES = [
     pytest.param(
         "x.xlsx",
         formula_xlsx(),
-        "Cell B2 holds a formula; save the sheet with values only.",
+        "Cell B2 holds a formula whose result is not saved in the file; open the file in "
+        "Excel and save it, or paste the values.",
         id="xlsx-formula",
     ),
     pytest.param(
@@ -523,7 +526,7 @@ def test_the_preview_shows_each_rows_errors_and_the_other_rows_still(study: Stud
     assert [row.action for row in preview.rows] == ["new", "error", "error"]
     assert preview.rows[1].number == 3
     assert preview.rows[1].errors == ["“Aantal sessies” takes a number; “abc” is not one."]
-    assert preview.rows[2].errors == ["URL: Enter a valid URL."]
+    assert preview.rows[2].errors == ["URL “niet een adres”: Enter a valid URL."]
     assert preview.counts == {"new": 1, "update": 0, "unchanged": 0, "error": 2}
     assert preview.has_errors is True
     assert "Row 3: “Aantal sessies” takes a number; “abc” is not one." in preview.first_errors()

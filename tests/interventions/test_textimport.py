@@ -674,7 +674,7 @@ def test_it_does_not_take_a_short_line_inside_a_paragraph_for_a_heading() -> Non
 
 
 def test_it_does_not_take_a_short_line_without_body_text_for_a_heading() -> None:
-    assert detect_sections("Inleiding\n\nLosse Regel\n\nNog een alinea.") == []
+    assert detect_sections("Welkom\n\nLosse Regel\n\nNog een alinea.") == []
 
 
 def test_it_finds_no_sections_in_empty_text() -> None:

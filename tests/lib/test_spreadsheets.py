@@ -22,6 +22,7 @@ from veerkracht.lib.spreadsheets import (
     formula_escape,
     formula_unescape,
     sniff_delimiter,
+    split_sep_line,
 )
 
 DUTCH = "Coördinatie; één café, privé – “De Zon”"
@@ -87,7 +88,19 @@ def test_leniently_a_byte_that_fits_no_encoding_becomes_a_replacement_character(
 )
 def test_it_sniffs_the_delimiter_from_the_header_line(header: str, delimiter: str) -> None:
     # Blank lines before the header are skipped, the rows below it do not count.
-    assert sniff_delimiter(f"\n \n{header}\nx;y,z\ta\tb\tc\n") == delimiter
+    known = {"Interventie"}.__contains__
+    assert sniff_delimiter(f"\n \n{header}\nx;y,z\ta\tb\tc\n", known) == delimiter
+
+
+def test_a_title_line_above_the_header_does_not_decide_the_delimiter() -> None:
+    text = "Overzicht interventies 2023\n\nInterventie;Setting;Leeftijd, van\nA;B;C\n"
+
+    assert sniff_delimiter(text) == ";"
+
+
+def test_a_sep_line_names_the_delimiter_and_is_taken_off() -> None:
+    assert split_sep_line("sep=;\r\nInterventie;Setting\r\n") == (";", "Interventie;Setting\r\n")
+    assert split_sep_line("Interventie;Setting\n") == (None, "Interventie;Setting\n")
 
 
 def test_an_empty_text_is_read_with_commas() -> None:

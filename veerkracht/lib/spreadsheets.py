@@ -8,7 +8,9 @@ text"); separated by ";" (Dutch, where the comma is the decimal separator), "," 
 ``settings.UPLOAD_MAX_BYTES`` with `veerkracht.lib.uploads.check_size` (or `read_file`), which
 also serves the files that are no spreadsheets.
 
-An XLSX cell's value reads as text through `cell_text`.
+An XLSX cell's value reads as text through `cell_text`; given the cell's number format and a
+locale it reads as the sheet shows it to a user of that locale (a date cell as 15-09-2023, a
+percent cell 0.125 as "12,5 %", 1250.5 under "#,##0.00" as "1.250,50").
 
 Writing. A spreadsheet runs a cell starting with ``= + - @``, a tab or a carriage return as a
 formula (OWASP "CSV injection"), so `formula_escape` puts an apostrophe in front of such a cell,
@@ -22,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -77,19 +80,50 @@ def decode_text(data: bytes, *, lenient: bool = False) -> str:
         ) from error
 
 
+_SEP_LINE = re.compile(r"^sep=(.)[ \t]*\r?\n", re.IGNORECASE)
+# Lines looked at for the header: title rows and notes may stand above it.
+SNIFF_LINES = 20
+
+
+def split_sep_line(text: str) -> tuple[str | None, str]:
+    """The delimiter a first line "sep=;" names (Excel writes and reads it), and the text after
+    that line; (None, text) when there is no such line."""
+    match = _SEP_LINE.match(text)
+    if match is None or match.group(1) in '"\r\n':
+        return None, text
+    return match.group(1), text[match.end() :]
+
+
 def sniff_delimiter(text: str, known: Callable[[str], bool] | None = None) -> str:
-    """The delimiter of the header line (the first line that is not blank).
+    """The delimiter of the header line: the first line (of the first `SNIFF_LINES`) that some
+    delimiter splits into two or more filled cells, so a title line above the table is passed.
 
     Of those that split it, the one under which the most headers are `known` wins, then the one
-    that makes the most columns; a header that none splits is one column, read with ",".
+    that makes the most filled columns; a text that none splits is one column, read with ",".
     """
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    best, best_score = ",", (-1, -1)
+    lines = [line for line in text.splitlines() if line.strip()][:SNIFF_LINES]
+    for header in lines:
+        best = _best_delimiter(header, known, filled_only=True)
+        if best is not None:
+            return best
+        if known is not None and known(header.strip()):
+            # A known header alone on its line: a table of one column.
+            return ","
+    # No line has two filled cells: the first line's empty cells still say how it is split.
+    return _best_delimiter(lines[0], known, filled_only=False) or "," if lines else ","
+
+
+def _best_delimiter(
+    line: str, known: Callable[[str], bool] | None, *, filled_only: bool
+) -> str | None:
+    best, best_score = None, (-1, -1)
     for delimiter in DELIMITERS:
         try:
-            cells = next(csv.reader([header], delimiter=delimiter), [])
+            cells = next(csv.reader([line], delimiter=delimiter), [])
         except csv.Error:
             continue
+        if filled_only:
+            cells = [cell for cell in cells if cell.strip()]
         if len(cells) < 2:
             continue
         score = (sum(1 for cell in cells if known is not None and known(cell)), len(cells))
@@ -98,19 +132,32 @@ def sniff_delimiter(text: str, known: Callable[[str], bool] | None = None) -> st
     return best
 
 
-def csv_reader(text: str, known: Callable[[str], bool] | None = None) -> Reader:
-    """The records of CSV text, under the delimiter `sniff_delimiter` picks; raises csv.Error.
+def csv_reader(
+    text: str, known: Callable[[str], bool] | None = None, *, delimiter: str | None = None
+) -> Reader:
+    """The records of CSV text, under `delimiter` or else the one `sniff_delimiter` picks;
+    raises csv.Error.
 
     A record is one spreadsheet row even when a quoted cell spans several lines; the reader's
     `line_num` says which line it got to.
     """
-    return csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text, known))
+    return csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter or sniff_delimiter(text, known)
+    )
 
 
-def cell_text(value: Any) -> str:
-    """An XLSX cell's value (as openpyxl gives it) as the text the sheet shows."""
+def cell_text(value: Any, number_format: str | None = None, locale: str | None = None) -> str:
+    """An XLSX cell's value (as openpyxl gives it) as the text the sheet shows.
+
+    Without a `locale`, numbers and dates come out in a neutral form ("0.125", "2023-09-15");
+    with one, as the cell's `number_format` shows them to a user of that locale.
+    """
     if value is None:
         return ""
+    if locale is not None and not isinstance(value, bool | str):
+        shown = _formatted(value, number_format or "General", locale)
+        if shown is not None:
+            return shown
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
@@ -123,6 +170,44 @@ def cell_text(value: Any) -> str:
     if isinstance(value, timedelta):
         return str(value)
     return str(value)
+
+
+_FORMAT_SECTIONS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+
+
+def _formatted(value: Any, number_format: str, locale: str) -> str | None:
+    """`value` as Excel shows it under `number_format` to a `locale` user; None: no rule here."""
+    from veerkracht.lib.localized import SEPARATORS, locale_of, show_date
+
+    locale = locale_of(locale)
+    decimal_mark, group_mark = SEPARATORS[locale]
+    if isinstance(value, datetime):
+        shown = show_date(value.date().isoformat(), locale)
+        return shown if value.time() == time(0) else f"{shown} {value.strftime('%H:%M')}"
+    if isinstance(value, date):
+        return show_date(value.isoformat(), locale)
+    if not isinstance(value, int | float):
+        return None
+    # The part of the format for positive numbers, without quoted text, escapes and colours.
+    pattern = _FORMAT_SECTIONS.sub("", number_format.split(";")[0])
+    percent = "%" in pattern
+    number = value * 100 if percent else value
+    if pattern.strip().lower() in {"general", "@", ""}:
+        if isinstance(number, float) and not number.is_integer():
+            text = repr(round(number, 10)).replace(".", decimal_mark)
+        else:
+            text = str(int(number))
+    else:
+        decimals_match = re.search(r"\.([0#]+)", pattern)
+        decimals = len(decimals_match.group(1)) if decimals_match else 0
+        text = f"{abs(number):,.{decimals}f}" if "," in pattern else f"{abs(number):.{decimals}f}"
+        text = text.translate({ord(","): group_mark, ord("."): decimal_mark})
+        text = ("-" if number < 0 else "") + text
+        if "€" in number_format:
+            text = "€ " + text
+    if percent:
+        text += " %" if locale == "nl" else "%"
+    return text
 
 
 def formula_escape(value: str) -> str:

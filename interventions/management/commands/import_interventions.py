@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from interventions import metadata, services
 from interventions.models import Study
-from interventions.textimport import SUPPORTED_EXTENSIONS, TextImportError, extract_text
+from interventions.textimport import SUPPORTED_EXTENSIONS, TextImportError, extract_document
 from veerkracht.lib.uploads import UploadTooLarge, read_file
 
 
@@ -54,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError(_one_line(error)) from error
 
     def _import_table(self, study: Study, path: Path) -> None:
-        table = metadata.read_table(path.name, read_file(path))
+        table = metadata.read_table(path.name, read_file(path), locale=study.language)
         # Unlike the web preview, nobody is asked which new columns to keep: all of them are.
         new_attributes = metadata.unknown_columns(study=study, table=table)
         summary = metadata.import_apply(study=study, table=table, new_attributes=new_attributes)
@@ -84,8 +84,13 @@ class Command(BaseCommand):
     def _import_texts(self, study: Study, paths: list[Path], source: str) -> None:
         # Every file is read first: one unreadable file stops the import before anything is
         # stored.
-        texts = [(path.name, extract_text(path.name, read_file(path))) for path in paths]
-        report = metadata.interventions_from_texts(study=study, texts=texts, source=source)
+        documents = [(path.name, extract_document(path.name, read_file(path))) for path in paths]
+        report = metadata.interventions_from_texts(
+            study=study,
+            texts=[(name, document.text) for name, document in documents],
+            source=source,
+            headings={name: document.headings for name, document in documents},
+        )
         noun = "file" if len(paths) == 1 else "files"
         self.stdout.write(
             f"Imported {len(paths)} {noun} into {study.slug}: {report.added} added, "

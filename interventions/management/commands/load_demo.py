@@ -58,7 +58,9 @@ class Command(BaseCommand):
                 titled = [(text.split("\n", 1)[0].strip() + ".txt", text) for _n, text in texts]
                 metadata.interventions_from_texts(study=study, texts=titled, source="")
                 csv_path = DEMO_DIR / "attributes.csv"
-                table = metadata.read_table(csv_path.name, csv_path.read_bytes())
+                table = metadata.read_table(
+                    csv_path.name, csv_path.read_bytes(), locale=study.language
+                )
                 metadata.import_apply(study=study, table=table, new_attributes=[])
                 self.stdout.write(
                     f"Loaded demo study {study.slug}: {study.interventions.count()} interventions"
