@@ -138,21 +138,38 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "veerkracht")
 # With acks_late, Redis hands a task whose worker died to another worker after this many
-# seconds; it must exceed the longest task.
-CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+# seconds. A delivery of a job whose worker still runs it does nothing, so this may be shorter
+# than the longest task; the sweep below usually restarts such a job first.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-    # Look for abandoned tasks often enough for the timeout chosen (kombu's default sweep is
-    # about 100 s, which only suits timeouts of an hour).
-    "unacked_restore_interval": min(10, max(1, CELERY_VISIBILITY_TIMEOUT // 3)),
-    "unacked_restore_throttle": 1 if CELERY_VISIBILITY_TIMEOUT < 300 else 10,
+    # A broker that is down answers quickly with an error instead of holding the request.
+    "socket_connect_timeout": 3,
+    "socket_timeout": 10,
 }
-# A job still queued or running this many seconds after the visibility timeout has no worker
-# left to finish it (the redelivery did not come, or died too): it is failed with a message.
-JOB_STALE_MARGIN = env_int("JOB_STALE_MARGIN", 600)
-# Seconds an agreement run waits after it is marked running: only for the integration test
-# that kills a worker mid-run. Zero in any real deployment.
-AGREEMENT_TEST_PAUSE = env_int("VEERKRACHT_AGREEMENT_TEST_PAUSE", 0)
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# The worker keeps trying to reach a broker that is away, also at start.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A running job's worker touches it this often; untouched for JOB_HEARTBEAT_TIMEOUT seconds, the
+# job lost its worker and the sweep queues it again (see veerkracht/jobs.py).
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10)
+JOB_HEARTBEAT_TIMEOUT = env_int("JOB_HEARTBEAT_TIMEOUT", 60)
+# A queued job no worker took this many seconds after it was sent is sent again (a broker
+# restarted without its data lost the message); a second delivery does nothing.
+JOB_RESEND_AFTER = env_int("JOB_RESEND_AFTER", 300)
+# Celery beat runs the sweep this often: `celery -A veerkracht beat`, or a worker with -B.
+JOB_SWEEP_INTERVAL = env_int("JOB_SWEEP_INTERVAL", 30)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-jobs": {
+        "task": "veerkracht.sweep_jobs",
+        "schedule": float(JOB_SWEEP_INTERVAL),
+        # A sweep no worker took before the next one is due is dropped, not piled up.
+        "options": {"expires": float(JOB_SWEEP_INTERVAL)},
+    }
+}
+# Seconds a job waits after it is marked running: only for the integration tests that kill a
+# worker mid-job. Zero in any real deployment.
+JOB_TEST_PAUSE = env_int("VEERKRACHT_JOB_TEST_PAUSE", 0)
 
 # Email is optional: comment notifications are sent by mail only when EMAIL_BACKEND is set
 # (for example django.core.mail.backends.smtp.EmailBackend); in-app notifications always work.
