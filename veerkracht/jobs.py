@@ -112,7 +112,8 @@ def _send(task_name: str, model: type[BackgroundJob], job_id: int) -> bool:
             error,
         )
         return False
-    _jobs(model).filter(pk=job_id, status=JobStatus.QUEUED).update(sent_at=timezone.now())
+    # On a job a quick worker already began too: it says the task reached the broker.
+    _jobs(model).filter(pk=job_id).update(sent_at=timezone.now())
     return True
 
 
