@@ -67,6 +67,9 @@ chromium:
 		fi; \
 	fi
 
+# DEBUG=1: the development server, with the built-in development key (with DEBUG off the app
+# refuses to serve with that key; see README, "In production").
+run: export DEBUG = 1
 run: messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo

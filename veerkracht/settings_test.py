@@ -22,3 +22,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LANGUAGE_CODE = "en"
+# The tests serve plain http (the test client, the browser tests' live server), as a developer's
+# computer does; production cookies are Secure (settings: SECURE_COOKIES, on with DEBUG off).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
