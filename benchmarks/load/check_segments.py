@@ -3,8 +3,9 @@
     DATABASE_URL=... .venv/bin/python benchmarks/load/check_segments.py APPLIED.json
 
 Prints the confirmed applies, the segments in the database, the lost ones (confirmed, not
-stored), the unexpected ones (stored, never confirmed) and the duplicates (the same coder,
-text, code and span twice); exits 1 unless the last three are all 0.
+stored), the duplicates (the same coder, text, code and span twice), those sent but cut off by
+the end of the test before their answer was read (stored or not: both are right), and the
+unexpected ones (stored, never sent); exits 1 unless lost, duplicated and unexpected are 0.
 """
 
 from __future__ import annotations
@@ -26,10 +27,15 @@ from coding.models import Segment  # noqa: E402
 
 
 def main(applied_path: str) -> int:
-    applied = json.loads(Path(applied_path).read_text(encoding="utf-8"))
+    recorded = json.loads(Path(applied_path).read_text(encoding="utf-8"))
     confirmed = Counter(
         (coder, text, code, start, end)
-        for coder, rows in applied.items()
+        for coder, rows in recorded["applied"].items()
+        for text, code, start, end in rows
+    )
+    cut_off = Counter(
+        (coder, text, code, start, end)
+        for coder, rows in recorded["pending"].items()
         for text, code, start, end in rows
     )
     stored = Counter(
@@ -39,11 +45,12 @@ def main(applied_path: str) -> int:
         )
     )
     lost = sum((confirmed - stored).values())
-    unexpected = sum((stored - confirmed).values())
+    unexpected = sum((stored - confirmed - cut_off).values())
     duplicated = sum(n - 1 for n in stored.values() if n > 1)
     print(
         f"confirmed {sum(confirmed.values())}, stored {sum(stored.values())}, "
-        f"lost {lost}, unexpected {unexpected}, duplicated {duplicated}"
+        f"lost {lost}, duplicated {duplicated}, cut off by the stop {sum(cut_off.values())} "
+        f"(stored {sum((stored & cut_off).values())}), unexpected {unexpected}"
     )
     return 0 if lost == unexpected == duplicated == 0 else 1
 

@@ -10,8 +10,9 @@ Each simulated coder logs in through the login form, then, with a pause of 1 to 
 between steps, mostly codes: it opens a text's workspace and applies one code to a word no
 other step of its own coded before (an htmx POST, as the browser sends it); now and then it
 opens the study page or the progress page. Every code it was told it applied is recorded, and
-at the end written to LOAD_APPLIED (JSON), so `check_segments.py` can compare it with the
-database: no segment lost, none duplicated.
+at the end written to LOAD_APPLIED (JSON), with those sent but unanswered when the test
+stopped, so `check_segments.py` can compare them with the database: no segment lost, none
+duplicated, none stored that was not asked for.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ APPLIED_PATH = Path(os.environ.get("LOAD_APPLIED", "/tmp/veerkracht-load-applied
 
 _lock = threading.Lock()
 _next_coder = iter(PLAN["coders"])
-# coder -> [[text uuid, code uuid, start, end], ...] as the server confirmed them
+# coder -> [[text uuid, code uuid, start, end], ...] as the server confirmed them, and those
+# sent but not answered yet (cut off if the test stops before the answer is read)
 APPLIED: dict[str, list[list[Any]]] = {}
+PENDING: dict[str, list[list[Any]]] = {}
 
 
 class Coder(HttpUser):
@@ -41,6 +44,7 @@ class Coder(HttpUser):
         with _lock:
             self.username = next(_next_coder)
         APPLIED.setdefault(self.username, [])
+        PENDING.setdefault(self.username, [])
         self.rng = random.Random(self.username)
         # Each coder codes the words of every text in its own random order, each word once.
         self.todo = [(text["uuid"], *span) for text in PLAN["texts"] for span in text["spans"]]
@@ -64,6 +68,8 @@ class Coder(HttpUser):
         text, start, end, quote = self.todo.pop()
         code = self.rng.choice(PLAN["codes"])
         self.client.get(f"/s/{self.slug}/i/{text}/code/", name="workspace page")
+        sent = [text, code, start, end]
+        PENDING[self.username].append(sent)
         with self.client.post(
             f"/s/{self.slug}/i/{text}/segments/",
             {"start": start, "end": end, "quote": quote, "codes": [code]},
@@ -71,10 +77,11 @@ class Coder(HttpUser):
             name="apply a code",
             catch_response=True,
         ) as response:
+            PENDING[self.username].remove(sent)
             # The workspace's own signal that the code is stored (the htmx event it listens to).
             applied = "codeApplied" in response.headers.get("HX-Trigger-After-Swap", "")
             if response.status_code == 200 and applied:
-                APPLIED[self.username].append([text, code, start, end])
+                APPLIED[self.username].append(sent)
                 response.success()
             else:
                 response.failure(f"{response.status_code}: {response.text[:200]}")
@@ -90,4 +97,4 @@ class Coder(HttpUser):
 
 @events.test_stop.add_listener
 def write_applied(**_kwargs: Any) -> None:
-    APPLIED_PATH.write_text(json.dumps(APPLIED), encoding="utf-8")
+    APPLIED_PATH.write_text(json.dumps({"applied": APPLIED, "pending": PENDING}), encoding="utf-8")

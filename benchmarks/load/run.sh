@@ -50,6 +50,7 @@ status=0
 LOAD_PLAN="$OUT/plan.json" LOAD_APPLIED="$OUT/applied.json" "$LOCUST" \
     -f benchmarks/load/locustfile.py --headless -u "${LOAD_USERS:-50}" -r 5 -t "${MINUTES}m" \
     --host "http://127.0.0.1:${PORT}" --csv "$OUT/load" --only-summary --loglevel WARNING \
+    --stop-timeout 60 \
     || status=$?
 echo "wall $((SECONDS - start)) s for locust; gunicorn CPU (user+sys, master and workers):" \
     "$(ps --ppid "$GUNICORN_PID" -p "$GUNICORN_PID" -o times= | awk '{s += $1} END {print s}') s"
