@@ -1,7 +1,10 @@
 # The web app (gunicorn) and the Celery worker share this image; docker-compose.yml runs both.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
+# Production settings by default: DEBUG off, so the app refuses to start without a SECRET_KEY
+# of your own (docker-compose.yml passes it from .env).
+ENV DEBUG=0 \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1

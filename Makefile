@@ -24,7 +24,7 @@ help:
 	@echo "make test    run the tests (integration tests too when DATABASE_URL and REDIS_URL are set)"
 	@echo "make lint    ruff check, ruff format --check and mypy"
 	@echo "make fmt     format and auto-fix with ruff"
-	@echo "make worker  run a Celery worker (needs REDIS_URL)"
+	@echo "make worker  run a Celery worker with beat (needs REDIS_URL)"
 	@echo "make clean   remove caches and generated files (keeps .venv and db.sqlite3)"
 
 # pyvenv.cfg is a real file written by `venv`; bin/python is a symlink whose date is the
@@ -67,6 +67,9 @@ chromium:
 		fi; \
 	fi
 
+# DEBUG=1: the development server, with the built-in development key (with DEBUG off the app
+# refuses to serve with that key; see README, "In production").
+run: export DEBUG = 1
 run: messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
@@ -107,7 +110,7 @@ worker: install
 			"in the web process and a worker has nothing to do." >&2; \
 		exit 1; \
 	fi
-	$(VENV)/bin/celery -A veerkracht worker --loglevel=INFO
+	$(VENV)/bin/celery -A veerkracht worker -B --schedule .celerybeat-schedule --loglevel=INFO
 
 clean:
 	rm -rf staticfiles .pytest_cache .ruff_cache .mypy_cache test-results tests/browser/screenshots

@@ -8,10 +8,6 @@ queued messages, so they never change.
 
 from __future__ import annotations
 
-import time
-
-from django.conf import settings
-
 from coding.agreement.runs import AgreementError, coding_fingerprint, compute_for_study
 from coding.codebook.exports import export_codebook
 from coding.codebook.services import CodebookError
@@ -50,8 +46,6 @@ def run_agreement(run_id: int) -> None:
     run = job_begin(AgreementRun.objects.select_related("study"), run_id, progress=10)
     if run is None:
         return
-    if settings.AGREEMENT_TEST_PAUSE:
-        time.sleep(settings.AGREEMENT_TEST_PAUSE)
     fingerprint = coding_fingerprint(run.study, run.params["coders"])
     report, segment_ids = compute_for_study(run.study, run.params)
     job_finish(

@@ -48,7 +48,7 @@ from interventions.models import (
     Section,
 )
 from interventions.textimport import TextImportError, extract_document
-from veerkracht.jobs import fail_if_stale
+from veerkracht.jobs import job_revive
 from veerkracht.lib.http import HtmxHttpRequest
 from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
 
@@ -798,7 +798,7 @@ def metadata_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def metadata_preview(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponse:
     access = get_study_for_user(request.user, slug, need="can_manage")
     import_job = _job(access, job)
-    fail_if_stale(import_job)
+    job_revive(import_job)
     # Once confirmed, the page shows the job's outcome; a new dry run would only say "unchanged".
     preview = (
         metadata.preview_import(study=access.study, table=import_job.table)
@@ -831,7 +831,7 @@ def metadata_confirm(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResp
 def metadata_status(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponseBase:
     access = get_study_for_user(request.user, slug, need="can_manage")
     import_job = _job(access, job)
-    fail_if_stale(import_job)
+    job_revive(import_job)
     context = {"access": access, "study": access.study, "job": import_job}
     response = render(request, "interventions/metadata_preview.html#job-status", context)
     if import_job.is_finished:

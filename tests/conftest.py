@@ -66,15 +66,44 @@ def eager_retries() -> Iterator[None]:
 
 @pytest.fixture
 def stale_after(settings: Any) -> int:
-    """Seconds after which a queued or running job counts as stale in the test: a visibility
-    timeout of 60 s plus a margin of 30 s."""
-    settings.CELERY_VISIBILITY_TIMEOUT = 60
-    settings.JOB_STALE_MARGIN = 30
-    return 90
+    """Seconds after which a running job whose heartbeat stopped has lost its worker, in the
+    test: 60."""
+    settings.JOB_HEARTBEAT_TIMEOUT = 60
+    return 60
+
+
+@pytest.fixture
+def not_eager() -> Iterator[None]:
+    """Tasks are sent to a broker rather than run in-process (tests patch the sending)."""
+    conf = celery_app.conf
+    before = conf.task_always_eager
+    conf.task_always_eager = False
+    yield
+    conf.task_always_eager = before
+
+
+@pytest.fixture
+def dead_broker() -> Iterator[None]:
+    """Tasks go to a Redis broker on a port where nothing listens, as when Redis is down."""
+    conf = celery_app.conf
+    before = (conf.task_always_eager, conf.broker_url)
+    conf.task_always_eager, conf.broker_url = False, "redis://127.0.0.1:1/0"
+    _reconnect()
+    try:
+        yield
+    finally:
+        conf.task_always_eager, conf.broker_url = before
+        _reconnect()
+
+
+def _reconnect() -> None:
+    # The app keeps its connection pool and AMQP helper from the first use: drop both.
+    celery_app.__dict__.pop("amqp", None)
+    celery_app._pool = None
 
 
 def aged(job: BackgroundJob, seconds: float) -> None:
-    """Make the job's last change of status `seconds` old, as if its worker stopped then."""
+    """Make the job's last sign of life `seconds` old, as if its worker stopped then."""
     type(job)._default_manager.filter(pk=job.pk).update(
         updated_at=timezone.now() - timedelta(seconds=seconds)
     )

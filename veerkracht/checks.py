@@ -6,6 +6,21 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+
+def refuse_to_serve_insecurely() -> None:
+    """Stop the web server from starting with DEBUG off and the development key.
+
+    Called by veerkracht/wsgi.py and asgi.py, so gunicorn (and runserver) refuse to serve,
+    not only `manage.py check`: anyone could sign sessions with a key that is in the source.
+    """
+    if not settings.DEBUG and settings.SECRET_KEY == settings.INSECURE_DEFAULT_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "Veerkracht does not serve with DEBUG off and the built-in development SECRET_KEY: "
+            "set SECRET_KEY in the environment to a long random string (or DEBUG=1 on your "
+            "own computer)."
+        )
 
 
 @register("veerkracht")

@@ -5,33 +5,45 @@ by name, so they never import the task modules that import them). The worker mar
 (`job_begin`), then DONE with its result (`job_finish`) or FAILED with a message the user reads
 (`job_fail`). A finished job is never changed again, so a second delivery of a task does nothing.
 
-No job stays running for good:
+No job hangs or vanishes:
 
+- A broker that cannot be reached leaves the job QUEUED with `sent_at` empty, and the page says
+  it waits for a worker. `sweep` sends it again once the broker answers: Celery beat runs it
+  every JOB_SWEEP_INTERVAL seconds (`veerkracht.sweep_jobs`), and a status page runs it for the
+  job it shows (`job_revive`). A job queued but not taken JOB_RESEND_AFTER seconds after it was
+  sent is sent again too (a broker restarted without its data loses its messages).
+- While a job runs, its worker touches `updated_at` every JOB_HEARTBEAT_SECONDS. A running job
+  untouched for JOB_HEARTBEAT_TIMEOUT seconds lost its worker (SIGKILL, a lost machine): the
+  sweep queues it again and sends its task, and `job_begin` lets the next worker take it. After
+  MAX_RESTARTS such restarts the job is failed with a message instead. Acks-late with
+  reject-on-worker-lost and the broker's visibility timeout hand the task on as well; a
+  delivery of a job that is running with a live worker does nothing.
 - `job_task` fails the job when its work raises: with the error's own message for the errors
   meant for the user, after a few retries with backoff when the database is away, and with a
   general message for anything else (raised again, so the worker logs it).
-- A worker killed for good (SIGKILL, a lost machine) says nothing. With acks_late, Redis hands
-  its task to another worker after CELERY_VISIBILITY_TIMEOUT, and that worker runs it again. A
-  job still queued or running JOB_STALE_MARGIN seconds after that has no worker coming back:
-  `fail_if_stale` fails it with a message. The status views and the pages that list jobs call
-  it as they show a job; `manage.py fail_stale_jobs` does it for every job.
+
+Every task is therefore safe to run twice: its writes are one transaction or idempotent, and
+only the first `job_finish` counts. Without REDIS_URL (`make run`, the tests) tasks run
+in-process on commit and none of this is needed.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
+import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
-import kombu.exceptions
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError, transaction
-from django.db.models import QuerySet
+from django.db import OperationalError, connections, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from veerkracht.celery import app as celery_app
@@ -44,6 +56,11 @@ J = TypeVar("J", bound=BackgroundJob)
 MAX_RETRIES = 3
 RETRY_BASE_SECONDS = 5
 ERROR_MAX_LENGTH = 2000
+# Times a job is taken back from a worker that stopped before it is given up: a job that kills
+# its worker each time (memory, say) must not loop for ever.
+MAX_RESTARTS = 3
+# Seconds between two attempts to send a job the broker refused, per job.
+SEND_RETRY_SECONDS = 10
 
 # Lazy: the worker stores them in its own language when the job fails.
 DATABASE_AWAY = gettext_lazy("The database could not be reached; nothing was saved. Try again.")
@@ -52,8 +69,16 @@ UNEXPECTED = gettext_lazy(
     "administrator."
 )
 WORKER_STOPPED = gettext_lazy(
-    "The worker stopped before the work was finished; nothing was saved. Start it again."
+    "The worker stopped before the work was finished, several times; nothing was saved. Tell "
+    "the administrator."
 )
+
+# The task name of each kind of job, filled in by `job_task`: what the sweep sends.
+JOB_TASKS: dict[type[BackgroundJob], str] = {}
+
+# True while a task retries its own job after a database error: it may take the job it left
+# running (its heartbeat is recent, since it stopped only seconds ago).
+_retrying: contextvars.ContextVar[bool] = contextvars.ContextVar("retrying", default=False)
 
 
 # Sending -------------------------------------------------------------------------------------
@@ -62,40 +87,68 @@ WORKER_STOPPED = gettext_lazy(
 def job_enqueue(task_name: str, job: BackgroundJob, *, robust: bool = False) -> None:
     """Send the job's task once the current transaction commits, so the worker finds the row.
 
-    The task goes by name. A broker that cannot be reached fails the job with a message.
-    `robust` is for side effects that must never break the request that caused them (mail):
-    any error in sending (or, without a broker, in running the task in-process) is logged.
+    The task goes by name. A broker that cannot be reached leaves the job queued and unsent,
+    for the sweep to send once the broker is back. `robust` is for side effects that must
+    never break the request that caused them (mail): without a broker, an error of the task
+    run in-process is logged.
     """
     model, job_id = type(job), job.pk
+    transaction.on_commit(lambda: _send(task_name, model, job_id), robust=robust)
 
-    def send() -> None:
-        try:
-            celery_app.signature(task_name, args=(job_id,)).delay()
-        except kombu.exceptions.OperationalError:
-            logger.exception("Could not send %s for %s %s", task_name, model.__name__, job_id)
-            job_fail(
-                model,
-                job_id,
-                _("The task queue could not be reached, so nothing was started. Try again."),
-            )
 
-    transaction.on_commit(send, robust=robust)
+def _send(task_name: str, model: type[BackgroundJob], job_id: int) -> bool:
+    """Hand the task to the broker (or, without one, run it here); False when it could not."""
+    if celery_app.conf.task_always_eager:
+        celery_app.signature(task_name, args=(job_id,)).delay()
+        return True
+    try:
+        celery_app.signature(task_name, args=(job_id,)).delay()
+    except Exception as error:  # a refused or lost connection: the row is kept, to send later
+        logger.warning(
+            "Could not send %s for %s %s, the sweep sends it again: %s",
+            task_name,
+            model.__name__,
+            job_id,
+            error,
+        )
+        return False
+    # On a job a quick worker already began too: it says the task reached the broker.
+    _jobs(model).filter(pk=job_id).update(sent_at=timezone.now())
+    return True
 
 
 # The worker's steps --------------------------------------------------------------------------
 
 
 def job_begin(jobs: QuerySet[J], job_id: int, *, progress: int = 0) -> J | None:
-    """Mark the job running and return it from `jobs`; None when it is gone or finished.
+    """Mark the job running and return it from `jobs`; None when it is gone, finished, or
+    running with a live worker (this delivery is a duplicate).
 
-    A running job is taken again: its worker died and the broker handed the task on.
+    A running job whose worker stopped (no heartbeat for JOB_HEARTBEAT_TIMEOUT) is taken over.
     """
-    begun = _active(jobs.model, job_id).update(
-        status=JobStatus.RUNNING, progress=progress, updated_at=timezone.now()
+    model = jobs.model
+    now = timezone.now()
+    job = _jobs(model).filter(pk=job_id)
+    begun = job.filter(status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, progress=progress, updated_at=now
     )
+    if not begun and _retrying.get():
+        begun = job.filter(status=JobStatus.RUNNING).update(progress=progress, updated_at=now)
+    elif not begun:
+        # Delivered again after its worker stopped (the broker's visibility timeout): take over.
+        begun = job.filter(
+            status=JobStatus.RUNNING, updated_at__lt=_heartbeat_lost_before()
+        ).update(progress=progress, updated_at=now, restarts=F("restarts") + 1)
     if not begun:
         return None
-    return jobs.filter(pk=job_id).first()
+    found = jobs.filter(pk=job_id).first()
+    if found is not None and found.restarts > MAX_RESTARTS:
+        job_fail(model, job_id, WORKER_STOPPED)
+        return None
+    if settings.JOB_TEST_PAUSE:
+        # Only for the integration tests that kill a worker mid-job; zero everywhere else.
+        time.sleep(settings.JOB_TEST_PAUSE)
+    return found
 
 
 def job_finish(model: type[BackgroundJob], job_id: int, **result: Any) -> bool:
@@ -109,14 +162,18 @@ def job_finish(model: type[BackgroundJob], job_id: int, **result: Any) -> bool:
 
 def job_fail(model: type[BackgroundJob], job_id: int, message: str | Promise) -> bool:
     """Mark the job failed with a message for the user; a finished job is left as it is."""
-    return bool(_fail(model._default_manager.filter(pk=job_id), message))
+    return bool(_fail(_jobs(model).filter(pk=job_id), message))
+
+
+def _jobs(model: type[BackgroundJob]) -> QuerySet[Any]:
+    # Untyped: `status` is declared by each job model, not by the base.
+    jobs: QuerySet[Any] = model._default_manager.all()
+    return jobs
 
 
 def _active(model: type[BackgroundJob], job_id: int) -> QuerySet[Any]:
     """The job if it is queued or running: the only jobs a step may change."""
-    # Through an untyped queryset: `status` is declared by each job model, not by the base.
-    jobs: QuerySet[Any] = model._default_manager.filter(pk=job_id)
-    return jobs.filter(status__in=BackgroundJob.ACTIVE)
+    return _jobs(model).filter(pk=job_id, status__in=BackgroundJob.ACTIVE)
 
 
 def _fail(jobs: QuerySet[Any], message: str | Promise) -> int:
@@ -130,32 +187,133 @@ def _fail(jobs: QuerySet[Any], message: str | Promise) -> int:
     )
 
 
-# Jobs whose worker stopped -------------------------------------------------------------------
+# The heartbeat -------------------------------------------------------------------------------
 
 
-def stale_before() -> datetime:
-    """A job queued or running since before this has no worker left to finish it."""
-    seconds = settings.CELERY_VISIBILITY_TIMEOUT + settings.JOB_STALE_MARGIN
-    return timezone.now() - timedelta(seconds=seconds)
+class _Heartbeat(threading.Thread):
+    """Touches a running job's `updated_at` while its worker lives; a SIGKILL stops it too."""
+
+    def __init__(self, model: type[BackgroundJob], job_id: int) -> None:
+        super().__init__(name=f"heartbeat-{model.__name__}-{job_id}", daemon=True)
+        self.model, self.job_id = model, job_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    _jobs(self.model).filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+                        updated_at=timezone.now()
+                    )
+                except Exception as error:  # the database away: the work itself will say so
+                    logger.warning(
+                        "Heartbeat of %s %s: %s", self.model.__name__, self.job_id, error
+                    )
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
 
 
-def fail_stale(jobs: QuerySet[Any]) -> int:
-    """Fail the stale jobs among `jobs` with a message; returns how many."""
-    return _fail(jobs.filter(updated_at__lt=stale_before()), WORKER_STOPPED)
+# Jobs that wait for a broker or lost their worker ---------------------------------------------
 
 
-def fail_if_stale(job: BackgroundJob) -> bool:
-    """Fail this job if it is stale, and show that on the instance; True when it did.
+def _heartbeat_lost_before() -> Any:
+    return timezone.now() - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT)
 
-    No query for a finished or recent job, so a status view may call it on every poll.
+
+@dataclass
+class Sweep:
+    """What a sweep did: jobs sent (again), taken back from a stopped worker, failed."""
+
+    sent: int = 0
+    restarted: int = 0
+    failed: int = 0
+
+    def __iadd__(self, other: Sweep) -> Sweep:
+        self.sent += other.sent
+        self.restarted += other.restarted
+        self.failed += other.failed
+        return self
+
+
+def _due(jobs: QuerySet[Any]) -> QuerySet[Any]:
+    """Those of `jobs` the sweep must act on: unsent or lost queued jobs, jobs whose worker
+    stopped."""
+    now = timezone.now()
+    unsent = Q(sent_at__isnull=True, updated_at__lt=now - timedelta(seconds=SEND_RETRY_SECONDS))
+    lost = Q(sent_at__lt=now - timedelta(seconds=settings.JOB_RESEND_AFTER))
+    return jobs.filter(
+        Q(status=JobStatus.QUEUED) & (unsent | lost)
+        | Q(status=JobStatus.RUNNING, updated_at__lt=_heartbeat_lost_before())
+    )
+
+
+def _revive(model: type[BackgroundJob], job_id: int, task_name: str) -> Sweep:
+    """Send a due queued job again, or queue again a running job whose worker stopped.
+
+    Each change is claimed with a conditional update, so two sweeps at once act once.
     """
-    if job.status not in BackgroundJob.ACTIVE or job.updated_at >= stale_before():
+    done = Sweep()
+    now = timezone.now()
+    due = _due(_jobs(model).filter(pk=job_id))
+    stopped = due.filter(status=JobStatus.RUNNING)
+    if _fail(stopped.filter(restarts__gte=MAX_RESTARTS), WORKER_STOPPED):
+        logger.warning("%s %s failed: its worker stopped too often", model.__name__, job_id)
+        done.failed += 1
+        return done
+    restarted = stopped.update(
+        status=JobStatus.QUEUED,
+        progress=0,
+        restarts=F("restarts") + 1,
+        sent_at=None,
+        updated_at=now,
+    )
+    if restarted:
+        logger.warning("%s %s queued again: its worker stopped", model.__name__, job_id)
+        done.restarted += 1
+    elif not due.filter(status=JobStatus.QUEUED).update(updated_at=now):
+        return done  # nothing due, or another sweep claimed it
+    if _send(task_name, model, job_id):
+        done.sent += 1
+    return done
+
+
+def sweep() -> Sweep:
+    """Send every job that waits for a broker, restart every job whose worker stopped."""
+    done = Sweep()
+    for model, task_name in JOB_TASKS.items():
+        for job_id in _due(_jobs(model)).values_list("pk", flat=True):
+            done += _revive(model, job_id, task_name)
+    return done
+
+
+def job_revive(job: BackgroundJob) -> None:
+    """The sweep for the one job a page shows; updates the instance when it acted.
+
+    No query for a finished job or one that is fine, so a status view may call it on every
+    poll.
+    """
+    if not _is_due(job):
+        return
+    task_name = JOB_TASKS.get(type(job))
+    if task_name is None:
+        return
+    _revive(type(job), job.pk, task_name)
+    job.refresh_from_db()
+
+
+def _is_due(job: BackgroundJob) -> bool:
+    now = timezone.now()
+    if job.status == JobStatus.RUNNING:
+        return job.updated_at < _heartbeat_lost_before()
+    if job.status != JobStatus.QUEUED:
         return False
-    # The update checks again: a redelivered task may have just begun the job anew.
-    if not fail_stale(type(job)._default_manager.filter(pk=job.pk)):
-        return False
-    job.refresh_from_db(fields=["status", "error", "finished_at", "updated_at"])
-    return True
+    if job.sent_at is None:
+        return job.updated_at < now - timedelta(seconds=SEND_RETRY_SECONDS)
+    return job.sent_at < now - timedelta(seconds=settings.JOB_RESEND_AFTER)
 
 
 # The task ------------------------------------------------------------------------------------
@@ -178,12 +336,18 @@ def job_task(
       job; nothing else is retried;
     - any other error fails the job with a general message and is raised for the worker's log.
 
-    The message is acknowledged only after the work (acks_late), so a worker that dies mid-job
-    leaves the task to the next worker; `fail_if_stale` covers a worker that never comes back.
+    While `work` runs in a worker, a heartbeat thread keeps the job's `updated_at` recent. The
+    message is acknowledged only after the work (acks_late, rejected when the worker is lost),
+    and the sweep restarts a job whose heartbeat stopped, so a worker that dies mid-job leaves
+    the job to the next worker.
     """
 
     def decorate(work: Callable[[int], None]) -> Any:
         def run(task: Any, job_id: int) -> None:
+            heartbeat = None if task.request.is_eager else _Heartbeat(model, job_id)
+            if heartbeat is not None:
+                heartbeat.start()
+            retrying = _retrying.set(bool(task.request.retries))
             try:
                 work(job_id)
             except user_errors as error:
@@ -199,11 +363,16 @@ def job_task(
             except Exception:
                 job_fail(model, job_id, UNEXPECTED)
                 raise
+            finally:
+                _retrying.reset(retrying)
+                if heartbeat is not None:
+                    heartbeat.stop()
 
         # Named after `work` for the worker's log and the docs; no __wrapped__, since Celery
         # reads the task's signature from the function it is given.
         run.__name__, run.__qualname__ = work.__name__, work.__qualname__
         run.__module__, run.__doc__ = work.__module__, work.__doc__
+        JOB_TASKS[model] = name
         return shared_task(
             name=name,
             bind=True,

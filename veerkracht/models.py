@@ -33,10 +33,15 @@ class BackgroundJob(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set with every change of status (not on other saves): a job queued or running whose
-    # status has not changed for longer than the broker waits for a worker has lost its worker.
+    # Set with every change of status (not on other saves) and, while the job runs, by its
+    # worker's heartbeat: a running job untouched for JOB_HEARTBEAT_TIMEOUT lost its worker.
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the task was last handed to the broker; empty while the broker could not be
+    # reached, so the sweep sends it once it can (veerkracht/jobs.py).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # How often the job was taken back from a worker that stopped mid-job.
+    restarts = models.PositiveSmallIntegerField(default=0)
 
     status: str
 
@@ -46,3 +51,8 @@ class BackgroundJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def waits_for_broker(self) -> bool:
+        """Queued, but its task could not be handed to the broker yet."""
+        return self.status == JobStatus.QUEUED and self.sent_at is None

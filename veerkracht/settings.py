@@ -6,6 +6,7 @@ PostgreSQL (psycopg 3); REDIS_URL switches Celery to a real Redis broker and wor
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -15,8 +16,9 @@ from veerkracht.lib.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", default=True)
-# The fallback key is only for the embedded default; system check veerkracht.W001 warns about it.
+# Off unless asked for: `make run` sets DEBUG=1. With DEBUG off the app refuses to serve with the
+# development key below (veerkracht/wsgi.py, asgi.py; system check veerkracht.E001).
+DEBUG = env_bool("DEBUG", default=False)
 INSECURE_DEFAULT_SECRET_KEY = "insecure-veerkracht-development-key-do-not-use-in-production"
 SECRET_KEY = env_str("SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -33,6 +35,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "import_export",
+    "axes",
     "veerkracht",
     "interventions",
     "coding",
@@ -49,6 +52,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "veerkracht.middleware.SecurityHeadersMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "veerkracht.urls"
@@ -88,6 +94,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a login from a locked-out account or address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -138,21 +149,38 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "veerkracht")
 # With acks_late, Redis hands a task whose worker died to another worker after this many
-# seconds; it must exceed the longest task.
-CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+# seconds. A delivery of a job whose worker still runs it does nothing, so this may be shorter
+# than the longest task; the sweep below usually restarts such a job first.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-    # Look for abandoned tasks often enough for the timeout chosen (kombu's default sweep is
-    # about 100 s, which only suits timeouts of an hour).
-    "unacked_restore_interval": min(10, max(1, CELERY_VISIBILITY_TIMEOUT // 3)),
-    "unacked_restore_throttle": 1 if CELERY_VISIBILITY_TIMEOUT < 300 else 10,
+    # A broker that is down answers quickly with an error instead of holding the request.
+    "socket_connect_timeout": 3,
+    "socket_timeout": 10,
 }
-# A job still queued or running this many seconds after the visibility timeout has no worker
-# left to finish it (the redelivery did not come, or died too): it is failed with a message.
-JOB_STALE_MARGIN = env_int("JOB_STALE_MARGIN", 600)
-# Seconds an agreement run waits after it is marked running: only for the integration test
-# that kills a worker mid-run. Zero in any real deployment.
-AGREEMENT_TEST_PAUSE = env_int("VEERKRACHT_AGREEMENT_TEST_PAUSE", 0)
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# The worker keeps trying to reach a broker that is away, also at start.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A running job's worker touches it this often; untouched for JOB_HEARTBEAT_TIMEOUT seconds, the
+# job lost its worker and the sweep queues it again (see veerkracht/jobs.py).
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10)
+JOB_HEARTBEAT_TIMEOUT = env_int("JOB_HEARTBEAT_TIMEOUT", 60)
+# A queued job no worker took this many seconds after it was sent is sent again (a broker
+# restarted without its data lost the message); a second delivery does nothing.
+JOB_RESEND_AFTER = env_int("JOB_RESEND_AFTER", 300)
+# Celery beat runs the sweep this often: `celery -A veerkracht beat`, or a worker with -B.
+JOB_SWEEP_INTERVAL = env_int("JOB_SWEEP_INTERVAL", 30)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-jobs": {
+        "task": "veerkracht.sweep_jobs",
+        "schedule": float(JOB_SWEEP_INTERVAL),
+        # A sweep no worker took before the next one is due is dropped, not piled up.
+        "options": {"expires": float(JOB_SWEEP_INTERVAL)},
+    }
+}
+# Seconds a job waits after it is marked running: only for the integration tests that kill a
+# worker mid-job. Zero in any real deployment.
+JOB_TEST_PAUSE = env_int("VEERKRACHT_JOB_TEST_PAUSE", 0)
 
 # Email is optional: comment notifications are sent by mail only when EMAIL_BACKEND is set
 # (for example django.core.mail.backends.smtp.EmailBackend); in-app notifications always work.
@@ -170,10 +198,69 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Production behind HTTPS (README, "In production"): redirect http to https, HSTS, and, behind
+# a proxy that ends TLS, the header that tells Django the request came in over https.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+# "HTTP_X_FORWARDED_PROTO,https": the header (as Django names it) and the value meaning https.
+_PROXY_SSL_HEADER = env_list("SECURE_PROXY_SSL_HEADER", [])
+SECURE_PROXY_SSL_HEADER = (
+    (_PROXY_SSL_HEADER[0], _PROXY_SSL_HEADER[1]) if len(_PROXY_SSL_HEADER) == 2 else None
+)
+# How many proxies in front of the app append to X-Forwarded-For: the client's address for
+# login throttling is the one the outermost of them saw. 0: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Scripts and styles only from our own files: no inline script, no eval (htmx is told so in
+# base.html), no plugin, no framing. Inline style attributes stay allowed for the colours of
+# codes; style elements do not.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# No page of ours uses any of these browser features.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "usb",
+    )
+)  # fmt: skip
+
+# Failed logins (django-axes): after LOGIN_FAILURE_LIMIT failures for one user name, or from
+# one address, logins from it are refused for LOGIN_COOLOFF_MINUTES, before any password is
+# checked. A success resets the count.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "veerkracht.accounts.locked_out"
+AXES_CLIENT_IP_CALLABLE = "veerkracht.accounts.client_address"
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A refused request (403) is one line, not a traceback: refusals are normal.
+    "filters": {"forbidden_one_line": {"()": "veerkracht.logfilters.ForbiddenOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django.request": {"filters": ["forbidden_one_line"]},
+        # Failed logins and lockouts are warnings; axes' bookkeeping per attempt is not news.
+        "axes": {"level": "WARNING"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

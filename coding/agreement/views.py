@@ -60,7 +60,7 @@ from coding.agreement.runs import (
 from coding.models import AgreementRun, Assignment, InterventionProgress
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import AttributeDefinition, Intervention, Study
-from veerkracht.jobs import fail_if_stale
+from veerkracht.jobs import job_revive
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
@@ -346,7 +346,6 @@ def _runs_context(access: StudyAccess, form: RunForm | None = None) -> dict[str,
     fingerprints: dict[tuple[str, ...], str] = {}
     rows = []
     for run in runs:
-        fail_if_stale(run)
         run.study = study
         # Only the overall alpha is needed here, not the whole stored result.
         run.result = {"overall": {"krippendorff_alpha": alphas.get(run.pk)}}
@@ -453,7 +452,7 @@ def run_status(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponseB
     run = _run(access, uuid)
     if not request.htmx:
         return redirect("agreement_report", slug=slug, uuid=run.uuid)
-    fail_if_stale(run)
+    job_revive(run)
     run.study = access.study
     row = run_row(run, {})
     in_list = "row" in request.GET

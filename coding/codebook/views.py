@@ -60,7 +60,7 @@ from coding.models import (
 from coding.review import comments
 from interventions.access import StudyAccess, get_study_for_user, members_who_code
 from interventions.models import Membership
-from veerkracht.jobs import fail_if_stale
+from veerkracht.jobs import job_revive
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
@@ -801,7 +801,7 @@ def export_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def export_status(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponseBase:
     access = get_study_for_user(request.user, slug)
     job = _export_job(access, uuid)
-    fail_if_stale(job)
+    job_revive(job)
     context = {"access": access, "study": access.study, "job": job}
     if not request.htmx:
         return render(request, "coding/codebook/export.html", context)

@@ -23,7 +23,7 @@ from coding.projects.archive import ProjectFormatError
 from coding.projects.forms import ProjectUploadForm
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import Membership, Role
-from veerkracht.jobs import fail_if_stale
+from veerkracht.jobs import job_revive
 from veerkracht.lib.http import HtmxHttpRequest
 from veerkracht.lib.uploads import UploadTooLarge, read_upload, refuse_oversized
 
@@ -113,7 +113,7 @@ def _preview_context(
 def project_preview(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponse:
     access = _owner(request, slug)
     import_job = _job(access, job)
-    fail_if_stale(import_job)
+    job_revive(import_job)
     return render(request, PREVIEW, _preview_context(access, import_job))
 
 
@@ -141,7 +141,7 @@ def project_confirm(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpRespo
 def project_import_status(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponseBase:
     access = _owner(request, slug)
     import_job = _job(access, job)
-    fail_if_stale(import_job)
+    job_revive(import_job)
     context = _preview_context(access, import_job)
     response = render(request, f"{PREVIEW}#import-status", context)
     if import_job.is_finished:
@@ -178,7 +178,7 @@ def project_export_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def project_export_status(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponseBase:
     access = _owner(request, slug)
     job = _export_job(request, access, uuid)
-    fail_if_stale(job)
+    job_revive(job)
     if not request.htmx:
         context = _page_context(access, request, form=ProjectUploadForm(), job=job)
         return render(request, PAGE, context)

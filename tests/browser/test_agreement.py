@@ -167,7 +167,7 @@ def test_a_second_rater_finishes_and_the_owner_runs_and_reads_agreement(
     assert InterventionProgress.objects.filter(coder=cast.coder_b).count() == 3
 
     # The owner starts a run; a worker (here: this test) takes it from the queue.
-    settings.AGREEMENT_TEST_PAUSE = 2
+    settings.JOB_TEST_PAUSE = 2
     page.goto(f"{base}/agreement/")
     expect(page.locator("#run-" + str(earlier.uuid))).to_contain_text("coding changed since")
     expect(page.locator(".overlap-field")).to_be_hidden()

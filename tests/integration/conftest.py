@@ -9,6 +9,7 @@ pytest-django created, so it sees the rows a `transaction=True` test commits.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -26,6 +27,11 @@ from celery.signals import after_task_publish
 from django.conf import settings
 from django.db import connection
 
+from coding.agreement.assignments import assignment_create
+from coding.codebook import services
+from coding.models import AgreementRun, Segment
+from interventions.models import Intervention
+from tests.conftest import Cast
 from veerkracht.celery import app as celery_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -133,16 +139,38 @@ def _delete_queue(queue: str) -> None:
             bound.delete()
     except Exception as error:  # cleanup must not hide the test's own result
         print(f"Could not delete Redis queue {queue}: {error}", file=sys.stderr)
+    _forget_unacked(queue)
 
 
-def start_worker(queue: str, log_path: Path, extra_env: dict[str, str] | None = None) -> Worker:
-    """Start a Celery worker process on `queue`, against the test database; not waited for."""
+def _forget_unacked(queue: str) -> None:
+    """Drop the messages a killed worker of `queue` left unacknowledged: Redis would hand them
+    back to the deleted queue after the visibility timeout, where nobody takes them."""
+    try:
+        with celery_app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            for tag, raw in client.hgetall("unacked").items():
+                _message, _exchange, routing_key = json.loads(raw)
+                if routing_key == queue:
+                    client.hdel("unacked", tag)
+                    client.zrem("unacked_index", tag)
+    except Exception as error:  # cleanup must not hide the test's own result
+        print(f"Could not clean unacknowledged messages of {queue}: {error}", file=sys.stderr)
+
+
+def start_worker(
+    queue: str, log_path: Path, extra_env: dict[str, str] | None = None, *, beat: bool = False
+) -> Worker:
+    """Start a Celery worker process on `queue`, against the test database; not waited for.
+
+    With `beat`, the worker runs Celery beat too (-B), which sends the job sweep to `queue`.
+    """
     nodename = f"{queue}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "veerkracht.settings_test",
         "DATABASE_URL": _database_url_for(connection.settings_dict["NAME"]),
         "CELERY_QUEUE": queue,
+        "VEERKRACHT_INTEGRATION_WORKER": "1",
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
@@ -151,6 +179,8 @@ def start_worker(queue: str, log_path: Path, extra_env: dict[str, str] | None = 
         "--pool=solo", "--concurrency=1", "-Q", queue, "-n", nodename,
         "--loglevel=INFO", "--without-mingle", "--without-gossip",
     ]  # fmt: skip
+    if beat:
+        command += ["-B", "-s", str(log_path.with_suffix(".beat-schedule"))]
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
@@ -202,3 +232,41 @@ def _tasks_go_through_the_broker(celery_worker: Worker) -> Iterator[None]:
         yield
     finally:
         celery_app.conf.task_always_eager = eager_before
+
+
+# Data the job tests share --------------------------------------------------------------
+
+TEXT = "Ouders leren hun kind beter begrijpen en het netwerk helpt mee."
+
+
+@pytest.fixture
+def coded(cast: Cast) -> None:
+    theme = services.code_create(study=cast.study, actor=cast.owner, name="Sociaal")
+    codes = [
+        services.code_create(study=cast.study, actor=cast.owner, name=n, parent=theme)
+        for n in ("Doelen", "Inhoud")
+    ]
+    texts = [
+        Intervention.objects.create(study=cast.study, title=f"Tekst {n}", text=TEXT)
+        for n in range(6)
+    ]
+    for coder in (cast.coder_a, cast.coder_b):
+        assignment_create(
+            study=cast.study, actor=cast.owner, coder=coder, interventions=texts, method="all"
+        )
+    for n, text in enumerate(texts):
+        for coder, code in ((cast.coder_a, codes[0]), (cast.coder_b, codes[n % 2])):
+            Segment.objects.create(
+                intervention=text, coder=coder, code=code, start=0, end=6, quote=TEXT[:6]
+            )
+
+
+def new_run(cast: Cast) -> AgreementRun:
+    params: dict[str, Any] = {
+        "coders": ["bob", "carol"],
+        "unit": "word",
+        "overlap": 0.9,
+        "bootstrap": 500,
+        "seed": 11,
+    }
+    return AgreementRun.objects.create(study=cast.study, created_by=cast.owner, params=params)

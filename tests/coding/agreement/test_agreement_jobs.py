@@ -17,7 +17,6 @@ from coding.tasks import run_agreement
 from tests.conftest import Cast, aged
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-STOPPED = "The worker stopped before the work was finished; nothing was saved. Start it again."
 PARAMS = {"coders": ["bob", "carol"], "unit": "intervention", "overlap": 0.9, "bootstrap": 0}
 
 
@@ -96,7 +95,7 @@ def test_a_run_refused_on_the_way_fails_with_its_reason(cast: Cast) -> None:
     assert run.finished_at is not None
 
 
-def test_a_stale_run_is_failed_with_a_message_when_its_status_is_polled(
+def test_a_run_whose_worker_stopped_is_computed_again_when_its_status_is_polled(
     cast: Cast, stale_after: int
 ) -> None:
     run = queued(cast)
@@ -104,25 +103,31 @@ def test_a_stale_run_is_failed_with_a_message_when_its_status_is_polled(
     aged(run, stale_after + 1)
     url = reverse("agreement_run_status", args=[cast.study.slug, run.uuid])
 
+    # Without a broker the task runs in-process, so the restarted run is computed at once.
     response = client_for(cast.supervisor).get(url, **HTMX)
 
     assert response.status_code == 286
-    html = response.content.decode()
-    assert STOPPED in html
-    assert "hx-trigger" not in html
+    assert "Open the report" in response.content.decode()
     run.refresh_from_db()
-    assert (run.status, run.error) == ("failed", STOPPED)
+    assert (run.status, run.restarts, run.error) == ("done", 1, "")
+    assert run.result["coders"] == ["bob", "carol"]
 
 
-def test_the_list_of_runs_fails_a_stale_run_it_shows(cast: Cast, stale_after: int) -> None:
-    stale, recent = queued(cast), queued(cast)
-    aged(stale, stale_after + 1)
-    aged(recent, stale_after - 5)
+@pytest.mark.usefixtures("dead_broker")
+def test_a_run_started_while_the_broker_is_down_waits_for_a_worker(cast: Cast) -> None:
+    client = client_for(cast.owner)
+    form = {"coders": ["bob", "carol"], "unit": "intervention", "overlap": "0.9"}
 
-    response = client_for(cast.owner).get(reverse("agreement", args=[cast.study.slug]))
+    response = client.post(reverse("agreement_run_start", args=[cast.study.slug]), form)
 
-    assert response.status_code == 200
-    assert STOPPED in response.content.decode()
-    stale.refresh_from_db()
-    recent.refresh_from_db()
-    assert (stale.status, recent.status) == ("failed", "queued")
+    assert response.status_code == 302, response.content.decode()
+    run = AgreementRun.objects.get(study=cast.study)
+    assert (run.status, run.sent_at, run.error) == ("queued", None, "")
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Waiting for a worker…" in html
+    assert "The task queue cannot be reached right now" in html
+    status = client.get(reverse("agreement_run_status", args=[cast.study.slug, run.uuid]), **HTMX)
+    assert status.status_code == 200
+    assert "Waiting for a worker…" in status.content.decode()

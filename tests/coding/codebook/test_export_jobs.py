@@ -88,7 +88,7 @@ def test_an_export_refused_by_the_codebook_fails_with_its_reason(cast: Cast) -> 
     assert (job.status, job.error) == ("failed", "Unknown export format “pdf”.")
 
 
-def test_a_stale_export_is_failed_with_a_message_when_its_status_is_polled(
+def test_an_export_whose_worker_stopped_is_made_again_when_its_status_is_polled(
     cast: Cast, stale_after: int
 ) -> None:
     job = queued(cast)
@@ -97,14 +97,33 @@ def test_a_stale_export_is_failed_with_a_message_when_its_status_is_polled(
     client = Client()
     client.force_login(cast.coder_a)
 
+    # Without a broker the task runs in-process, so the restarted export is made at once.
     response = client.get(reverse("export_status", args=[cast.study.slug, job.uuid]), **HTMX)
 
     assert response.status_code == 286
     html = response.content.decode()
-    assert "The export failed: The worker stopped before the work was finished" in html
+    assert "gezin-codeboek.json is ready." in html
     assert "hx-trigger" not in html
     job.refresh_from_db()
-    assert job.status == "failed"
+    assert (job.status, job.restarts) == ("done", 1)
+
+
+@pytest.mark.usefixtures("dead_broker")
+def test_an_export_started_while_the_broker_is_down_waits_for_a_worker(cast: Cast) -> None:
+    client = Client()
+    client.force_login(cast.coder_a)
+
+    response = client.post(reverse("export_start", args=[cast.study.slug]), {"fmt": "md"})
+
+    assert response.status_code == 302
+    job = ExportJob.objects.get(study=cast.study)
+    assert (job.status, job.sent_at) == ("queued", None)
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Waiting for a worker…" in html
+    assert "The task queue cannot be reached right now" in html
+    assert 'hx-trigger="every 1s"' in html
 
 
 def test_a_running_export_younger_than_the_timeout_keeps_polling(

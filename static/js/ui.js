@@ -1,0 +1,49 @@
+// Small behaviours every page may use, declared in the HTML with data- attributes instead of
+// inline handlers (the Content-Security-Policy allows no inline script):
+//
+//   <form data-confirm="Delete this?">       asks first; Cancel keeps the form from submitting
+//   <select data-autosubmit>                  submits its form when the choice changes
+//   <input data-select-on-focus>              selects its whole text on focus (a link to copy)
+//   <form data-reset-on-success>              clears itself after a successful htmx request
+//   <div data-swap-bad-request>               htmx shows a 400 answer inside it (a refusal
+//                                             carrying its message) instead of dropping it
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+
+  document.addEventListener("change", function (event) {
+    const field = event.target;
+    if (field instanceof HTMLSelectElement && field.hasAttribute("data-autosubmit") && field.form) {
+      field.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("focusin", function (event) {
+    const field = event.target;
+    if (field instanceof HTMLInputElement && field.hasAttribute("data-select-on-focus")) {
+      field.select();
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.hasAttribute("data-reset-on-success") &&
+        event.detail.successful) {
+      form.reset();
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.target;
+    if (event.detail.xhr.status === 400 && target instanceof Element &&
+        target.closest("[data-swap-bad-request]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+})();
