@@ -102,6 +102,7 @@ def run_project_import(job_id: int) -> None:
     name="coding.run_project_export",
     model=ExportJob,
     user_errors=(ProjectError, ProjectFormatError),
+    kind="project",
 )
 def run_project_export(job_id: int) -> None:
     """Make a .qdpx export with the layers its owner may see, and keep it on the job."""

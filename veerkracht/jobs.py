@@ -74,7 +74,25 @@ WORKER_STOPPED = gettext_lazy(
 )
 
 # The task name of each kind of job, filled in by `job_task`: what the sweep sends.
-JOB_TASKS: dict[type[BackgroundJob], str] = {}
+# The task of each kind of job: (model, kind) -> task name, where kind is None for a model
+# with one task, or the value of the job's `kind` field when one model has several (ExportJob:
+# codebook exports and project exports).
+JOB_TASKS: dict[tuple[type[BackgroundJob], str | None], str] = {}
+
+
+def _task_of(job: BackgroundJob) -> str | None:
+    kind = getattr(job, "kind", None)
+    return JOB_TASKS.get((type(job), kind)) or JOB_TASKS.get((type(job), None))
+
+
+def _of_kind(model: type[BackgroundJob], kind: str | None) -> QuerySet[Any]:
+    """The jobs of `model` that the task registered for `kind` runs."""
+    jobs = _jobs(model)
+    if kind is not None:
+        return jobs.filter(kind=kind)
+    others = [k for (m, k) in JOB_TASKS if m is model and k is not None]
+    return jobs.exclude(kind__in=others) if others else jobs
+
 
 # True while a task retries its own job after a database error: it may take the job it left
 # running (its heartbeat is recent, since it stopped only seconds ago).
@@ -284,8 +302,8 @@ def _revive(model: type[BackgroundJob], job_id: int, task_name: str) -> Sweep:
 def sweep() -> Sweep:
     """Send every job that waits for a broker, restart every job whose worker stopped."""
     done = Sweep()
-    for model, task_name in JOB_TASKS.items():
-        for job_id in _due(_jobs(model)).values_list("pk", flat=True):
+    for (model, kind), task_name in JOB_TASKS.items():
+        for job_id in _due(_of_kind(model, kind)).values_list("pk", flat=True):
             done += _revive(model, job_id, task_name)
     return done
 
@@ -298,7 +316,7 @@ def job_revive(job: BackgroundJob) -> None:
     """
     if not _is_due(job):
         return
-    task_name = JOB_TASKS.get(type(job))
+    task_name = _task_of(job)
     if task_name is None:
         return
     _revive(type(job), job.pk, task_name)
@@ -324,8 +342,10 @@ def job_task(
     name: str,
     model: type[BackgroundJob],
     user_errors: tuple[type[Exception], ...] = (),
+    kind: str | None = None,
 ) -> Callable[[Callable[[int], None]], Any]:
-    """Make `work(job_id)` the Celery task `name` of jobs of `model`.
+    """Make `work(job_id)` the Celery task `name` of jobs of `model` (of those whose `kind`
+    field is `kind`, when one model has several tasks).
 
     `work` loads the job with `job_begin`, does the work and stores it with `job_finish`; it
     must be safe to run again (its writes in one transaction, or idempotent). Then:
@@ -372,7 +392,7 @@ def job_task(
         # reads the task's signature from the function it is given.
         run.__name__, run.__qualname__ = work.__name__, work.__qualname__
         run.__module__, run.__doc__ = work.__module__, work.__doc__
-        JOB_TASKS[model] = name
+        JOB_TASKS[(model, kind)] = name
         return shared_task(
             name=name,
             bind=True,

@@ -359,3 +359,14 @@ def test_no_module_imports_itself_through_other_modules() -> None:
         if start in seen:
             circles.append(start)
     assert circles == []
+
+
+def test_one_model_with_two_tasks_sends_each_job_to_its_own() -> None:
+    """Codebook exports and project exports are both ExportJob rows: each kind has its task."""
+    from coding.models import ExportJob
+    from veerkracht.jobs import JOB_TASKS, _task_of
+
+    assert JOB_TASKS[(ExportJob, None)] == "coding.run_export"
+    assert JOB_TASKS[(ExportJob, "project")] == "coding.run_project_export"
+    assert _task_of(ExportJob(kind="codebook", format="json")) == "coding.run_export"
+    assert _task_of(ExportJob(kind="project", format="qdpx")) == "coding.run_project_export"
