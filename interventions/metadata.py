@@ -59,10 +59,11 @@ from veerkracht.lib.filenames import extension as file_extension
 from veerkracht.lib.spreadsheets import (
     UnreadableText,
     cell_text,
+    csv_bytes,
     csv_reader,
     decode_text,
-    formula_escape,
     formula_unescape,
+    xlsx_bytes,
 )
 from veerkracht.lib.uploads import UploadTooLarge, check_size
 
@@ -377,14 +378,15 @@ def unknown_columns(*, study: Study, table: Mapping[str, Any]) -> list[str]:
 
 
 class CellWidget(widgets.Widget):
-    """Plain strings both ways; on export a formula-like value gets a leading apostrophe."""
+    """Plain strings both ways; the export's writers escape formula-like cells
+    (`veerkracht.lib.spreadsheets`)."""
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
         # read_table has taken off the export's apostrophe already.
         return str(value).strip() if value is not None else ""
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
-        return formula_escape("" if value is None else str(value))
+        return "" if value is None else str(value)
 
 
 class TitleWidget(CellWidget):
@@ -925,9 +927,11 @@ def export_table(*, study: Study, fmt: str) -> bytes:
     """
     resource = InterventionResource(study=study, definitions=study.attributes.all())
     dataset = resource.export(resource.get_queryset().order_by("title"))
+    # Headers are property names, user text like the cells: both go through the one rule
+    # for cells a spreadsheet would run (`formula_escape`).
+    headers, rows = list(dataset.headers or []), [list(row) for row in dataset]
     if fmt == "csv":
-        return ("\ufeff" + dataset.export("csv", delimiter=";")).encode("utf-8")
+        return csv_bytes(headers, rows, delimiter=";")
     if fmt == "xlsx":
-        dataset.title = "Interventies"
-        return bytes(dataset.export("xlsx"))
+        return xlsx_bytes(headers, rows, title="Interventies")
     raise MetadataError(_("Export as csv or xlsx, not “%(format)s”.") % {"format": fmt})

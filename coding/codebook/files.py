@@ -41,8 +41,6 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import _Cell
 from lxml import etree
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from coding.codebook.tree import (
     MAX_CODES,
@@ -66,6 +64,10 @@ from veerkracht.lib.spreadsheets import (
     csv_reader,
     decode_text,
     formula_unescape,
+    xlsx_bytes,
+)
+from veerkracht.lib.spreadsheets import (
+    xml_text as spreadsheet_xml_text,
 )
 
 TABLE_COLUMNS = (
@@ -160,19 +162,8 @@ def _labels(language: str) -> dict[str, str]:
 
 
 def xml_text(text: str) -> str:
-    """``text`` without the characters XML 1.0 cannot hold at all (most C0 controls).
-
-    Word, Excel and SVG are XML inside; one stray control character pasted from a PDF would
-    otherwise make the whole export fail.
-    """
-    return "".join(
-        ch
-        for ch in text
-        if ch in "\t\n\r"
-        or ("\x20" <= ch <= "\ud7ff")
-        or ("\ue000" <= ch <= "\ufffd")
-        or ch >= "\U00010000"
-    )
+    """``text`` without the characters XML 1.0 cannot hold (`spreadsheets.xml_text`)."""
+    return spreadsheet_xml_text(text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,25 +323,8 @@ def to_csv(nodes: list[CodeNode]) -> bytes:
 
 
 def to_xlsx(nodes: list[CodeNode]) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # a new workbook always has one sheet
-    sheet.title = "Codebook"
-    bold = Font(bold=True)
-    for column, header in enumerate(TABLE_COLUMNS, start=1):
-        sheet.cell(row=1, column=column, value=header).font = bold
-    for row_number, row in enumerate(_table_rows(nodes), start=2):
-        for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=row_number, column=column, value=xml_text(value))
-            # openpyxl turns any string starting with "=" into a formula; a definition is text.
-            cell.data_type = "s"
     widths = (40, 28, 60, 40, 40, 40, 10, 12, 38)
-    for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(TABLE_COLUMNS, _table_rows(nodes), title="Codebook", widths=widths)
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,7 +458,7 @@ def _xlsx_value(cell: Any) -> str:
             _("Cell %(cell)s holds a formula; formulas are not accepted, paste the values only.")
             % {"cell": getattr(cell, "coordinate", "?")}
         )
-    return cell_text(getattr(cell, "value", None))
+    return formula_unescape(cell_text(getattr(cell, "value", None)))
 
 
 def _map_columns(headers: list[str]) -> dict[str, int]:
