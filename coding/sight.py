@@ -96,6 +96,14 @@ def visible_ids(access: StudyAccess | None) -> set[int]:
     return {user.pk for user in visible_coders(access)}
 
 
+def count_visible(coder_ids: Iterable[int | None], visible: set[int]) -> int:
+    """How many of some segments, given by their coders' ids, a member who sees the layers
+    `visible` (`visible_ids`) may count: a count of another coder's segments is as telling as
+    the segments before the reveal. A segment whose coder is unknown (deleted since) counts
+    for nobody."""
+    return sum(1 for coder in coder_ids if coder is not None and coder in visible)
+
+
 def _layer_ids(layers: Iterable[Any]) -> set[int]:
     ids = set()
     for layer in layers:

@@ -737,13 +737,21 @@ def _refuse_cycles(entries: list[_Entry]) -> None:
 # Markdown
 # --------------------------------------------------------------------------------------------
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+# A scheme that runs code when a renderer makes a link of it; its colon is escaped, so no
+# renderer sees a scheme (CommonMark shows "\:" as ":").
+_MARKDOWN_SCRIPT_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)(\s*):")
 # A line that starts like a list item or a numbered item would restructure the list.
 _MARKDOWN_LINE_START = re.compile(r"^(\s*)([-+]|\d+(?=[.)]))", re.MULTILINE)
 
 
 def _markdown_escape(text: str) -> str:
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Code text as Markdown that renders as that text: HTML as entities (a renderer that
+    lets HTML through shows them as characters), Markdown's own marks backslash-escaped, and
+    script schemes broken, so no tag, link or image can come from a code's text."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)
+    escaped = _MARKDOWN_SCRIPT_SCHEME.sub(r"\1\2\\:", escaped)
     return _MARKDOWN_LINE_START.sub(
         lambda match: (
             f"{match.group(1)}{match.group(2)}\\"

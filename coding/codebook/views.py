@@ -593,7 +593,15 @@ def _place(names: dict[str, str], parent: str | None, position: Any) -> str:
     return where
 
 
-def _changes(event: CodingEvent, names: dict[str, str]) -> list[Change]:
+def _changes(
+    event: CodingEvent,
+    names: dict[str, str],
+    coders: dict[str, int] | None = None,
+    visible: set[int] | None = None,
+) -> list[Change]:
+    """`coders`: the coder of each segment UUID the events name; `visible`: the coders whose
+    segments the viewer may see, so a merge counts only the segments the viewer may know of."""
+    coders, visible = coders or {}, visible or set()
     before, after = event.before or {}, event.after or {}
     if event.action == "code_update":
         return [
@@ -614,7 +622,11 @@ def _changes(event: CodingEvent, names: dict[str, str]) -> list[Change]:
         deleted = ", ".join(row.get("name", "") for row in before.get("subtree", []))
         return [Change(_("deleted"), deleted, "")]
     if event.action == "code_merge":
-        n = len(before.get("segments", [])) + len(before.get("duplicates", []))
+        n = sight.count_visible(
+            [coders.get(uuid) for uuid in before.get("segments", [])]
+            + [row.get("coder") for row in before.get("duplicates", [])],
+            visible,
+        )
         return [
             Change(_("merged"), str(after.get("source_name", "")), event.code_name),
             Change(_("segments moved"), "", str(n)),
@@ -644,8 +656,23 @@ def codebook_history(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         str(uuid): name
         for uuid, name in Code.objects.filter(study=access.study).values_list("uuid", "name")
     }
+    merged = [
+        uuid
+        for event in page
+        if event.action == "code_merge"
+        for uuid in (event.before or {}).get("segments", [])
+    ]
+    coders = {
+        str(uuid): coder
+        for uuid, coder in Segment.objects.filter(uuid__in=merged).values_list("uuid", "coder_id")
+    }
+    visible = sight.visible_ids(access)
     rows = [
-        (event, ACTION_LABELS.get(event.action, event.action), _changes(event, names))
+        (
+            event,
+            ACTION_LABELS.get(event.action, event.action),
+            _changes(event, names, coders, visible),
+        )
         for event in page
     ]
     context = {"access": access, "study": access.study, "page": page, "rows": rows}
@@ -672,6 +699,9 @@ def _versions_context(access: StudyAccess, **extra: Any) -> dict[str, Any]:
         .values_list("coder", "last")
     )
     coders = members_who_code(study).select_related("user")
+    if not sight.sees_others_progress(access):
+        # Whether and when another coder last coded tells a blind coder how far they are.
+        coders = coders.filter(user=access.user)
     coded_against = []
     for member in coders.order_by("user__username"):
         last = last_segment.get(member.user_id)
