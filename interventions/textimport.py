@@ -22,6 +22,7 @@ import docx
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString, Tag
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from docx.oxml.ns import qn
 from docx.table import Table
@@ -43,6 +44,10 @@ SUPPORTED_EXTENSIONS = (".txt", ".docx", ".pdf", ".html", ".htm")
 MAX_PDF_PAGES = 2_000
 MAX_DOCX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_DOCX_MEMBERS = 10_000
+# A long intervention description has a few hundred paragraphs and some 100,000 characters;
+# these limits are far above that and keep a request well within its time.
+MAX_DOCX_PARAGRAPHS = 20_000
+MAX_TEXT_CHARACTERS = 2_000_000
 
 
 def _(message: str) -> str:
@@ -144,6 +149,11 @@ def extract_text(filename: str, data: bytes) -> str:
     except UploadTooLarge as error:
         raise TextImportError(str(error)) from None
     text = normalize_text(_EXTRACTORS[extension](name, data))
+    if len(text) > MAX_TEXT_CHARACTERS:
+        raise TextImportError(
+            _("“%(name)s” holds more than %(limit)s characters of text; split it up.")
+            % {"name": name, "limit": number_format(MAX_TEXT_CHARACTERS, force_grouping=True)}
+        )
     if not text.strip():
         if extension == ".pdf":
             raise TextImportError(
@@ -236,15 +246,26 @@ def _extract_docx(name: str, data: bytes) -> str:
         _("“%(name)s” could not be read; the Word file seems to be damaged.") % {"name": name}
     ):
         document = docx.Document(io.BytesIO(data))
-        return "\n".join(_docx_lines(document))
+        return "\n".join(_docx_lines(document, name))
 
 
-def _docx_lines(document: DocxDocument) -> Iterator[str]:
-    for block in _docx_blocks(document.element.body, document):
+def _docx_lines(document: DocxDocument, name: str = "") -> Iterator[str]:
+    # python-docx looks a paragraph's style up among all styles each time (slow for long
+    # documents): look each style id up once.
+    styles: dict[str | None, list[str]] = {}
+    for n, block in enumerate(_docx_blocks(document.element.body, document), start=1):
+        if n > MAX_DOCX_PARAGRAPHS:
+            raise TextImportError(
+                _("“%(name)s” has more than %(limit)s paragraphs; split it into smaller files.")
+                % {"name": name, "limit": number_format(MAX_DOCX_PARAGRAPHS, force_grouping=True)}
+            )
         if isinstance(block, Table):
             yield from _docx_table_lines(block)
             continue
-        style_names = _style_names(block.style)
+        style_id = block._p.style
+        if style_id not in styles:
+            styles[style_id] = _style_names(block.style)
+        style_names = styles[style_id]
         if any(style.startswith("toc") for style in style_names):
             continue
         if any(

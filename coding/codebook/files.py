@@ -199,11 +199,19 @@ def from_json(data: bytes) -> list[CodeNode]:
     except UnicodeDecodeError as error:
         raise CodebookFormatError(_("The file is not UTF-8 text.")) from error
     try:
-        document = json.loads(text)
+        document = json.loads(
+            text, parse_int=_json_number, parse_float=_json_number, parse_constant=_json_number
+        )
     except json.JSONDecodeError as error:
         raise CodebookFormatError(
             _("The file is not valid JSON (line %(line)d): %(reason)s")
             % {"line": error.lineno, "reason": error.msg}
+        ) from error
+    except ValueError as error:
+        # `_json_number`'s refusal, or Python's own limit on the digits of an integer.
+        raise CodebookFormatError(
+            _("The file holds a number no codebook has (%(reason)s).")
+            % {"reason": str(error)[:120]}
         ) from error
     except RecursionError as error:
         raise CodebookFormatError(_("The file is nested too deeply to be a codebook.")) from error
@@ -220,6 +228,17 @@ def from_json(data: bytes) -> list[CodeNode]:
         raise CodebookFormatError(_("The file holds no codes."))
     validate_tree(nodes)
     return nodes
+
+
+# Numbers play no part in a codebook file (positions come from the order); any that a file
+# holds must still be sane, not a 100,000-digit integer or Infinity.
+_JSON_NUMBER_DIGITS = 30
+
+
+def _json_number(literal: str) -> float:
+    if len(literal) > _JSON_NUMBER_DIGITS or literal in ("NaN", "Infinity", "-Infinity"):
+        raise ValueError(_("“%(number)s…”") % {"number": literal[:20]})
+    return float(literal)
 
 
 def _json_nodes(items: object, where: str, depth: int, counter: list[int]) -> list[CodeNode]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,6 +286,42 @@ def code_create(
     return _code_create(study=study, actor=actor, name=name, parent=parent, origin=origin, **fields)
 
 
+@dataclass
+class _CreateCache:
+    """What creating many codes in one transaction (an import) would otherwise query per code:
+    the codebook, each parent's sibling names and last position, the number of themes and
+    the UUIDs taken. Filled as the codes are made, so each answer stays true."""
+
+    study: Study
+    codebook: Codebook
+    taken_uuids: set[str]
+    names: dict[int | None, set[str]] = field(default_factory=dict)
+    last_position: dict[int | None, int | None] = field(default_factory=dict)
+    themes: int | None = None
+
+    def sibling_names(self, parent: Code | None) -> set[str]:
+        key = parent.pk if parent is not None else None
+        if key not in self.names:
+            self.names[key] = {
+                fold_header(n) or n.lower()
+                for n in Code.objects.filter(study=self.study, parent=parent).values_list(
+                    "name", flat=True
+                )
+            }
+        return self.names[key]
+
+    def next_position(self, parent: Code | None) -> int:
+        key = parent.pk if parent is not None else None
+        if key not in self.last_position:
+            self.last_position[key] = Code.objects.filter(
+                study=self.study, parent=parent
+            ).aggregate(m=Max("position"))["m"]
+        last = self.last_position[key]
+        position = 0 if last is None else last + 1
+        self.last_position[key] = position
+        return position
+
+
 def _code_create(
     *,
     study: Study,
@@ -338,6 +375,72 @@ def _code_create(
             **extra,
         )
         _record(study=study, actor=actor, action="code_create", code=code, after=_fields(code))
+    return code
+
+
+def _code_create_cached(
+    *,
+    cache: _CreateCache,
+    actor: User | None,
+    name: str,
+    parent: Code | None,
+    definition: str,
+    inclusion: str,
+    exclusion: str,
+    example: str,
+    color: str,
+    origin: str | None,
+    guid: str,
+) -> Code:
+    """`_code_create` inside an import's transaction, with the same checks and the same
+    event, asking `cache` instead of the database."""
+    study = cache.study
+    name = _clean_name(name)
+    siblings = cache.sibling_names(parent)
+    folded = fold_header(name) or name.lower()
+    if folded in siblings:
+        where = parent.name if parent else _("the top level")
+        raise CodebookError(
+            _("There is a code “%(other)s” under %(where)s already.")
+            % {"other": name, "where": where}
+        )
+    if cache.codebook.coding_started_at is not None:
+        origin = Code.Origin.INDUCTIVE
+    origin = origin or Code.Origin.DEDUCTIVE
+    if origin not in Code.Origin.values:
+        raise CodebookError(_("Origin is deductive or inductive."))
+    if color:
+        color = _clean_color(color)
+    elif parent is not None:
+        color = parent.color
+    else:
+        if cache.themes is None:
+            cache.themes = Code.objects.filter(study=study, parent=None).count()
+        color = PALETTE[cache.themes % len(PALETTE)]
+    extra: dict[str, Any] = {}
+    canonical = [str(u) for u in _uuids([guid])] if guid else []
+    if canonical and canonical[0] not in cache.taken_uuids:
+        extra["uuid"] = canonical[0]
+        cache.taken_uuids.add(canonical[0])
+    code = Code.objects.create(
+        study=study,
+        parent=parent,
+        name=name,
+        definition=definition.strip(),
+        inclusion=inclusion.strip(),
+        exclusion=exclusion.strip(),
+        example=example.strip(),
+        color=color,
+        origin=origin,
+        shortcut="",
+        position=cache.next_position(parent),
+        created_by=actor,
+        **extra,
+    )
+    siblings.add(folded)
+    if parent is None and cache.themes is not None:
+        cache.themes += 1
+    _record(study=study, actor=actor, action="code_create", code=code, after=_fields(code))
     return code
 
 
@@ -973,16 +1076,24 @@ def codebook_import(
     validate_tree(nodes)
     report = ImportReport()
     with transaction.atomic():
-        Codebook.objects.select_for_update().filter(pk=Codebook.for_study(study).pk).first()
+        codebook = Codebook.objects.select_for_update().get(pk=Codebook.for_study(study).pk)
         existing = {
             tuple(fold_header(p) or p.lower() for p in path): pk
             for pk, path in code_paths(study).items()
         }
+        guids = [node.guid for _path, node in walk(nodes) if node.guid and keep_guids]
+        taken = {
+            str(u)
+            for u in Code.objects.filter(uuid__in=_uuids(guids)).values_list("uuid", flat=True)
+        }
+        cache = _CreateCache(study=study, codebook=codebook, taken_uuids=taken)
+        # One query for the codes the file names again, not one per code.
+        loaded = Code.objects.select_related("parent").in_bulk(list(existing.values()))
         created: dict[tuple[str, ...], Code] = {}
         for path, node in walk(nodes):
             key = tuple(fold_header(p) or p.lower() for p in path)
             if key in existing:
-                code = Code.objects.get(pk=existing[key])
+                code = loaded[existing[key]]
                 changes = {
                     name: getattr(node, name)
                     # A file's code has no shortcut, and its name is its path.
@@ -999,9 +1110,9 @@ def codebook_import(
             parent_key = key[:-1]
             parent = None
             if parent_key:
-                parent = created.get(parent_key) or Code.objects.get(pk=existing[parent_key])
-            code = _code_create(
-                study=study,
+                parent = created.get(parent_key) or loaded[existing[parent_key]]
+            code = _code_create_cached(
+                cache=cache,
                 actor=actor,
                 name=node.name,
                 parent=parent,
@@ -1022,6 +1133,17 @@ def codebook_import(
             after={"added": len(report.added), "changed": len(report.changed)},
         )
     return report
+
+
+def _uuids(values: Iterable[str]) -> list[uuid.UUID]:
+    """The valid UUIDs among `values` (a file's guids; an invalid one is never a taken one)."""
+    found = []
+    for value in values:
+        try:
+            found.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return found
 
 
 def template_nodes(template: str) -> list[CodeNode]:

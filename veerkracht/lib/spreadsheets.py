@@ -46,8 +46,20 @@ class UnreadableText(ValueError):
 
 
 def decode_text(data: bytes, *, lenient: bool = False) -> str:
+    """`_decode_text`, refusing a NUL character."""
+    text = _decode_text(data, lenient=lenient)
+    if "\x00" in text:
+        raise UnreadableText(
+            _("The file holds a NUL character (at %(position)d); it is damaged or not text.")
+            % {"position": text.index("\x00")}
+        )
+    return text
+
+
+def _decode_text(data: bytes, *, lenient: bool = False) -> str:
     """Text from a file Excel or Windows wrote: UTF-8 (a BOM is dropped), UTF-16 with a BOM,
-    else Windows-1252; UnreadableText otherwise.
+    else Windows-1252; UnreadableText otherwise, and for text holding a NUL character (no
+    spreadsheet writes one; the database could not store it).
 
     Python's cp1252 refuses its five undefined bytes, so a file in some other encoding fails
     instead of turning into wrong letters. `lenient` (for prose, where a damaged byte should
