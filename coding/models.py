@@ -335,6 +335,32 @@ class ExportJob(BackgroundJob):
         return f"{self.kind} {self.format} ({self.status})"
 
 
+class CodebookImportJob(BackgroundJob):
+    """A big codebook file imported by a Celery task (`coding.run_codebook_import`), so the
+    request that uploaded it answers at once; the file is kept in the row until then."""
+
+    Status = JobStatus
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="codebook_imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField(null=True, blank=True)
+    # {"summary": "5000 added, ...", "dropped": [...]} once done.
+    summary = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("codebook import")
+        verbose_name_plural = _("codebook imports")
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+
 # Reconciliation ---------------------------------------------------------------------------
 
 

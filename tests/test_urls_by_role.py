@@ -28,7 +28,15 @@ from coding.agreement.assignments import assignment_create
 from coding.agreement.runs import agreement_run_start
 from coding.codebook import services
 from coding.consensus import services as consensus
-from coding.models import AgreementRun, Code, CodebookVersion, CommentThread, ExportJob, Segment
+from coding.models import (
+    AgreementRun,
+    Code,
+    CodebookImportJob,
+    CodebookVersion,
+    CommentThread,
+    ExportJob,
+    Segment,
+)
 from coding.review import comments
 from coding.tasks import run_agreement
 from interventions.models import (
@@ -166,6 +174,16 @@ class World:
             filename="gezin-codeboek.json",
             content_type="application/json",
             content=b"{}",
+        )
+
+    @cached_property
+    def codebook_import_job(self) -> CodebookImportJob:
+        return CodebookImportJob.objects.create(
+            study=self.study,
+            created_by=self.cast.owner,
+            filename="groot.json",
+            status=CodebookImportJob.Status.DONE,
+            summary={"summary": "1 added, 0 changed, 0 unchanged", "dropped": []},
         )
 
     @cached_property
@@ -414,6 +432,13 @@ ROUTES: list[Route] = [
     Route("codebook_undo", "post", OWNER, s_with("codes")),
     Route("coding_started", "post", OWNER, World.s, lambda w: {"started": "on"}),
     Route("codebook_import", "post", OWNER, World.s, codebook_file),
+    Route(
+        "codebook_import_status",
+        "get",
+        OWNER,
+        lambda w: {"slug": w.slug, "uuid": w.codebook_import_job.uuid},
+        ok=frozenset({200, 286}),
+    ),
     Route("codebook_copy", "post", OWNER, World.s, lambda w: {"source": w.other_study.slug}),
     Route("codebook_template", "post", OWNER, World.s, lambda w: {"template": "veerkracht"}),
     Route("version_create", "post", OWNER, World.s, lambda w: {"label": "v1"}),

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from coding import sight
-from coding.codebook import exports, services
+from coding.codebook import exports, imports, services
 from coding.codebook.forms import (
     CodeAddForm,
     CodeForm,
@@ -51,6 +51,7 @@ from coding.codebook.versions import snapshot_diff
 from coding.models import (
     Code,
     Codebook,
+    CodebookImportJob,
     CodebookVersion,
     CodingEvent,
     CommentThread,
@@ -536,11 +537,42 @@ def codebook_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return _import_response(request, access, error=form_error(form))
     try:
         filename, raw = read_upload(form.cleaned_data["file"])
+        if imports.runs_as_job(raw):
+            job = imports.codebook_import_start(
+                study=access.study, actor=request.user, filename=filename, data=raw
+            )
+            return _redirect_htmx(request, "codebook_import_status", access.study.slug, job.uuid)
         nodes, dropped = read_codebook_file(filename, raw)
         report = services.codebook_import(study=access.study, actor=request.user, nodes=nodes)
     except (UploadTooLarge, CodebookFormatError, services.CodebookError) as error:
         return _import_response(request, access, error=str(error))
     return _import_response(request, access, report=report, dropped=dropped)
+
+
+def _redirect_htmx(request: HtmxHttpRequest, name: str, *args: Any) -> HttpResponse:
+    """A redirect that htmx follows as a whole page (HX-Redirect), a plain one otherwise."""
+    url = reverse(name, args=args)
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@login_required
+@require_GET
+def codebook_import_status(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponseBase:
+    """A big codebook import's progress; the fragment polls until the job is finished."""
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
+    job = get_object_or_404(CodebookImportJob, study=access.study, uuid=uuid)
+    fail_if_stale(job)
+    context = {"access": access, "study": access.study, "job": job}
+    if not request.htmx:
+        return render(request, "coding/codebook/import_job.html", context)
+    response = render(request, "coding/codebook/import_job.html#import-status", context)
+    if job.is_finished:
+        return HttpResponseStopPolling(response.content)
+    return response
 
 
 @login_required
