@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 SUPPORTED_EXTENSIONS = (".txt", ".docx", ".pdf", ".html", ".htm")
 
-MAX_PDF_PAGES = 2_000
+MAX_PDF_PAGES = 500
 MAX_DOCX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_DOCX_MEMBERS = 10_000
 # A long intervention description has a few hundred paragraphs and some 100,000 characters;
