@@ -298,6 +298,8 @@ class _CreateCache:
     names: dict[int | None, set[str]] = field(default_factory=dict)
     last_position: dict[int | None, int | None] = field(default_factory=dict)
     themes: int | None = None
+    # The codes' "code_create" events, written in one statement at the end of the import.
+    events: list[CodingEvent] = field(default_factory=list)
 
     def sibling_names(self, parent: Code | None) -> set[str]:
         key = parent.pk if parent is not None else None
@@ -440,7 +442,18 @@ def _code_create_cached(
     siblings.add(folded)
     if parent is None and cache.themes is not None:
         cache.themes += 1
-    _record(study=study, actor=actor, action="code_create", code=code, after=_fields(code))
+    cache.events.append(
+        CodingEvent(
+            study=study,
+            actor=actor,
+            action="code_create",
+            code=code,
+            code_uuid=code.uuid,
+            code_name=code.name,
+            before={},
+            after=_fields(code),
+        )
+    )
     return code
 
 
@@ -1126,6 +1139,7 @@ def codebook_import(
             )
             created[key] = code
             report.added.append(path_string(path))
+        CodingEvent.objects.bulk_create(cache.events, batch_size=500)
         _record(
             study=study,
             actor=actor,
