@@ -537,13 +537,13 @@ def test_it_says_a_pdf_without_text_is_probably_scanned() -> None:
     assert "scanned" in message
 
 
-def test_it_refuses_a_pdf_with_more_than_two_thousand_pages() -> None:
+def test_it_refuses_a_pdf_with_more_than_five_hundred_pages() -> None:
     writer = PdfWriter()
-    for _page in range(2_001):
+    for _page in range(501):
         writer.add_blank_page(width=100, height=100)
     buffer = io.BytesIO()
     writer.write(buffer)
-    assert "more than 2000 pages" in refusal("dik.pdf", buffer.getvalue())
+    assert "more than 500 pages" in refusal("dik.pdf", buffer.getvalue())
 
 
 # --------------------------------------------------------------------------------------------
