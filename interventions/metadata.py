@@ -68,7 +68,10 @@ from veerkracht.lib.spreadsheets import (
 from veerkracht.lib.uploads import UploadTooLarge, check_size
 
 TABLE_EXTENSIONS = (".csv", ".xlsx")
-MAX_ROWS = 5_000
+# A review keeps tens to a few hundred interventions (the study this app grew from: 153 found);
+# the dry run the upload page shows takes 0.5 to 2.5 ms a row, so 1,000 rows stay well within a
+# request's time (5,000 took 12.7 s at load 4.5; benchmarks/metadata_preview.py).
+MAX_ROWS = 1_000
 MAX_COLUMNS = 200
 MAX_HEADER_LENGTH = 100  # AttributeDefinition.name
 MAX_XLSX_UNPACKED_BYTES = 100 * 1024 * 1024
