@@ -18,8 +18,10 @@ class Codebook(models.Model):
     """Per-study coding state. Created on first use (`Codebook.for_study`)."""
 
     class Reveal(models.TextChoices):
-        ALWAYS = "always", _("The owner and supervisor always see every coder's segments")
+        # Listed in the order the policy form offers them: blind for everyone first.
         AFTER_REVEAL = "after_reveal", _("Coders' segments are shown only after the reveal")
+        SUPERVISOR = "supervisor", _("The supervisor sees every coder's segments before the reveal")
+        ALWAYS = "always", _("The owner and supervisor always see every coder's segments")
 
     study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="codebook")
     # Once coding has started, every new code is stamped inductive.
@@ -29,11 +31,13 @@ class Codebook(models.Model):
     )
     # Blind coding: before the reveal a coder sees no other coder's layer. The owner and
     # supervisor see the coders' layers according to `reveal`; after the reveal everyone does.
+    # New studies are blind for everyone, the owner included: a thesis student usually codes
+    # too. Studies made before that default keep the policy they had (migration 0008).
     reveal = models.CharField(
         _("showing coders' segments"),
         max_length=20,
         choices=Reveal.choices,
-        default=Reveal.ALWAYS,
+        default=Reveal.AFTER_REVEAL,
     )
     revealed_at = models.DateTimeField(null=True, blank=True)
 
@@ -58,6 +62,12 @@ class Codebook(models.Model):
     def shows_layers_before_reveal(self) -> bool:
         """Whether the policy lets the owner and supervisor see the layers before the reveal."""
         return self.reveal == self.Reveal.ALWAYS
+
+    @property
+    def shows_layers_to_supervisor_before_reveal(self) -> bool:
+        """Whether the policy lets the supervisor (not the owner) see the layers before the
+        reveal; "always" includes the supervisor too."""
+        return self.reveal in (self.Reveal.ALWAYS, self.Reveal.SUPERVISOR)
 
 
 class CodeQuerySet(models.QuerySet["Code"]):
@@ -340,6 +350,32 @@ class ExportJob(BackgroundJob):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.format} ({self.status})"
+
+
+class CodebookImportJob(BackgroundJob):
+    """A big codebook file imported by a Celery task (`coding.run_codebook_import`), so the
+    request that uploaded it answers at once; the file is kept in the row until then."""
+
+    Status = JobStatus
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="codebook_imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField(null=True, blank=True)
+    # {"summary": "5000 added, ...", "dropped": [...]} once done.
+    summary = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("codebook import")
+        verbose_name_plural = _("codebook imports")
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
 
 
 # Reconciliation ---------------------------------------------------------------------------

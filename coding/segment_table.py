@@ -157,8 +157,9 @@ def plan_rows(
         bounds = []
         for name in ("start", "end"):
             value = cell(cells, name)
-            if not WHOLE_NUMBER.fullmatch(value):
-                refuse(f"The {name} ‘{value}’ is not a whole number.")
+            # Twelve digits is more than any text's length; more would only be a damaged file.
+            if not WHOLE_NUMBER.fullmatch(value) or len(value) > 12:
+                refuse(f"The {name} ‘{value[:20]}’ is not a whole number.")
                 break
             bounds.append(int(value))
         if len(bounds) != 2:
@@ -167,6 +168,9 @@ def plan_rows(
         memo = cell(cells, "memo")
         if len(memo) > MEMO_MAX_LENGTH:
             refuse(f"The memo has {len(memo):,} characters; at most {MEMO_MAX_LENGTH:,}.")
+            continue
+        if "\x00" in memo:
+            refuse("The memo holds a NUL character; the file is damaged.")
             continue
         try:
             check_span(

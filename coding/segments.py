@@ -13,22 +13,17 @@ Who may code is `StudyAccess.can_code`; which coders' segments a reader sees is
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import openpyxl
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
-from coding.codebook.files import xml_text
 from coding.codebook.services import (
     CodebookError,
     code_create,
@@ -42,7 +37,7 @@ from coding.models import Assignment, Code, CodingEvent, InterventionProgress, S
 from coding.sight import visible_ids
 from interventions.access import StudyAccess, access_for, members_who_code
 from interventions.models import AttributeValue, Intervention, Section, Study
-from veerkracht.lib.spreadsheets import csv_bytes
+from veerkracht.lib.spreadsheets import csv_bytes, xlsx_bytes
 
 MEMO_MAX_LENGTH = 10_000
 
@@ -649,25 +644,5 @@ def table_export(
     if fmt == "csv":
         return csv_bytes(headers, rows)
     if fmt == "xlsx":
-        workbook = openpyxl.Workbook()
-        sheet = workbook.active
-        assert sheet is not None  # a new workbook always has one sheet
-        sheet.title = title
-        bold = Font(bold=True)
-        for column, header in enumerate(headers, start=1):
-            sheet.cell(row=1, column=column, value=header).font = bold
-        for row_number, row in enumerate(rows, start=2):
-            for column, value in enumerate(row, start=1):
-                if isinstance(value, str):
-                    cell = sheet.cell(row=row_number, column=column, value=xml_text(value))
-                    # openpyxl takes a string starting with "=" for a formula; a quote is text.
-                    cell.data_type = "s"
-                else:
-                    sheet.cell(row=row_number, column=column, value=value)
-        for column in range(1, len(headers) + 1):
-            sheet.column_dimensions[get_column_letter(column)].width = 24
-        sheet.freeze_panes = "A2"
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        return buffer.getvalue()
+        return xlsx_bytes(headers, rows, title=title)
     raise SegmentError(_("Choose csv or xlsx, not “%(fmt)s”.") % {"fmt": fmt})

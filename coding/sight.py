@@ -1,9 +1,11 @@
 """Who sees which coder's segments: every rule of blind coding, in one place.
 
-Before the owner reveals the coders' layers, a coder sees only their own segments. The owner
-and the supervisor (`StudyAccess.sees_layers_before_reveal`) see every layer when the
-codebook's policy is "always", otherwise only after the reveal. After the reveal every member
-sees every layer, since discussing disagreements needs them. Outsiders see nothing.
+Before the owner reveals the coders' layers, every member sees only their own segments: the
+policy "after_reveal", the default of a new study, since a thesis student is usually owner and
+first coder. Two policies open the layers earlier, chosen explicitly by the owner: "supervisor"
+to the supervisor (`StudyAccess.sees_layers_before_reveal_as_supervisor`), "always" to the
+owner and the supervisor (`StudyAccess.sees_layers_before_reveal`). After the reveal every
+member sees every layer, since discussing disagreements needs them. Outsiders see nothing.
 
 Every read of segments (the workspace, a segment's panel, the code report, counts, comment
 threads, the dashboard, the consensus, direct URLs) asks `visible_coders` or `layers_open`
@@ -30,21 +32,26 @@ from interventions.models import Study
 
 def reveal_state(study: Study) -> Codebook:
     """The study's reveal policy and reveal, as sight needs them: an unsaved default codebook
-    (policy "always", not revealed) when the study has none yet."""
+    (policy "after_reveal", not revealed) when the study has none yet."""
     found = Codebook.objects.filter(study=study).only("reveal", "revealed_at").first()
     return found or Codebook(study=study)
 
 
 def layers_open(access: StudyAccess | None, *, codebook: Codebook | None = None) -> bool:
     """Whether every coder's layer is open to this member: to everyone once revealed; before
-    that to the owner and supervisor when the policy is "always". `codebook` saves a query
-    when the caller has `reveal_state` already."""
+    that to the owner and supervisor when the policy is "always", to the supervisor when it is
+    "supervisor", to nobody when it is "after_reveal". `codebook` saves a query when the caller
+    has `reveal_state` already."""
     if access is None:
         return False
     codebook = codebook or reveal_state(access.study)
     if codebook.is_revealed:
         return True
-    return access.sees_layers_before_reveal and codebook.shows_layers_before_reveal
+    if codebook.shows_layers_before_reveal:
+        return access.sees_layers_before_reveal
+    if codebook.shows_layers_to_supervisor_before_reveal:
+        return access.sees_layers_before_reveal_as_supervisor
+    return False
 
 
 def may_reconcile(access: StudyAccess | None, *, codebook: Codebook | None = None) -> bool:
@@ -87,6 +94,14 @@ def visible_coders(access: StudyAccess | None, *, codebook: Codebook | None = No
 def visible_ids(access: StudyAccess | None) -> set[int]:
     """The ids of `visible_coders`."""
     return {user.pk for user in visible_coders(access)}
+
+
+def count_visible(coder_ids: Iterable[int | None], visible: set[int]) -> int:
+    """How many of some segments, given by their coders' ids, a member who sees the layers
+    `visible` (`visible_ids`) may count: a count of another coder's segments is as telling as
+    the segments before the reveal. A segment whose coder is unknown (deleted since) counts
+    for nobody."""
+    return sum(1 for coder in coder_ids if coder is not None and coder in visible)
 
 
 def _layer_ids(layers: Iterable[Any]) -> set[int]:
@@ -159,7 +174,7 @@ def blind_note(access: StudyAccess, *, n_layers: int, codebook: Codebook | None 
         return ""
     if not access.sees_layers_before_reveal:
         return "coder"
-    return "" if codebook.shows_layers_before_reveal else "hidden"
+    return "" if layers_open(access, codebook=codebook) else "hidden"
 
 
 @dataclass

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from coding.agreement.runs import AgreementError, coding_fingerprint, compute_for_study
 from coding.codebook.exports import export_codebook
+from coding.codebook.imports import codebook_import_run
 from coding.codebook.services import CodebookError
-from coding.models import AgreementRun, ExportJob, MailJob, ProjectImportJob
+from coding.codebook.tree import CodebookFormatError
+from coding.models import AgreementRun, CodebookImportJob, ExportJob, MailJob, ProjectImportJob
 from coding.projects.archive import ProjectFormatError
 from coding.projects.services import (
     ProjectError,
@@ -37,6 +39,16 @@ def run_export(job_id: int) -> None:
         content_type=made.content_type,
         content=made.content,
     )
+
+
+@job_task(
+    name="coding.run_codebook_import",
+    model=CodebookImportJob,
+    user_errors=(CodebookError, CodebookFormatError),
+)
+def run_codebook_import(job_id: int) -> None:
+    """Import a big codebook file kept on the job (`coding.codebook.imports`)."""
+    codebook_import_run(job_id)
 
 
 @job_task(name="coding.run_agreement", model=AgreementRun, user_errors=(AgreementError,))

@@ -36,6 +36,7 @@ Right = Literal[
     "can_code",
     "can_reveal",
     "sees_layers_before_reveal",
+    "sees_layers_before_reveal_as_supervisor",
     "sees_all_progress",
     "sees_agreement",
     "can_run_agreement",
@@ -94,6 +95,13 @@ class StudyAccess:
         """See the coders' layers before the reveal when the policy is "always": the owner and
         the supervisor (`coding.sight.layers_open`)."""
         return self._is(_READING_ALONG)
+
+    @property
+    def sees_layers_before_reveal_as_supervisor(self) -> bool:
+        """See the coders' layers before the reveal when the policy is "supervisor": the
+        supervisor, who reads along and codes nothing, so seeing them biases no coding of
+        theirs (`coding.sight.layers_open`)."""
+        return self._is(_SUPERVISOR)
 
     @property
     def sees_all_progress(self) -> bool:

@@ -281,3 +281,34 @@ class ImportJob(BackgroundJob):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+
+class TextImportJob(BackgroundJob):
+    """Big text files (an upload over `textjobs.JOB_THRESHOLD_BYTES`) turned into interventions
+    by a Celery task (`interventions.import_texts`), so the request answers at once. The files
+    wait in `archive` (a zip) until the task has read them."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="text_imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    source = models.CharField(max_length=200, blank=True)
+    filenames = models.JSONField(default=list)
+    archive = models.BinaryField(null=True, blank=True)
+    summary = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("text import")
+        verbose_name_plural = _("text imports")
+
+    def __str__(self) -> str:
+        return f"{len(self.filenames)} files ({self.status})"

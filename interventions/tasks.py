@@ -10,8 +10,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from interventions.metadata import MetadataError, import_apply
-from interventions.models import ImportJob
+from interventions.models import ImportJob, TextImportJob
+from interventions.services import ServiceError
+from interventions.textimport import TextImportError
+from interventions.textjobs import text_import_run
 from veerkracht.jobs import job_begin, job_task
+
+
+@job_task(
+    name="interventions.import_texts",
+    model=TextImportJob,
+    user_errors=(TextImportError, MetadataError, ServiceError),
+)
+def import_texts(job_id: int) -> None:
+    """Turn a big upload of text files into interventions (`interventions.textjobs`)."""
+    text_import_run(job_id)
 
 
 @job_task(name="interventions.apply_import", model=ImportJob, user_errors=(MetadataError,))

@@ -24,6 +24,7 @@ import pyphen
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString, Tag
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from docx.oxml.ns import qn
 from docx.table import Table
@@ -42,9 +43,13 @@ if TYPE_CHECKING:
 
 SUPPORTED_EXTENSIONS = (".txt", ".docx", ".pdf", ".html", ".htm")
 
-MAX_PDF_PAGES = 2_000
+MAX_PDF_PAGES = 500
 MAX_DOCX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_DOCX_MEMBERS = 10_000
+# A long intervention description has a few hundred paragraphs and some 100,000 characters;
+# these limits are far above that and keep a request well within its time.
+MAX_DOCX_PARAGRAPHS = 20_000
+MAX_TEXT_CHARACTERS = 2_000_000
 
 
 def _(message: str) -> str:
@@ -161,6 +166,11 @@ def extract_document(filename: str, data: bytes) -> ExtractedText:
         raise TextImportError(str(error)) from None
     headings: list[str] = []
     text = normalize_text(_EXTRACTORS[extension](name, data, headings))
+    if len(text) > MAX_TEXT_CHARACTERS:
+        raise TextImportError(
+            _("“%(name)s” holds more than %(limit)s characters of text; split it up.")
+            % {"name": name, "limit": number_format(MAX_TEXT_CHARACTERS, force_grouping=True)}
+        )
     if not text.strip():
         if extension == ".pdf":
             raise TextImportError(
@@ -254,15 +264,26 @@ def _extract_docx(name: str, data: bytes, headings: list[str]) -> str:
         _("“%(name)s” could not be read; the Word file seems to be damaged.") % {"name": name}
     ):
         document = docx.Document(io.BytesIO(data))
-        return "\n".join(_docx_lines(document, headings))
+        return "\n".join(_docx_lines(document, headings, name))
 
 
-def _docx_lines(document: DocxDocument, headings: list[str]) -> Iterator[str]:
-    for block in _docx_blocks(document.element.body, document):
+def _docx_lines(document: DocxDocument, headings: list[str], name: str = "") -> Iterator[str]:
+    # python-docx looks a paragraph's style up among all styles each time (slow for long
+    # documents): look each style id up once.
+    styles: dict[str | None, list[str]] = {}
+    for n, block in enumerate(_docx_blocks(document.element.body, document), start=1):
+        if n > MAX_DOCX_PARAGRAPHS:
+            raise TextImportError(
+                _("“%(name)s” has more than %(limit)s paragraphs; split it into smaller files.")
+                % {"name": name, "limit": number_format(MAX_DOCX_PARAGRAPHS, force_grouping=True)}
+            )
         if isinstance(block, Table):
             yield from _docx_table_lines(block)
             continue
-        style_names = _style_names(block.style)
+        style_id = block._p.style
+        if style_id not in styles:
+            styles[style_id] = _style_names(block.style)
+        style_names = styles[style_id]
         if any(style.startswith("toc") for style in style_names):
             continue
         if any(

@@ -32,6 +32,11 @@ urlpatterns = [
     path(
         "s/<slug:slug>/interventions/upload/", views.intervention_upload, name="intervention_upload"
     ),
+    path(
+        "s/<slug:slug>/interventions/upload/<uuid:job>/",
+        views.intervention_upload_status,
+        name="intervention_upload_status",
+    ),
     path("s/<slug:slug>/i/<uuid:uuid>/", views.intervention_detail, name="intervention_detail"),
     path("s/<slug:slug>/i/<uuid:uuid>/edit/", views.intervention_edit, name="intervention_edit"),
     path(

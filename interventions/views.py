@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from interventions import metadata, services
+from interventions import metadata, services, textjobs
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
 from interventions.forms import (
     AttributeDefinitionForm,
@@ -46,6 +46,7 @@ from interventions.models import (
     Membership,
     Role,
     Section,
+    TextImportJob,
 )
 from interventions.textimport import TextImportError, extract_document
 from veerkracht.jobs import job_revive
@@ -386,10 +387,18 @@ def intervention_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             return _refused(request, "interventions/intervention_upload.html", context)
         if form.is_valid():
             try:
+                files = [read_upload(upload) for upload in form.cleaned_data["documents"]]
+                if textjobs.runs_as_job(files):
+                    job = textjobs.text_import_start(
+                        study=access.study,
+                        actor=request.user,
+                        files=files,
+                        source=form.cleaned_data["source"],
+                    )
+                    return redirect("intervention_upload_status", slug=slug, job=job.uuid)
                 texts = []
                 headings: dict[str, tuple[str, ...]] = {}
-                for upload in form.cleaned_data["documents"]:
-                    filename, raw = read_upload(upload)
+                for filename, raw in files:
                     document = extract_document(filename, raw)
                     texts.append((filename, document.text))
                     headings[filename] = document.headings
@@ -415,6 +424,22 @@ def intervention_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 return redirect("intervention_list", slug=slug)
         return _refused(request, "interventions/intervention_upload.html", context)
     return render(request, "interventions/intervention_upload.html", context)
+
+
+@login_required
+@require_GET
+def intervention_upload_status(request: HtmxHttpRequest, slug: str, job: UUID) -> HttpResponseBase:
+    """A big upload's progress; the fragment polls until the job is finished."""
+    access = get_study_for_user(request.user, slug, need="can_manage")
+    text_job = get_object_or_404(TextImportJob, study=access.study, uuid=job)
+    job_revive(text_job)
+    context = {"access": access, "study": access.study, "job": text_job}
+    if not request.htmx:
+        return render(request, "interventions/upload_job.html", context)
+    response = render(request, "interventions/upload_job.html#upload-status", context)
+    if text_job.is_finished:
+        return HttpResponseStopPolling(response.content)
+    return response
 
 
 def _detail_context(access: StudyAccess, intervention: Intervention) -> dict[str, Any]:

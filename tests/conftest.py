@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone, translation
 
+from coding.models import Codebook
 from interventions.models import Intervention, Role, Study
 from tests.factories import InterventionFactory, MembershipFactory, StudyFactory, UserFactory
 from veerkracht.celery import app as celery_app
@@ -48,7 +49,19 @@ def cast(db: Any) -> Cast:
     MembershipFactory(study=study, user=coder_a, role=Role.CODER)
     MembershipFactory(study=study, user=coder_b, role=Role.CODER)
     intervention = InterventionFactory(study=study, title="Gezin Centraal")
+    # The cast's study reads along: the owner and supervisor see the layers before the reveal
+    # (policy "always", chosen explicitly as an owner may). Most tests look at the layers from
+    # the owner's seat; the blind default of a new study is tested in tests/coding/test_sight.py
+    # and wherever `blind_cast` is used.
+    Codebook.objects.create(study=study, reveal=Codebook.Reveal.ALWAYS)
     return Cast(study, intervention, owner, supervisor, coder_a, coder_b, outsider)
+
+
+@pytest.fixture
+def blind_cast(cast: Cast) -> Cast:
+    """The cast in a study on the default policy of a new study: blind for everyone."""
+    Codebook.objects.filter(study=cast.study).delete()
+    return cast
 
 
 # Background jobs ----------------------------------------------------------------------------

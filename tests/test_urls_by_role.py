@@ -32,6 +32,7 @@ from coding.consensus import services as consensus
 from coding.models import (
     AgreementRun,
     Code,
+    CodebookImportJob,
     CodebookVersion,
     CommentThread,
     ExportJob,
@@ -48,6 +49,7 @@ from interventions.models import (
     Role,
     Section,
     Study,
+    TextImportJob,
 )
 from tests.conftest import Cast
 from tests.factories import MembershipFactory, StudyFactory
@@ -184,6 +186,26 @@ class World:
             filename="gezin-codeboek.json",
             content_type="application/json",
             content=b"{}",
+        )
+
+    @cached_property
+    def codebook_import_job(self) -> CodebookImportJob:
+        return CodebookImportJob.objects.create(
+            study=self.study,
+            created_by=self.cast.owner,
+            filename="groot.json",
+            status=CodebookImportJob.Status.DONE,
+            summary={"summary": "1 added, 0 changed, 0 unchanged", "dropped": []},
+        )
+
+    @cached_property
+    def text_import_job(self) -> TextImportJob:
+        return TextImportJob.objects.create(
+            study=self.study,
+            created_by=self.cast.owner,
+            filenames=["gezin.pdf"],
+            status=TextImportJob.Status.DONE,
+            summary={"added": 1, "updated": 0},
         )
 
     @cached_property
@@ -547,6 +569,20 @@ ROUTES: list[Route] = [
     Route("codebook_undo", "post", OWNER, s_with("codes")),
     Route("coding_started", "post", OWNER, World.s, lambda w: {"started": "on"}),
     Route("codebook_import", "post", OWNER, World.s, codebook_file),
+    Route(
+        "intervention_upload_status",
+        "get",
+        OWNER,
+        lambda w: {"slug": w.slug, "job": w.text_import_job.uuid},
+        ok=frozenset({200, 286}),
+    ),
+    Route(
+        "codebook_import_status",
+        "get",
+        OWNER,
+        lambda w: {"slug": w.slug, "uuid": w.codebook_import_job.uuid},
+        ok=frozenset({200, 286}),
+    ),
     Route("codebook_copy", "post", OWNER, World.s, lambda w: {"source": w.other_study.slug}),
     Route("codebook_template", "post", OWNER, World.s, lambda w: {"template": "veerkracht"}),
     Route("version_create", "post", OWNER, World.s, lambda w: {"label": "v1"}),

@@ -25,6 +25,7 @@ from coding.agreement.metrics import ALPHA_RELIABLE, ALPHA_TENTATIVE
 from coding.agreement.reliability import MEASURE_KEYS
 from coding.codebook.files import xml_text
 from coding.segments import table_export
+from veerkracht.lib.spreadsheets import xlsx_write_cell
 
 LANGUAGES = ("nl", "en")
 
@@ -175,13 +176,8 @@ def export_table(result: dict[str, Any], fmt: str, info: RunInfo | None = None) 
     sheet = workbook.create_sheet("Run")
     bold = Font(bold=True)
     for row_number, (label, value) in enumerate(about_rows(result, info), start=1):
-        sheet.cell(row=row_number, column=1, value=label).font = bold
-        cell = sheet.cell(
-            row=row_number, column=2, value=xml_text(value) if isinstance(value, str) else value
-        )
-        if isinstance(value, str):
-            # openpyxl takes a string starting with "=" for a formula; a label is text.
-            cell.data_type = "s"
+        xlsx_write_cell(sheet, row_number, 1, label).font = bold
+        xlsx_write_cell(sheet, row_number, 2, value)
     sheet.column_dimensions[get_column_letter(1)].width = 28
     sheet.column_dimensions[get_column_letter(2)].width = 80
     buffer = io.BytesIO()

@@ -424,6 +424,7 @@ def command_view(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "unit": report["unit"],
         "coders": report["coders"],
+        "left_out": report.get("left_out", []),
         "overall": measure(report["overall"]),
         "codes": {path: measure(m) for path, m in report["codes"].items()},
         "families": {path: measure(m) for path, m in report["families"].items()},

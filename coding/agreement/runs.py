@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from coding.agreement.assignments import assigned_ids
 from coding.agreement.reliability import (
@@ -41,6 +42,70 @@ def coders_of(study: Study) -> list[User]:
     return list(users_who_code(study).order_by("username"))
 
 
+# Why a member who codes is not in a run; the report names each with the reason.
+LEFT_OUT_REASONS = {
+    "no_assignment": gettext_lazy("no intervention assigned (only assigned interventions count)"),
+    "no_segments": gettext_lazy("no segments in the study's interventions"),
+    "not_chosen": gettext_lazy("not chosen for this run"),
+}
+
+
+def _coders_with_segments(study: Study) -> set[int]:
+    return set(
+        Segment.objects.filter(intervention__study=study, code__study=study)
+        .values_list("coder_id", flat=True)
+        .distinct()
+    )
+
+
+def default_coders(study: Study) -> list[str]:
+    """The coders a run compares when none are chosen: the members with assignments; in a
+    study without any assignment, the members with segments. An owner who codes nothing (the
+    usual thesis student who only manages) is therefore no coder of the comparison."""
+    assigned = assigned_ids(study)
+    if assigned:
+        return [u.username for u in coders_of(study) if assigned.get(u.pk)]
+    coded = _coders_with_segments(study)
+    return [u.username for u in coders_of(study) if u.pk in coded]
+
+
+def left_out(study: Study, chosen: Iterable[str]) -> list[dict[str, str]]:
+    """Each member who codes but is not among `chosen`, with the reason (a key of
+    `LEFT_OUT_REASONS`), by username."""
+    chosen = set(chosen)
+    assigned = assigned_ids(study)
+    coded = _coders_with_segments(study)
+    rows = []
+    for user in coders_of(study):
+        if user.username in chosen:
+            continue
+        if assigned and not assigned.get(user.pk):
+            reason = "no_assignment"
+        elif not assigned and user.pk not in coded:
+            reason = "no_segments"
+        else:
+            reason = "not_chosen"
+        rows.append({"coder": user.username, "reason": reason})
+    return rows
+
+
+def left_out_text(rows: Iterable[dict[str, str]]) -> list[tuple[str, str]]:
+    """`left_out` rows as (coder, reason in words) for pages."""
+    return [(row["coder"], str(LEFT_OUT_REASONS.get(row["reason"], row["reason"]))) for row in rows]
+
+
+def _texts_by_coder(study: Study) -> dict[int, set[int]]:
+    """Without any assignment in the study: each coder's texts are those they coded."""
+    result: dict[int, set[int]] = {}
+    for coder_id, intervention_id in (
+        Segment.objects.filter(intervention__study=study, code__study=study)
+        .values_list("coder_id", "intervention_id")
+        .distinct()
+    ):
+        result.setdefault(coder_id, set()).add(intervention_id)
+    return result
+
+
 def load_input(study: Study, coder_names: Sequence[str]) -> tuple[ReliabilityInput, list[int]]:
     """The plain data `compute` needs, and the ids of the segments it contains."""
     users = {u.username: u for u in coders_of(study)}
@@ -50,7 +115,7 @@ def load_input(study: Study, coder_names: Sequence[str]) -> tuple[ReliabilityInp
     if len(set(coder_names)) < 2:
         raise AgreementError(_("Choose at least two coders."))
     ids = {users[name].pk: name for name in coder_names}
-    assigned_by_id = assigned_ids(study)
+    assigned_by_id = assigned_ids(study) or _texts_by_coder(study)
     assigned = {name: assigned_by_id.get(pk, set()) for pk, name in ids.items()}
     wanted = set().union(*assigned.values())
     docs = doc_infos(study, wanted)
@@ -131,12 +196,13 @@ def clean_params(
         raise AgreementError(_("The overlap is a share above 0 and at most 1, such as 0.9."))
     if not 0 <= bootstrap <= MAX_BOOTSTRAP:
         raise AgreementError(_("Bootstrap samples: 0 to %(max)s.") % {"max": MAX_BOOTSTRAP})
-    names = list(coders) if coders else [u.username for u in coders_of(study)]
+    names = list(coders) if coders else default_coders(study)
     if bootstrap and seed is None:
         # Recorded, so a retried or repeated run draws the same samples.
         seed = secrets.randbelow(2**31)
     return {
         "coders": sorted(dict.fromkeys(names)),
+        "left_out": left_out(study, names),
         "unit": unit,
         "overlap": overlap,
         "bootstrap": bootstrap,
@@ -157,6 +223,7 @@ def compute_for_study(study: Study, params: dict[str, Any]) -> tuple[dict[str, A
     report["disagreements"] = disagreements(data, min_overlap=params["overlap"])
     report["n_assigned"] = {coder: len(ids) for coder, ids in data.assigned.items()}
     report["n_interventions_total"] = study.interventions.count()
+    report["left_out"] = params.get("left_out") or left_out(study, params["coders"])
     return report, segment_ids
 
 

@@ -56,6 +56,8 @@ from coding.agreement.runs import (
     AgreementError,
     agreement_run_start,
     coders_of,
+    default_coders,
+    left_out_text,
 )
 from coding.models import AgreementRun, Assignment, InterventionProgress
 from interventions.access import StudyAccess, get_study_for_user
@@ -351,12 +353,7 @@ def _runs_context(access: StudyAccess, form: RunForm | None = None) -> dict[str,
         run.result = {"overall": {"krippendorff_alpha": alphas.get(run.pk)}}
         rows.append(run_row(run, fingerprints))
     if form is None and access.can_run_agreement:
-        assigned = set(
-            Assignment.objects.filter(intervention__study=study).values_list(
-                "coder__username", flat=True
-            )
-        )
-        form = RunForm(coders=coders, initial={"coders": sorted(assigned)})
+        form = RunForm(coders=coders, initial={"coders": default_coders(study)})
     return {
         "access": access,
         "study": study,
@@ -481,6 +478,7 @@ def report(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     context: dict[str, Any] = {"access": access, "study": access.study, "run": run}
     row = run_row(run, {})
     context["row"] = row
+    context["left_out"] = left_out_text(run.params.get("left_out") or [])
     if run.status != AgreementRun.Status.DONE:
         return render(request, "coding/agreement/report.html", context)
     result = run.result

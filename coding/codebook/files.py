@@ -41,8 +41,6 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import _Cell
 from lxml import etree
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from coding.codebook.tree import (
     MAX_CODES,
@@ -66,6 +64,10 @@ from veerkracht.lib.spreadsheets import (
     csv_reader,
     decode_text,
     formula_unescape,
+    xlsx_bytes,
+)
+from veerkracht.lib.spreadsheets import (
+    xml_text as spreadsheet_xml_text,
 )
 
 TABLE_COLUMNS = (
@@ -160,19 +162,8 @@ def _labels(language: str) -> dict[str, str]:
 
 
 def xml_text(text: str) -> str:
-    """``text`` without the characters XML 1.0 cannot hold at all (most C0 controls).
-
-    Word, Excel and SVG are XML inside; one stray control character pasted from a PDF would
-    otherwise make the whole export fail.
-    """
-    return "".join(
-        ch
-        for ch in text
-        if ch in "\t\n\r"
-        or ("\x20" <= ch <= "\ud7ff")
-        or ("\ue000" <= ch <= "\ufffd")
-        or ch >= "\U00010000"
-    )
+    """``text`` without the characters XML 1.0 cannot hold (`spreadsheets.xml_text`)."""
+    return spreadsheet_xml_text(text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,11 +199,19 @@ def from_json(data: bytes) -> list[CodeNode]:
     except UnicodeDecodeError as error:
         raise CodebookFormatError(_("The file is not UTF-8 text.")) from error
     try:
-        document = json.loads(text)
+        document = json.loads(
+            text, parse_int=_json_number, parse_float=_json_number, parse_constant=_json_number
+        )
     except json.JSONDecodeError as error:
         raise CodebookFormatError(
             _("The file is not valid JSON (line %(line)d): %(reason)s")
             % {"line": error.lineno, "reason": error.msg}
+        ) from error
+    except ValueError as error:
+        # `_json_number`'s refusal, or Python's own limit on the digits of an integer.
+        raise CodebookFormatError(
+            _("The file holds a number no codebook has (%(reason)s).")
+            % {"reason": str(error)[:120]}
         ) from error
     except RecursionError as error:
         raise CodebookFormatError(_("The file is nested too deeply to be a codebook.")) from error
@@ -229,6 +228,17 @@ def from_json(data: bytes) -> list[CodeNode]:
         raise CodebookFormatError(_("The file holds no codes."))
     validate_tree(nodes)
     return nodes
+
+
+# Numbers play no part in a codebook file (positions come from the order); any that a file
+# holds must still be sane, not a 100,000-digit integer or Infinity.
+_JSON_NUMBER_DIGITS = 30
+
+
+def _json_number(literal: str) -> float:
+    if len(literal) > _JSON_NUMBER_DIGITS or literal in ("NaN", "Infinity", "-Infinity"):
+        raise ValueError(_("“%(number)s…”") % {"number": literal[:20]})
+    return float(literal)
 
 
 def _json_nodes(items: object, where: str, depth: int, counter: list[int]) -> list[CodeNode]:
@@ -332,25 +342,8 @@ def to_csv(nodes: list[CodeNode]) -> bytes:
 
 
 def to_xlsx(nodes: list[CodeNode]) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # a new workbook always has one sheet
-    sheet.title = "Codebook"
-    bold = Font(bold=True)
-    for column, header in enumerate(TABLE_COLUMNS, start=1):
-        sheet.cell(row=1, column=column, value=header).font = bold
-    for row_number, row in enumerate(_table_rows(nodes), start=2):
-        for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=row_number, column=column, value=xml_text(value))
-            # openpyxl turns any string starting with "=" into a formula; a definition is text.
-            cell.data_type = "s"
     widths = (40, 28, 60, 40, 40, 40, 10, 12, 38)
-    for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(TABLE_COLUMNS, _table_rows(nodes), title="Codebook", widths=widths)
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,7 +477,7 @@ def _xlsx_value(cell: Any) -> str:
             _("Cell %(cell)s holds a formula; formulas are not accepted, paste the values only.")
             % {"cell": getattr(cell, "coordinate", "?")}
         )
-    return cell_text(getattr(cell, "value", None))
+    return formula_unescape(cell_text(getattr(cell, "value", None)))
 
 
 def _map_columns(headers: list[str]) -> dict[str, int]:
@@ -763,13 +756,21 @@ def _refuse_cycles(entries: list[_Entry]) -> None:
 # Markdown
 # --------------------------------------------------------------------------------------------
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+# A scheme that runs code when a renderer makes a link of it; its colon is escaped, so no
+# renderer sees a scheme (CommonMark shows "\:" as ":").
+_MARKDOWN_SCRIPT_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)(\s*):")
 # A line that starts like a list item or a numbered item would restructure the list.
 _MARKDOWN_LINE_START = re.compile(r"^(\s*)([-+]|\d+(?=[.)]))", re.MULTILINE)
 
 
 def _markdown_escape(text: str) -> str:
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Code text as Markdown that renders as that text: HTML as entities (a renderer that
+    lets HTML through shows them as characters), Markdown's own marks backslash-escaped, and
+    script schemes broken, so no tag, link or image can come from a code's text."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)
+    escaped = _MARKDOWN_SCRIPT_SCHEME.sub(r"\1\2\\:", escaped)
     return _MARKDOWN_LINE_START.sub(
         lambda match: (
             f"{match.group(1)}{match.group(2)}\\"

@@ -303,6 +303,46 @@ def code_create(
     return _code_create(study=study, actor=actor, name=name, parent=parent, origin=origin, **fields)
 
 
+@dataclass
+class _CreateCache:
+    """What creating many codes in one transaction (an import) would otherwise query per code:
+    the codebook, each parent's sibling names and last position, the number of themes and
+    the UUIDs taken. Filled as the codes are made, so each answer stays true."""
+
+    study: Study
+    codebook: Codebook
+    taken_uuids: set[str]
+    # The GUIDs (lower case) a file gave the study's codes: unique in a study.
+    guids: set[str] = field(default_factory=set)
+    names: dict[int | None, set[str]] = field(default_factory=dict)
+    last_position: dict[int | None, int | None] = field(default_factory=dict)
+    themes: int | None = None
+    # The codes' "code_create" events, written in one statement at the end of the import.
+    events: list[CodingEvent] = field(default_factory=list)
+
+    def sibling_names(self, parent: Code | None) -> set[str]:
+        key = parent.pk if parent is not None else None
+        if key not in self.names:
+            self.names[key] = {
+                fold_header(n) or n.lower()
+                for n in Code.objects.filter(study=self.study, parent=parent).values_list(
+                    "name", flat=True
+                )
+            }
+        return self.names[key]
+
+    def next_position(self, parent: Code | None) -> int:
+        key = parent.pk if parent is not None else None
+        if key not in self.last_position:
+            self.last_position[key] = Code.objects.filter(
+                study=self.study, parent=parent
+            ).aggregate(m=Max("position"))["m"]
+        last = self.last_position[key]
+        position = 0 if last is None else last + 1
+        self.last_position[key] = position
+        return position
+
+
 def _code_create(
     *,
     study: Study,
@@ -371,6 +411,97 @@ def _code_create(
             **extra,
         )
         _record(study=study, actor=actor, action="code_create", code=code, after=_fields(code))
+    return code
+
+
+def _code_create_cached(
+    *,
+    cache: _CreateCache,
+    actor: User | None,
+    name: str,
+    parent: Code | None,
+    definition: str,
+    inclusion: str,
+    exclusion: str,
+    example: str,
+    color: str,
+    origin: str | None,
+    guid: str,
+    is_codable: bool = True,
+) -> Code:
+    """`_code_create` inside an import's transaction, with the same checks and the same
+    event, asking `cache` instead of the database."""
+    study = cache.study
+    name = _clean_name(name)
+    siblings = cache.sibling_names(parent)
+    folded = fold_header(name) or name.lower()
+    if folded in siblings:
+        where = parent.name if parent else _("the top level")
+        raise CodebookError(
+            _("There is a code “%(other)s” under %(where)s already.")
+            % {"other": name, "where": where}
+        )
+    if cache.codebook.coding_started_at is not None:
+        origin = Code.Origin.INDUCTIVE
+    origin = origin or Code.Origin.DEDUCTIVE
+    if origin not in Code.Origin.values:
+        raise CodebookError(_("Origin is deductive or inductive."))
+    color_chosen = bool(color)
+    if color:
+        color = _clean_color(color)
+    elif parent is not None:
+        color = parent.color
+    else:
+        if cache.themes is None:
+            cache.themes = Code.objects.filter(study=study, parent=None).count()
+        color = PALETTE[cache.themes % len(PALETTE)]
+    extra: dict[str, Any] = {}
+    if guid:
+        canonical = normalize_guid(guid)
+        if canonical is None:
+            raise CodebookError(_("‘%(guid)s’ is not a GUID.") % {"guid": guid})
+        if guid.lower() in cache.guids:
+            raise CodebookError(
+                _("Another code of this study has the GUID %(guid)s already.") % {"guid": guid}
+            )
+        extra["guid"] = guid
+        cache.guids.add(guid.lower())
+        # The row's own UUID follows the GUID where no other code on the server has it.
+        if canonical not in cache.taken_uuids:
+            extra["uuid"] = canonical
+            cache.taken_uuids.add(canonical)
+    code = Code.objects.create(
+        study=study,
+        parent=parent,
+        name=name,
+        definition=definition.strip(),
+        inclusion=inclusion.strip(),
+        exclusion=exclusion.strip(),
+        example=example.strip(),
+        color=color,
+        color_chosen=color_chosen,
+        is_codable=is_codable,
+        origin=origin,
+        shortcut="",
+        position=cache.next_position(parent),
+        created_by=actor,
+        **extra,
+    )
+    siblings.add(folded)
+    if parent is None and cache.themes is not None:
+        cache.themes += 1
+    cache.events.append(
+        CodingEvent(
+            study=study,
+            actor=actor,
+            action="code_create",
+            code=code,
+            code_uuid=code.uuid,
+            code_name=code.name,
+            before={},
+            after=_fields(code),
+        )
+    )
     return code
 
 
@@ -1004,10 +1135,10 @@ class ImportReport:
         }
 
 
-def _guid_index(study: Study) -> dict[str, Code]:
-    """Every code of the study by its canonical GUID: the one a file gave it, and its UUID."""
+def _guid_index(codes: Iterable[Code]) -> dict[str, Code]:
+    """`codes` by their canonical GUID: the one a file gave them, and their UUID."""
     index: dict[str, Code] = {}
-    for code in Code.objects.filter(study=study).select_related("parent"):
+    for code in codes:
         index[str(code.uuid)] = code
         canonical = normalize_guid(code.guid) if code.guid else None
         if canonical:
@@ -1030,12 +1161,24 @@ def codebook_import(
     validate_tree(nodes)
     report = ImportReport()
     with transaction.atomic():
-        Codebook.objects.select_for_update().filter(pk=Codebook.for_study(study).pk).first()
+        codebook = Codebook.objects.select_for_update().get(pk=Codebook.for_study(study).pk)
         existing = {
             tuple(fold_header(p) or p.lower() for p in path): pk
             for pk, path in code_paths(study).items()
         }
-        by_guid = _guid_index(study) if keep_guids else {}
+        # One query for every code of the study, by GUID and by id, not one per code.
+        loaded = {
+            code.pk: code for code in Code.objects.filter(study=study).select_related("parent")
+        }
+        by_guid = _guid_index(loaded.values()) if keep_guids else {}
+        cache = _CreateCache(
+            study=study,
+            codebook=codebook,
+            taken_uuids=_taken_uuids(
+                [node.guid for _path, node in walk(nodes) if node.guid and keep_guids]
+            ),
+            guids={code.guid.lower() for code in loaded.values() if code.guid},
+        )
         matched: set[int] = set()
         created: dict[tuple[str, ...], Code] = {}
         for path, node in walk(nodes):
@@ -1043,11 +1186,11 @@ def codebook_import(
             parent_key = key[:-1]
             parent = None
             if parent_key:
-                parent = created.get(parent_key) or Code.objects.get(pk=existing[parent_key])
+                parent = created.get(parent_key) or loaded[existing[parent_key]]
             canonical = normalize_guid(node.guid) if node.guid else None
             code = by_guid.get(canonical) if canonical else None
             if code is None and key in existing and existing[key] not in matched:
-                code = Code.objects.select_related("parent").get(pk=existing[key])
+                code = loaded[existing[key]]
             if code is not None and code.pk not in matched:
                 matched.add(code.pk)
                 created[key] = _merge_node(
@@ -1055,8 +1198,8 @@ def codebook_import(
                 )
                 report.codes[path] = created[key]
                 continue
-            code = _code_create(
-                study=study,
+            code = _code_create_cached(
+                cache=cache,
                 actor=actor,
                 name=node.name,
                 parent=parent,
@@ -1073,6 +1216,7 @@ def codebook_import(
             created[key] = code
             report.codes[path] = code
             report.added.append(path_string(path))
+        CodingEvent.objects.bulk_create(cache.events, batch_size=500)
         _record(
             study=study,
             actor=actor,
@@ -1133,6 +1277,14 @@ def _merge_node(
         Code.objects.filter(pk=code.pk).update(guid=node.guid)
         code.guid = node.guid
     return code
+
+
+def _taken_uuids(guids: Iterable[str]) -> set[str]:
+    """Which of a file's GUIDs are some code's UUID on this server already (any study)."""
+    canonical = {c for c in (normalize_guid(g) for g in guids) if c}
+    return {
+        str(u) for u in Code.objects.filter(uuid__in=list(canonical)).values_list("uuid", flat=True)
+    }
 
 
 def template_nodes(template: str) -> list[CodeNode]:

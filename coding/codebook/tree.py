@@ -21,6 +21,8 @@ MAX_CODES = 5_000
 MAX_DEPTH = 12
 # Matches Code.name's max_length, so an imported tree always fits the model.
 MAX_NAME_LENGTH = 200
+# A definition, criterion or example: a few paragraphs; this is far above that.
+MAX_TEXT_LENGTH = 20_000
 PATH_SEPARATOR = " > "
 # A colour no code asked for: what a page draws for an unknown or unsafe one.
 DEFAULT_COLOR = "#767676"
@@ -219,6 +221,23 @@ def validate_tree(nodes: list[CodeNode]) -> None:
 
 def _check_node(path: tuple[str, ...], node: CodeNode) -> None:
     where = path_string(path)
+    for field_name in ("name", "definition", "inclusion", "exclusion", "example"):
+        value = getattr(node, field_name)
+        if "\x00" in value:
+            # A NUL byte is no text any database stores; it comes from a damaged file.
+            raise CodebookFormatError(
+                _("Code ‘%(code)s’: the %(field)s holds a NUL character; the file is damaged.")
+                % {"code": where.replace("\x00", ""), "field": field_name}
+            )
+        if len(value) > MAX_TEXT_LENGTH:
+            raise CodebookFormatError(
+                _("Code ‘%(code)s’: the %(field)s has more than %(max)s characters.")
+                % {
+                    "code": where[:80],
+                    "field": field_name,
+                    "max": number_format(MAX_TEXT_LENGTH, force_grouping=True),
+                }
+            )
     if not node.name.strip():
         parent = path_string(path[:-1])
         if parent:

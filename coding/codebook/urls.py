@@ -20,6 +20,11 @@ urlpatterns = [
     path("s/<slug:slug>/codebook/undo/", views.codebook_undo, name="codebook_undo"),
     path("s/<slug:slug>/codebook/coding-started/", views.coding_started, name="coding_started"),
     path("s/<slug:slug>/codebook/import/", views.codebook_import, name="codebook_import"),
+    path(
+        "s/<slug:slug>/codebook/import/<uuid:uuid>/",
+        views.codebook_import_status,
+        name="codebook_import_status",
+    ),
     path("s/<slug:slug>/codebook/copy/", views.codebook_copy, name="codebook_copy"),
     path("s/<slug:slug>/codebook/template/", views.codebook_template, name="codebook_template"),
     path("s/<slug:slug>/codebook/history/", views.codebook_history, name="codebook_history"),

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from coding import sight
-from coding.codebook import exports, services
+from coding.codebook import exports, imports, services
 from coding.codebook.forms import (
     CodeAddForm,
     CodeForm,
@@ -51,6 +51,7 @@ from coding.codebook.versions import snapshot_diff
 from coding.models import (
     Code,
     Codebook,
+    CodebookImportJob,
     CodebookVersion,
     CodingEvent,
     CommentThread,
@@ -536,11 +537,42 @@ def codebook_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return _import_response(request, access, error=form_error(form))
     try:
         filename, raw = read_upload(form.cleaned_data["file"])
+        if imports.runs_as_job(raw):
+            job = imports.codebook_import_start(
+                study=access.study, actor=request.user, filename=filename, data=raw
+            )
+            return _redirect_htmx(request, "codebook_import_status", access.study.slug, job.uuid)
         nodes, dropped = read_codebook_file(filename, raw)
         report = services.codebook_import(study=access.study, actor=request.user, nodes=nodes)
     except (UploadTooLarge, CodebookFormatError, services.CodebookError) as error:
         return _import_response(request, access, error=str(error))
     return _import_response(request, access, report=report, dropped=dropped)
+
+
+def _redirect_htmx(request: HtmxHttpRequest, name: str, *args: Any) -> HttpResponse:
+    """A redirect that htmx follows as a whole page (HX-Redirect), a plain one otherwise."""
+    url = reverse(name, args=args)
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@login_required
+@require_GET
+def codebook_import_status(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponseBase:
+    """A big codebook import's progress; the fragment polls until the job is finished."""
+    access = get_study_for_user(request.user, slug, need="can_edit_codebook")
+    job = get_object_or_404(CodebookImportJob, study=access.study, uuid=uuid)
+    job_revive(job)
+    context = {"access": access, "study": access.study, "job": job}
+    if not request.htmx:
+        return render(request, "coding/codebook/import_job.html", context)
+    response = render(request, "coding/codebook/import_job.html#import-status", context)
+    if job.is_finished:
+        return HttpResponseStopPolling(response.content)
+    return response
 
 
 @login_required
@@ -593,7 +625,15 @@ def _place(names: dict[str, str], parent: str | None, position: Any) -> str:
     return where
 
 
-def _changes(event: CodingEvent, names: dict[str, str]) -> list[Change]:
+def _changes(
+    event: CodingEvent,
+    names: dict[str, str],
+    coders: dict[str, int] | None = None,
+    visible: set[int] | None = None,
+) -> list[Change]:
+    """`coders`: the coder of each segment UUID the events name; `visible`: the coders whose
+    segments the viewer may see, so a merge counts only the segments the viewer may know of."""
+    coders, visible = coders or {}, visible or set()
     before, after = event.before or {}, event.after or {}
     if event.action == "code_update":
         return [
@@ -614,7 +654,11 @@ def _changes(event: CodingEvent, names: dict[str, str]) -> list[Change]:
         deleted = ", ".join(row.get("name", "") for row in before.get("subtree", []))
         return [Change(_("deleted"), deleted, "")]
     if event.action == "code_merge":
-        n = len(before.get("segments", [])) + len(before.get("duplicates", []))
+        n = sight.count_visible(
+            [coders.get(uuid) for uuid in before.get("segments", [])]
+            + [row.get("coder") for row in before.get("duplicates", [])],
+            visible,
+        )
         return [
             Change(_("merged"), str(after.get("source_name", "")), event.code_name),
             Change(_("segments moved"), "", str(n)),
@@ -644,8 +688,23 @@ def codebook_history(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         str(uuid): name
         for uuid, name in Code.objects.filter(study=access.study).values_list("uuid", "name")
     }
+    merged = [
+        uuid
+        for event in page
+        if event.action == "code_merge"
+        for uuid in (event.before or {}).get("segments", [])
+    ]
+    coders = {
+        str(uuid): coder
+        for uuid, coder in Segment.objects.filter(uuid__in=merged).values_list("uuid", "coder_id")
+    }
+    visible = sight.visible_ids(access)
     rows = [
-        (event, ACTION_LABELS.get(event.action, event.action), _changes(event, names))
+        (
+            event,
+            ACTION_LABELS.get(event.action, event.action),
+            _changes(event, names, coders, visible),
+        )
         for event in page
     ]
     context = {"access": access, "study": access.study, "page": page, "rows": rows}
@@ -672,6 +731,9 @@ def _versions_context(access: StudyAccess, **extra: Any) -> dict[str, Any]:
         .values_list("coder", "last")
     )
     coders = members_who_code(study).select_related("user")
+    if not sight.sees_others_progress(access):
+        # Whether and when another coder last coded tells a blind coder how far they are.
+        coders = coders.filter(user=access.user)
     coded_against = []
     for member in coders.order_by("user__username"):
         last = last_segment.get(member.user_id)

@@ -475,6 +475,34 @@ def notifications_for(user: User, unread_only: bool = True) -> QuerySet[Notifica
     return notes.order_by("-created_at", "-pk")
 
 
+def notifications_seen(
+    user: User, notes: Iterable[Notification]
+) -> list[tuple[Notification, bool]]:
+    """Each notification with whether its thread is open to `user` now (`ThreadSight`): a
+    notification outlives a change of the reveal policy, and then must not quote a thread on a
+    segment the reader can no longer open. A few queries per study on the page."""
+    notes = list(notes)
+    threads = {note.comment.thread.pk: note.comment.thread for note in notes}
+    on_segments = [t for t in threads.values() if t.target_kind == CommentThread.Target.SEGMENT]
+    coders = _segment_coders(t.target_uuid for t in on_segments)
+    took_part: dict[int, set[int | None]] = {t.pk: {t.created_by_id} for t in on_segments}
+    orphans = [t.pk for t in on_segments if str(t.target_uuid) not in coders]
+    for thread_id, author_id in Comment.objects.filter(thread_id__in=orphans).values_list(
+        "thread_id", "author_id"
+    ):
+        took_part[thread_id].add(author_id)
+    sights: dict[int, ThreadSight] = {}
+    seen = []
+    for note in notes:
+        thread = note.comment.thread
+        if thread.study_id not in sights:
+            sights[thread.study_id] = ThreadSight.of(access_for(thread.study, user))
+        coder = coders.get(str(thread.target_uuid))
+        open_now = sights[thread.study_id].sees(thread, coder, took_part.get(thread.pk, set()))
+        seen.append((note, open_now))
+    return seen
+
+
 def unread_count(user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 

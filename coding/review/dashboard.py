@@ -209,6 +209,41 @@ def recent_activity(
     ]
 
 
+# Blind coding -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlindState:
+    """The study's reveal as the dashboard tells it: the policy, and when and by whom the
+    layers were revealed (from the audit trail's "reveal" event)."""
+
+    policy: str
+    policy_label: str
+    revealed_at: Any
+    revealed_by: User | None
+    open_to_viewer: bool
+
+
+def blind_state(access: StudyAccess) -> BlindState:
+    codebook = sight.reveal_state(access.study)
+    revealed_by = None
+    if codebook.is_revealed:
+        event = (
+            CodingEvent.objects.filter(study=access.study, action="reveal")
+            .select_related("actor")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        revealed_by = event.actor if event else None
+    return BlindState(
+        policy=codebook.reveal,
+        policy_label=str(codebook.get_reveal_display()),
+        revealed_at=codebook.revealed_at,
+        revealed_by=revealed_by,
+        open_to_viewer=sight.layers_open(access, codebook=codebook),
+    )
+
+
 # The dashboard ----------------------------------------------------------------------------
 
 
@@ -219,7 +254,7 @@ def dashboard(study: Study, viewer: User) -> dict[str, Any]:
     open_threads (count the viewer may see), activity (ActivityRow list), codebook
     (PendingChanges or None: nothing approved yet), can_approve, reconciliation (decided,
     items, interventions fully decided, interventions with items; None while the layers are
-    closed to the viewer).
+    closed to the viewer), blind (BlindState: the policy and the reveal).
     """
     access = access_for(study, viewer)
     if access is None:
@@ -243,4 +278,5 @@ def dashboard(study: Study, viewer: User) -> dict[str, Any]:
         "codebook": pending_codebook_changes(study),
         "can_approve": access.can_approve,
         "reconciliation": reconciliation,
+        "blind": blind_state(access),
     }

@@ -207,7 +207,11 @@ def thread_reopen(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespon
 def notifications(request: HtmxHttpRequest) -> HttpResponse:
     notes = comments.notifications_for(request.user, unread_only=False)
     page = Paginator(notes, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"page": page, "unread": comments.unread_count(request.user)}
+    context = {
+        "page": page,
+        "notes": comments.notifications_seen(request.user, page.object_list),
+        "unread": comments.unread_count(request.user),
+    }
     return render(request, "coding/review/notifications.html", context)
 
 

@@ -62,5 +62,7 @@ class DoneForm(forms.Form):
 
 class RevealPolicyForm(forms.Form):
     reveal = forms.ChoiceField(
-        label=gettext_lazy("Showing coders' segments"), choices=Codebook.Reveal.choices
+        label=gettext_lazy("Showing coders' segments"),
+        choices=Codebook.Reveal.choices,
+        widget=forms.RadioSelect,
     )

@@ -62,18 +62,50 @@ def reveal(cast: Cast) -> None:
 def test_a_codebook_is_revealed_once_the_owner_reveals_it(cast: Cast) -> None:
     codebook = Codebook.for_study(cast.study)
     assert not codebook.is_revealed
-    assert codebook.shows_layers_before_reveal
     reveal(cast)
     codebook.refresh_from_db()
     assert codebook.is_revealed
     assert sight.reveal_state(cast.study).is_revealed
 
 
-def test_a_study_without_a_codebook_row_has_the_default_policy(cast: Cast) -> None:
+def test_a_new_study_is_blind_for_everyone_the_owner_included(
+    blind_cast: Cast, layers: dict[str, Segment]
+) -> None:
+    cast = blind_cast
     state = sight.reveal_state(cast.study)
-    assert state.pk is None
-    assert state.shows_layers_before_reveal
-    assert not state.is_revealed
+    assert state.reveal == Codebook.Reveal.AFTER_REVEAL
+    assert not state.shows_layers_before_reveal
+    assert Codebook.for_study(cast.study).reveal == Codebook.Reveal.AFTER_REVEAL
+    for user, name in [(cast.owner, "alice"), (cast.coder_a, "carol"), (cast.coder_b, "bob")]:
+        assert seen(cast, user) == [name]
+    assert seen(cast, cast.supervisor) == ["sam"]
+    alice = of(cast, cast.owner)
+    assert not sight.layers_open(alice)
+    with pytest.raises(Http404):
+        sight.segment_for_user(viewer=cast.owner, uuid=layers["bob"].uuid)
+    assert sight.blind_note(alice, n_layers=1) == "hidden"
+    reveal(cast)
+    assert seen(cast, cast.owner) == ["alice", "bob", "carol"]
+
+
+def test_a_study_made_through_the_service_starts_blind(cast: Cast) -> None:
+    from interventions.services import study_create
+
+    study = study_create(name="Nieuw", slug="nieuw", owner=cast.owner)
+    assert sight.reveal_state(study).reveal == Codebook.Reveal.AFTER_REVEAL
+    assert not sight.layers_open(access_for(study, cast.owner))
+
+
+def test_the_supervisor_policy_opens_the_layers_to_the_supervisor_only(
+    blind_cast: Cast, layers: dict[str, Segment]
+) -> None:
+    cast = blind_cast
+    policy(cast, "supervisor")
+    assert seen(cast, cast.supervisor) == ["sam", "alice", "bob", "carol"]
+    assert seen(cast, cast.owner) == ["alice"]
+    assert seen(cast, cast.coder_b) == ["bob"]
+    assert sight.blind_note(of(cast, cast.owner), n_layers=1) == "hidden"
+    assert sight.blind_note(of(cast, cast.supervisor), n_layers=1) == ""
 
 
 def test_a_blind_coder_sees_only_their_own_layer_before_the_reveal(

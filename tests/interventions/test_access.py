@@ -32,6 +32,7 @@ RIGHTS: dict[str, set[str]] = {
     "can_code": {"owner", "coder"},
     "can_reveal": {"owner"},
     "sees_layers_before_reveal": {"owner", "supervisor"},
+    "sees_layers_before_reveal_as_supervisor": {"supervisor"},
     "sees_all_progress": {"owner", "supervisor"},
     "sees_agreement": {"owner", "supervisor"},
     "can_run_agreement": {"owner"},

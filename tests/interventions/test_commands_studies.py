@@ -91,6 +91,14 @@ def test_load_demo_loads_six_interventions_and_is_idempotent(db: Any) -> None:
         s.heading for i in study.interventions.all() for s in i.sections.filter(excluded=True)
     }
     assert excluded == {"Samenvatting", "Onderbouwing"}
+    # The demo codes blind, as every new study: the student sees the second rater's segments
+    # only after revealing them.
+    from coding import sight
+    from interventions.access import access_for
+
+    student = study.memberships.get(user__username="student").user
+    assert sight.reveal_state(study).reveal == "after_reveal"
+    assert not sight.layers_open(access_for(study, student))
     counts = (Intervention.objects.count(), AttributeValue.objects.count(), Code.objects.count())
     assert "is there already" in run("load_demo")
     assert (

@@ -360,8 +360,8 @@ REFUSED_FILES = [
     ),
     pytest.param(
         "x.csv",
-        csv_bytes("Interventie\n" + "".join(f"Interventie {n}\n" for n in range(5001))),
-        "“x.csv” has more than 5000 rows; split it into smaller files.",
+        csv_bytes("Interventie\n" + "".join(f"Interventie {n}\n" for n in range(1001))),
+        "“x.csv” has more than 1000 rows; split it into smaller files.",
         id="too-many-rows",
     ),
     pytest.param(

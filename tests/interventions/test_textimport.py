@@ -184,9 +184,40 @@ def test_it_refuses_a_file_over_the_upload_limit() -> None:
     assert "limit is 10 MB" in message
 
 
-def test_it_accepts_a_file_of_exactly_the_upload_limit() -> None:
+def test_it_accepts_a_file_of_exactly_the_upload_limit(settings: Any) -> None:
+    # Below the limit on characters, so that the one on bytes is what is tested.
+    settings.UPLOAD_MAX_BYTES = 1024 * 1024
     limit = settings.UPLOAD_MAX_BYTES
     assert extract_text("groot.txt", b"a" * limit) == "a" * limit
+
+
+def test_it_refuses_a_text_of_more_characters_than_the_limit_with_a_clear_message() -> None:
+    from interventions.textimport import MAX_TEXT_CHARACTERS
+
+    data = ("Ouders oefenen thuis. " * (MAX_TEXT_CHARACTERS // 20)).encode()
+    message = refusal("boek.txt", data)
+    assert message == "“boek.txt” holds more than 2,000,000 characters of text; split it up."
+
+
+def test_it_refuses_a_docx_of_more_paragraphs_than_the_limit_quickly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from interventions import textimport
+
+    monkeypatch.setattr(textimport, "MAX_DOCX_PARAGRAPHS", 300)
+    data = docx_bytes(lambda d: [d.add_paragraph(f"Alinea {n}.") for n in range(301)])
+    assert refusal("lang.docx", data) == (
+        "“lang.docx” has more than 300 paragraphs; split it into smaller files."
+    )
+    assert extract_text("kort.docx", docx_bytes(lambda d: d.add_paragraph("Eén alinea.")))
+    # 20,000 paragraphs in one style take seconds, not minutes: a style is looked up once.
+    monkeypatch.setattr(textimport, "MAX_DOCX_PARAGRAPHS", 20_000)
+    many = docx_bytes(lambda d: [d.add_paragraph(f"Alinea {n}.") for n in range(5_000)])
+    started = time.perf_counter()
+    assert extract_text("veel.docx", many).count("Alinea") == 5_000
+    assert time.perf_counter() - started < 5
 
 
 def test_the_upload_limit_is_the_one_in_the_settings(settings: Any) -> None:
@@ -506,13 +537,13 @@ def test_it_says_a_pdf_without_text_is_probably_scanned() -> None:
     assert "scanned" in message
 
 
-def test_it_refuses_a_pdf_with_more_than_two_thousand_pages() -> None:
+def test_it_refuses_a_pdf_with_more_than_five_hundred_pages() -> None:
     writer = PdfWriter()
-    for _page in range(2_001):
+    for _page in range(501):
         writer.add_blank_page(width=100, height=100)
     buffer = io.BytesIO()
     writer.write(buffer)
-    assert "more than 2000 pages" in refusal("dik.pdf", buffer.getvalue())
+    assert "more than 500 pages" in refusal("dik.pdf", buffer.getvalue())
 
 
 # --------------------------------------------------------------------------------------------

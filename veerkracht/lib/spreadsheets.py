@@ -12,11 +12,14 @@ An XLSX cell's value reads as text through `cell_text`; given the cell's number 
 locale it reads as the sheet shows it to a user of that locale (a date cell as 15-09-2023, a
 percent cell 0.125 as "12,5 %", 1250.5 under "#,##0.00" as "1.250,50").
 
-Writing. A spreadsheet runs a cell starting with ``= + - @``, a tab or a carriage return as a
-formula (OWASP "CSV injection"), so `formula_escape` puts an apostrophe in front of such a cell,
-and in front of a cell that starts with an apostrophe, which keeps the escape reversible:
-`formula_unescape` takes exactly that one apostrophe off again, so a file we wrote reads back as
-the same text. `csv_bytes` writes a table that way.
+Writing: one rule for every CSV and XLSX file the app writes. A spreadsheet runs a cell starting
+with ``= + - @``, a tab or a carriage return as a formula (OWASP "CSV injection"), so
+`formula_escape` puts an apostrophe in front of such a cell, and in front of a cell that starts
+with an apostrophe, which keeps the escape reversible: `formula_unescape` takes exactly that one
+apostrophe off again, so a file we wrote reads back as the same text. Every text cell gets it,
+headers included (a property's name is user text too). `csv_bytes` writes a CSV table that way;
+`xlsx_write_cell` writes an XLSX cell that way and types every text cell as a string, so no cell
+of a workbook we write is a formula. Every importer reads cells through `formula_unescape`.
 """
 
 from __future__ import annotations
@@ -46,8 +49,20 @@ class UnreadableText(ValueError):
 
 
 def decode_text(data: bytes, *, lenient: bool = False) -> str:
+    """`_decode_text`, refusing a NUL character."""
+    text = _decode_text(data, lenient=lenient)
+    if "\x00" in text:
+        raise UnreadableText(
+            _("The file holds a NUL character (at %(position)d); it is damaged or not text.")
+            % {"position": text.index("\x00")}
+        )
+    return text
+
+
+def _decode_text(data: bytes, *, lenient: bool = False) -> str:
     """Text from a file Excel or Windows wrote: UTF-8 (a BOM is dropped), UTF-16 with a BOM,
-    else Windows-1252; UnreadableText otherwise.
+    else Windows-1252; UnreadableText otherwise, and for text holding a NUL character (no
+    spreadsheet writes one; the database could not store it).
 
     Python's cp1252 refuses its five undefined bytes, so a file in some other encoding fails
     instead of turning into wrong letters. `lenient` (for prose, where a damaged byte should
@@ -224,13 +239,76 @@ def formula_unescape(value: str) -> str:
     return value
 
 
-def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """A table as CSV: UTF-8 with a BOM (so Excel reads it), commas, CRLF rows, every text
-    cell through `formula_escape`."""
+def _escaped(row: Iterable[Any]) -> list[Any]:
+    return [formula_escape(cell) if isinstance(cell, str) else cell for cell in row]
+
+
+def csv_bytes(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], *, delimiter: str = ","
+) -> bytes:
+    """A table as CSV: UTF-8 with a BOM (so Excel reads it), CRLF rows, every text cell and
+    header through `formula_escape`."""
     text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(headers)
-    writer.writerows(
-        [formula_escape(cell) if isinstance(cell, str) else cell for cell in row] for row in rows
-    )
+    writer = csv.writer(text, lineterminator="\r\n", delimiter=delimiter)
+    writer.writerow(_escaped(headers))
+    writer.writerows(_escaped(row) for row in rows)
     return text.getvalue().encode("utf-8-sig")
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold at all (most C0 controls).
+
+    Word, Excel and SVG are XML inside; one stray control character pasted from a PDF would
+    otherwise make the whole export fail.
+    """
+    return "".join(
+        ch
+        for ch in text
+        if ch in "\t\n\r"
+        or ("\x20" <= ch <= "\ud7ff")
+        or ("\ue000" <= ch <= "\ufffd")
+        or ch >= "\U00010000"
+    )
+
+
+def xlsx_write_cell(sheet: Any, row: int, column: int, value: Any) -> Any:
+    """Write one cell of an openpyxl sheet by the rule above and return it: text through
+    `formula_escape` and typed as a string (openpyxl would take any text starting with "="
+    for a formula), numbers and dates as they are."""
+    if isinstance(value, str):
+        cell = sheet.cell(row=row, column=column, value=formula_escape(xml_text(value)))
+        cell.data_type = "s"
+        return cell
+    return sheet.cell(row=row, column=column, value=value)
+
+
+def xlsx_bytes(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str,
+    widths: Sequence[int] = (),
+) -> bytes:
+    """A table as an XLSX workbook of one sheet: bold headers, the first row frozen, every
+    cell through `xlsx_write_cell`."""
+    import openpyxl
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None  # a new workbook always has one sheet
+    sheet.title = title
+    bold = Font(bold=True)
+    for column, header in enumerate(headers, start=1):
+        xlsx_write_cell(sheet, 1, column, header).font = bold
+    for row_number, row in enumerate(rows, start=2):
+        for column, value in enumerate(row, start=1):
+            xlsx_write_cell(sheet, row_number, column, value)
+    for column in range(1, len(headers) + 1):
+        width = widths[column - 1] if column <= len(widths) else 24
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

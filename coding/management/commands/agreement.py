@@ -16,7 +16,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--study", required=True, help="slug of the study")
         parser.add_argument(
-            "--coders", default="", help="usernames, comma-separated (default: all)"
+            "--coders",
+            default="",
+            help=(
+                "usernames, comma-separated (default: the members with assignments, or with "
+                "segments when nobody is assigned)"
+            ),
         )
         parser.add_argument("--unit", choices=UNITS, default="intervention")
         parser.add_argument("--overlap", type=float, default=0.9, help="segment matching, 0-1")

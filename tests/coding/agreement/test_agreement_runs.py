@@ -62,7 +62,7 @@ def run(*args: str) -> str:
 
 def test_the_agreement_command_prints_the_documented_json(cast: Cast, coded: Any) -> None:
     result = json.loads(run("agreement", "--study", "gezin", "--coders", "bob,carol"))
-    assert set(result) == {"unit", "coders", "overall", "codes", "families"}
+    assert set(result) == {"unit", "coders", "left_out", "overall", "codes", "families"}
     assert result["unit"] == "intervention"
     assert result["coders"] == ["bob", "carol"]
     assert set(result["codes"]) == {"Sociaal", "Sociaal > Doelen", "Sociaal > Inhoud"}
@@ -73,6 +73,36 @@ def test_the_agreement_command_prints_the_documented_json(cast: Cast, coded: Any
     assert doelen["fleiss_kappa"] is None
     assert result["codes"]["Sociaal"]["percent_agreement"] == pytest.approx(1.0)
     assert result["codes"]["Sociaal"]["krippendorff_alpha"] is not None
+
+
+def test_by_default_the_command_compares_the_assigned_raters_and_names_who_is_left_out(
+    cast: Cast, coded: Any
+) -> None:
+    # Two raters double-coded every text; the owner codes too (a role that may) but has no
+    # assignment and no segment; the supervisor does not code at all.
+    result = json.loads(run("agreement", "--study", "gezin"))
+    assert result["coders"] == ["bob", "carol"]
+    assert result["left_out"] == [{"coder": "alice", "reason": "no_assignment"}]
+    doelen = result["codes"]["Sociaal > Doelen"]
+    # Cohen's kappa of the two raters on "Doelen" over three texts: carol [1, 1, 0] and
+    # bob [1, 0, 0]; p_o = 2/3, p_e = (2/3)(1/3) + (1/3)(2/3) = 4/9, kappa = (2/9)/(5/9).
+    assert doelen["cohen_kappa"] == pytest.approx(0.4)
+    assert result["overall"]["cohen_kappa"] is not None
+
+
+def test_without_any_assignment_the_coders_with_segments_compare_on_what_they_coded(
+    cast: Cast, coded: Any
+) -> None:
+    from coding.models import Assignment
+
+    Assignment.objects.all().delete()
+    result = json.loads(run("agreement", "--study", "gezin"))
+    assert result["coders"] == ["bob", "carol"]
+    assert result["left_out"] == [{"coder": "alice", "reason": "no_segments"}]
+    # Each coder's texts are those they coded: texts 0 and 1, both double-coded.
+    assert result["codes"]["Sociaal > Doelen"]["n_units"] == 2
+    chosen = json.loads(run("agreement", "--study", "gezin", "--coders", "carol,alice"))
+    assert chosen["left_out"] == [{"coder": "bob", "reason": "not_chosen"}]
 
 
 def test_the_agreement_command_takes_every_unit_and_a_bootstrap(cast: Cast, coded: Any) -> None:

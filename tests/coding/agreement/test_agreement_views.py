@@ -347,6 +347,7 @@ def test_a_run_started_through_the_form_shows_per_code_values_on_its_report(
     assert run.status == AgreementRun.Status.DONE
     assert run.params == {
         "coders": ["bob", "carol"],
+        "left_out": [{"coder": "alice", "reason": "no_assignment"}],
         "unit": "intervention",
         "overlap": 0.9,
         "bootstrap": 100,
@@ -354,6 +355,8 @@ def test_a_run_started_through_the_form_shows_per_code_values_on_its_report(
     }
     body = client.get(reverse("agreement_report", args=[cast.study.slug, run.uuid])).content
     html = body.decode()
+    assert "Left out" in html
+    assert "alice: no intervention assigned (only assigned interventions count)" in html
     row = _row(html, "Sociaal › Doelen")
     # Doelen: agreed on Tekst 0, carol only on Tekst 1, neither on Tekst 2.
     assert "66.7%" in row

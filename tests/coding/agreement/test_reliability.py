@@ -144,7 +144,7 @@ def test_bootstrap_gives_an_interval_around_alpha() -> None:
 def test_the_command_view_has_exactly_the_documented_keys() -> None:
     report = compute(data([seg(1, 1, "ann", 2, 0, 6)]), unit="intervention")
     shaped = command_view(report)
-    assert set(shaped) == {"unit", "coders", "overall", "codes", "families"}
+    assert set(shaped) == {"unit", "coders", "left_out", "overall", "codes", "families"}
     assert set(shaped["overall"]) == {
         "n_units",
         "percent_agreement",

@@ -389,7 +389,7 @@ def test_markdown_marks_origin_and_nests_the_tree() -> None:
     assert "    - Gezin als geheel 👨‍👩‍👧 (I)" in text
     assert "*Inclusie:* Uitleg of belang van veerkracht." in text
     assert "*Voorbeeld:* “Veerkrachtige gezinnen vinden zelf hun weg.”" in text
-    assert "Ouders \\<&\\> kinderen" in text
+    assert "Ouders &lt;&amp;&gt; kinderen" in text
 
 
 def test_markdown_in_english() -> None:
@@ -569,3 +569,40 @@ def test_control_characters_do_not_break_the_xml_formats() -> None:
     for export in (to_docx_table, to_docx_tree, to_svg):
         assert export(tree, TITLE)
     assert to_xlsx(tree)
+
+
+HOSTILE_TEXTS = [
+    "<script>alert('codeboek')</script>",
+    "<img src=x onerror=alert(1)>",
+    "[klik hier](javascript:alert(1))",
+    "<javascript:alert(1)>",
+    "![plaatje](javascript:alert(2))",
+    "Zie JavaScript :alert(3) en data:text/html,<b>vet</b>",
+    "&lt;script&gt; als entiteit",
+]
+
+
+def test_markdown_keeps_html_and_script_links_from_code_texts_as_plain_text() -> None:
+    from markdown_it import MarkdownIt
+
+    nodes = [
+        CodeNode(
+            name=text,
+            definition=text,
+            inclusion=text,
+            exclusion=text,
+            example=text,
+            children=[CodeNode(name=text, definition=text)],
+        )
+        for text in HOSTILE_TEXTS
+    ]
+    source = to_markdown(nodes, "<b>Titel</b>").decode("utf-8")
+    # A renderer that lets raw HTML through and makes links of bare URLs, as a wiki would.
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("linkify").render(source)
+    lowered = rendered.lower()
+    for forbidden in ("<script", "<img", "<b>", "<a ", "href="):
+        assert forbidden not in lowered, forbidden
+    # ...and each text still reads as written, escaped for HTML.
+    assert "&lt;script&gt;alert('codeboek')&lt;/script&gt;" in rendered.replace("&#x27;", "'")
+    assert "[klik hier](javascript:alert(1))" in rendered
+    assert "&amp;lt;script&amp;gt; als entiteit" in rendered

@@ -536,8 +536,10 @@ def test_each_coder_is_shown_the_version_they_coded_against(
     CodebookVersion.objects.filter(pk=later.pk).update(
         created_at=segment.created_at + timedelta(days=1)
     )
+    # The supervisor follows every coder's progress (a blind coder sees only their own row:
+    # tests/coding/test_blind_leaks.py).
     html = (
-        client_for(cast.coder_b)
+        client_for(cast.supervisor)
         .get(reverse("codebook_versions", kwargs={"slug": cast.study.slug}))
         .content.decode()
     )

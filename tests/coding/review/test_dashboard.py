@@ -320,3 +320,21 @@ def test_the_dashboard_takes_a_bounded_number_of_queries(
         )
     assert count(cast.owner) == small <= 25
     assert count(cast.coder_a) <= 31
+
+
+def test_the_dashboard_tells_the_reveal_policy_and_who_revealed_when(
+    blind_cast: Cast, client: Any
+) -> None:
+    cast = blind_cast
+    state = dash.dashboard(cast.study, cast.owner)["blind"]
+    assert (state.policy, state.revealed_at, state.open_to_viewer) == ("after_reveal", None, False)
+    client.force_login(cast.coder_a)
+    page = client.get(f"/s/{cast.study.slug}/").content.decode()
+    assert "Not revealed yet." in page
+    assert "hidden from everyone else until the owner reveals them" in page
+    services.codebook_reveal(study=cast.study, actor=cast.owner)
+    state = dash.dashboard(cast.study, cast.coder_a)["blind"]
+    assert state.revealed_by == cast.owner
+    assert state.open_to_viewer
+    page = client.get(f"/s/{cast.study.slug}/").content.decode()
+    assert "by alice: everyone sees every coder" in page
