@@ -144,6 +144,12 @@ class Segment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(start__gte=0), name="segment_start_nonnegative"),
             models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="segment_nonempty"),
+            # A coder gives a code to a span once; the services refuse a second time with a
+            # message, and this holds when two requests race (a double click).
+            models.UniqueConstraint(
+                fields=["intervention", "coder", "code", "start", "end"],
+                name="segment_unique_span",
+            ),
         ]
         indexes = [
             # The workspace: one coder's segments of one intervention, in text order.

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from interventions.models import Intervention, Membership, Role, Study
@@ -180,11 +181,38 @@ def get_study_for_user(user: User, slug: str, *, need: Right = "can_read") -> St
 def get_intervention_for_user(
     user: User, slug: str, uuid: Any, *, need: Right = "can_read"
 ) -> tuple[StudyAccess, Intervention]:
-    """The access and the intervention `uuid` of study `slug`, with the same answers."""
-    access = get_study_for_user(user, slug, need=need)
-    intervention = Intervention.objects.filter(study=access.study, uuid=uuid).first()
-    if intervention is None:
+    """The access and the intervention `uuid` of study `slug`, with the same answers.
+
+    One query: the intervention with its study and the user's membership beside it."""
+    if not user.is_authenticated:
         raise Http404
+    try:
+        UUID(str(uuid))
+    except ValueError:
+        raise Http404 from None
+    mine = Membership.objects.filter(study=OuterRef("study"), user=user)
+    intervention = (
+        Intervention.objects.select_related("study")
+        .filter(study__slug=slug, uuid=uuid)
+        .annotate(
+            membership_pk=Subquery(mine.values("pk")[:1]),
+            membership_role=Subquery(mine.values("role")[:1]),
+            membership_created=Subquery(mine.values("created_at")[:1]),
+        )
+        .first()
+    )
+    if intervention is None or intervention.membership_pk is None:  # type: ignore[attr-defined]
+        raise Http404
+    membership = Membership(
+        pk=intervention.membership_pk,  # type: ignore[attr-defined]
+        study=intervention.study,
+        user=user,
+        role=intervention.membership_role,  # type: ignore[attr-defined]
+        created_at=intervention.membership_created,  # type: ignore[attr-defined]
+    )
+    access = StudyAccess(study=intervention.study, membership=membership)
+    if not getattr(access, need):
+        raise PermissionDenied
     return access, intervention
 
 

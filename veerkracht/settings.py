@@ -72,6 +72,18 @@ TEMPLATES = [
 WSGI_APPLICATION = "veerkracht.wsgi.application"
 
 DATABASE_URL = env_str("DATABASE_URL")
+# The embedded default serves several people coding at once, so SQLite is set up for
+# concurrent writers: WAL lets readers go on while one writes; every transaction takes the write
+# lock when it begins (IMMEDIATE), so a transaction that read first never fails to upgrade with
+# "database is locked" (SQLite cannot wait for that case); a writer waits up to
+# SQLITE_BUSY_TIMEOUT seconds for the lock, and `veerkracht.db.retrying` runs a refused write
+# once more. synchronous=NORMAL is safe in WAL mode: a power cut can lose the last commits, never
+# the database.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+}
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 else:
@@ -79,6 +91,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "OPTIONS": SQLITE_OPTIONS,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -7,11 +7,19 @@ worker on Redis; every other test runs its tasks in-process, also when REDIS_URL
 from __future__ import annotations
 
 from veerkracht.settings import *  # noqa: F403
-from veerkracht.settings import DATABASE_URL
+from veerkracht.settings import DATABASE_URL, SQLITE_OPTIONS
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if not DATABASE_URL:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    # In memory, with the embedded default's transaction mode (WAL does not apply to memory);
+    # tests/veerkracht/test_concurrent_writers.py runs the real settings on a file.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": ":memory:",
+            "OPTIONS": {**SQLITE_OPTIONS, "init_command": ""},
+        }
+    }
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES = {

@@ -117,13 +117,15 @@ def _update(
     status_text: str = "",
     template: str = "rows-update",
     status: int = 200,
+    sections: list[highlight.SectionSpan] | None = None,
     **extra: Any,
 ) -> HttpResponse:
     """The rows of text `spans` touch, the counts of the `counted` codes and a live-region
     line, all out-of-band: only what the change touched, so a change on a long text answers
-    as fast as on a short one."""
+    as fast as on a short one. `sections` saves a query when the caller loaded them."""
     intervention = viewing.intervention
-    sections = sections_of(intervention)
+    if sections is None:
+        sections = sections_of(intervention)
     bounds = highlight.chunk_bounds(intervention.text, sections)
     only = highlight.chunks_touching(bounds, spans)
     rows: list[Row] = []
@@ -197,6 +199,8 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
     if not form.is_valid():
         return _picker_refusal(request, viewing, form_error(form))
     data = form.cleaned_data
+    # Loaded once: the service checks the span against them, the answer draws the rows.
+    sections = sections_of(intervention)
     try:
         codes = viewing.codes(data["codes"])
         created = segments.segments_apply(
@@ -209,6 +213,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
             memo=data["memo"],
             access=access,
             paths=paths_from(viewing.children),
+            sections=sections,
         )
     except segments.SegmentError as error:
         return _picker_refusal(request, viewing, str(error))
@@ -223,6 +228,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
         [(data["start"], data["end"])],
         counted={segment.code_id for segment in created},
         status_text=status_text,
+        sections=sections,
     )
     trigger_client_event(
         response,
