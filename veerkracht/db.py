@@ -45,7 +45,7 @@ def retrying(work: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
         except OperationalError as error:
             if attempt == attempts or connection.in_atomic_block or not is_lock_error(error):
                 raise
-            pause = FIRST_PAUSE * 2 ** (attempt - 1) * (1 + random.random())  # noqa: S311
+            pause = FIRST_PAUSE * 2 ** (attempt - 1) * (1 + random.random())
             logger.warning("Database locked, writing again in %.2f s: %s", pause, error)
             time.sleep(pause)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -14,8 +14,8 @@ from typing import Any
 import openpyxl
 import pytest
 from django.db import IntegrityError, connection
-from django.test.utils import CaptureQueriesContext
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 
 from coding import segments as seg
 from coding import sight
@@ -833,9 +833,12 @@ def test_applying_codes_is_a_fixed_few_queries_without_reading_the_text_again(
     assert not any('"text"' in sql for sql in statements), "the text was read again"
     assert len(created) == 3
     assert Segment.objects.filter(start=start, end=end, coder=cast.coder_a).count() == 3
-    assert CodingEvent.objects.filter(
-        action="segment_create", segment_uuid__in=[s.uuid for s in created]
-    ).count() == 3
+    assert (
+        CodingEvent.objects.filter(
+            action="segment_create", segment_uuid__in=[s.uuid for s in created]
+        ).count()
+        == 3
+    )
 
 
 def test_a_text_changed_since_the_page_was_read_is_checked_as_it_is_now(
