@@ -242,6 +242,30 @@ class AgreementRun(BackgroundJob):
         return f"Agreement run {self.uuid} ({self.status})"
 
 
+class AgreementRunPart(models.Model):
+    """A block of texts of an agreement run split over workers, and its sums once computed.
+
+    The run's task plans the blocks (`coding.agreement.runs.agreement_run_split`); a task per
+    block stores its result here; the block that completes the set adds them up and finishes the
+    run (`agreement_run_part_done`). Removed when the run is done.
+    """
+
+    run = models.ForeignKey(AgreementRun, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()
+    intervention_ids = models.JSONField(default=list)
+    # The block's RunSums as JSON, its segment ids and its disagreements; null until computed.
+    result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="agreement_part_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.index} of {self.run_id}"
+
+
 class CodingEvent(models.Model):
     """Append-only audit trail of changes to codes, the codebook and segments.
 

@@ -59,10 +59,13 @@ WORKER_STOPPED = gettext_lazy(
 # Sending -------------------------------------------------------------------------------------
 
 
-def job_enqueue(task_name: str, job: BackgroundJob, *, robust: bool = False) -> None:
+def job_enqueue(
+    task_name: str, job: BackgroundJob, *, robust: bool = False, args: tuple[Any, ...] = ()
+) -> None:
     """Send the job's task once the current transaction commits, so the worker finds the row.
 
-    The task goes by name. A broker that cannot be reached fails the job with a message.
+    The task goes by name, with the job's id and then `args` (a part of the job, for a job
+    split over workers). A broker that cannot be reached fails the job with a message.
     `robust` is for side effects that must never break the request that caused them (mail):
     any error in sending (or, without a broker, in running the task in-process) is logged.
     """
@@ -70,7 +73,7 @@ def job_enqueue(task_name: str, job: BackgroundJob, *, robust: bool = False) -> 
 
     def send() -> None:
         try:
-            celery_app.signature(task_name, args=(job_id,)).delay()
+            celery_app.signature(task_name, args=(job_id, *args)).delay()
         except kombu.exceptions.OperationalError:
             logger.exception("Could not send %s for %s %s", task_name, model.__name__, job_id)
             job_fail(
@@ -166,8 +169,9 @@ def job_task(
     name: str,
     model: type[BackgroundJob],
     user_errors: tuple[type[Exception], ...] = (),
-) -> Callable[[Callable[[int], None]], Any]:
-    """Make `work(job_id)` the Celery task `name` of jobs of `model`.
+) -> Callable[[Callable[..., None]], Any]:
+    """Make `work(job_id, *args)` the Celery task `name` of jobs of `model`; `args` name a part
+    of the job when it is split over workers, and a failing part fails the whole job.
 
     `work` loads the job with `job_begin`, does the work and stores it with `job_finish`; it
     must be safe to run again (its writes in one transaction, or idempotent). Then:
@@ -182,10 +186,10 @@ def job_task(
     leaves the task to the next worker; `fail_if_stale` covers a worker that never comes back.
     """
 
-    def decorate(work: Callable[[int], None]) -> Any:
-        def run(task: Any, job_id: int) -> None:
+    def decorate(work: Callable[..., None]) -> Any:
+        def run(task: Any, job_id: int, *args: Any) -> None:
             try:
-                work(job_id)
+                work(job_id, *args)
             except user_errors as error:
                 job_fail(model, job_id, str(error))
             except OperationalError as error:

@@ -163,6 +163,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # A job still queued or running this many seconds after the visibility timeout has no worker
 # left to finish it (the redelivery did not come, or died too): it is failed with a message.
 JOB_STALE_MARGIN = env_int("JOB_STALE_MARGIN", 600)
+# An agreement run over many texts is split into blocks of this many texts, each a task of its
+# own, so that several workers share it; their sums add up to exactly the single run's. Only
+# with a real broker: in-process (no REDIS_URL) a run is computed in one go.
+AGREEMENT_BLOCK_TEXTS = env_int("AGREEMENT_BLOCK_TEXTS", 16)
+AGREEMENT_SPLIT = env_bool("AGREEMENT_SPLIT", default=not CELERY_TASK_ALWAYS_EAGER)
 # Seconds an agreement run waits after it is marked running: only for the integration test
 # that kills a worker mid-run. Zero in any real deployment.
 AGREEMENT_TEST_PAUSE = env_int("VEERKRACHT_AGREEMENT_TEST_PAUSE", 0)
