@@ -6,6 +6,7 @@ worker on Redis; every other test runs its tasks in-process, also when REDIS_URL
 
 from __future__ import annotations
 
+from veerkracht.lib.env import env_bool
 from veerkracht.settings import *  # noqa: F403
 from veerkracht.settings import DATABASE_URL, SQLITE_OPTIONS
 
@@ -22,6 +23,8 @@ if not DATABASE_URL:
     }
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Agreement runs in one go unless a test (or an integration test's worker) asks for blocks.
+AGREEMENT_SPLIT = env_bool("AGREEMENT_SPLIT", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
