@@ -255,14 +255,16 @@ def agreement_run_part_done(run_id: int) -> bool:
         )
         if run is None:
             return False
-        results = list(run.parts.order_by("index").values_list("result", flat=True))
-        waiting = sum(result is None for result in results)
-        if not results:
+        # Counted first: the results are read once, by the block that completes the set.
+        total = run.parts.count()
+        waiting = run.parts.filter(result__isnull=True).count()
+        if not total:
             return False
         if waiting:
-            progress = 10 + 85 * (len(results) - waiting) // len(results)
+            progress = 10 + 85 * (total - waiting) // total
             AgreementRun.objects.filter(pk=run_id).update(progress=progress)
             return False
+        results = run.parts.order_by("index").values_list("result", flat=True)
         done = [result for result in results if result is not None]
         report, segment_ids = combine_blocks(run.study, run.params, done)
         job_finish(AgreementRun, run_id, result=report, segment_ids=segment_ids)
