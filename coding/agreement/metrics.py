@@ -290,22 +290,47 @@ class PoolSums:
         )
 
 
-def pool_sums(codes: Codes, *, by_category: bool = False) -> PoolSums:
-    """The `PoolSums` of one matrix of integer codes (coders x units, -1 = no value)."""
+def pool_sums(
+    codes: Codes, *, by_category: bool = False, weights: npt.NDArray[np.int64] | None = None
+) -> PoolSums:
+    """The `PoolSums` of one matrix of integer codes (coders x units, -1 = no value).
+
+    `weights` (one whole number per column) counts a column as that many identical units: a
+    run of characters that every coder coded alike is one column of the run's length, with
+    exactly the sums of the characters one by one.
+    """
     coders, units = codes.shape
     sums = PoolSums.empty(coders)
     if units == 0:
         return sums
+    w = None if weights is None else np.asarray(weights, dtype=np.int64)
+
+    def tally(mask: npt.NDArray[np.bool_]) -> int:
+        """How many units (by weight) `mask` holds; a 2-D mask counts each coder's cells."""
+        if w is None:
+            return int(np.count_nonzero(mask))
+        if mask.ndim == 2:
+            return int(mask.sum(axis=0, dtype=np.int64) @ w)
+        return int(w[mask].sum(dtype=np.int64))
+
+    def categories_of(cells: Codes, n: int) -> npt.NDArray[np.int64]:
+        if w is None:
+            return _category_counts(cells, n)
+        return np.array([tally(cells == c) for c in range(n)], dtype=np.int64)
+
+    total_units = units if w is None else int(w.sum(dtype=np.int64))
     complete = not (codes == MISSING).any()
     if coders < 2:
-        return replace(sums, units=units, complete=complete)
+        return replace(sums, units=total_units, complete=complete)
     # Character-level matrices have millions of units: rows are combined one by one in small
     # integer types, and nothing of the size of the matrix is widened to floats.
     present = codes != MISSING
     counter = np.int16 if coders < 256 else np.int32
     per_unit: npt.NDArray[np.integer] | None = None
     if complete:
-        values, pairs, pairable_units = coders * units, units * coders * (coders - 1) // 2, units
+        values = coders * total_units
+        pairs = total_units * coders * (coders - 1) // 2
+        pairable_units = total_units
     else:
         per_unit = present[0].astype(counter)
         for row in present[1:]:
@@ -315,13 +340,12 @@ def pool_sums(codes: Codes, *, by_category: bool = False) -> PoolSums:
             # A unit coded by one coder is unpairable: its value leaves the category counts.
             codes = np.where(keep, codes, MISSING).astype(codes.dtype, copy=False)
             per_unit = np.where(keep, per_unit, 0).astype(counter, copy=False)
-        values = int(per_unit.sum(dtype=np.int64))
-        pairable_units = int(np.count_nonzero(keep))
-        pairs = sum(
-            k * (k - 1) // 2 * int(np.count_nonzero(per_unit == k)) for k in range(2, coders + 1)
-        )
+        by_k = {k: tally(per_unit == k) for k in range(2, coders + 1)}
+        values = sum(k * n for k, n in by_k.items())
+        pairable_units = sum(by_k.values())
+        pairs = sum(k * (k - 1) // 2 * n for k, n in by_k.items())
     categories = max(int(codes.max()) + 1, 0)
-    per_category = _category_counts(codes, categories)
+    per_category = categories_of(codes, categories)
 
     # o_cc = sum over units of n_uc (n_uc - 1) / (m_u - 1): every ordered pair of coders who gave
     # a unit the same category adds 1 / (m_u - 1). The pairs are counted here per m_u, in whole
@@ -335,6 +359,8 @@ def pool_sums(codes: Codes, *, by_category: bool = False) -> PoolSums:
                 same &= present[i]
                 same &= present[j]
             agreeing_units += same
+    if w is not None:
+        agreeing_units = agreeing_units.astype(np.int64) * w
     agreeing = np.zeros(coders + 1, dtype=np.int64)
     if per_unit is None:
         agreeing[coders] = int(agreeing_units.sum(dtype=np.int64))
@@ -345,21 +371,26 @@ def pool_sums(codes: Codes, *, by_category: bool = False) -> PoolSums:
     by_code = np.zeros((coders + 1, 0), dtype=np.int64)
     if by_category:
         by_code = np.zeros((coders + 1, categories), dtype=np.int64)
+
+        def counted(chosen: npt.NDArray[np.bool_], row: Codes) -> npt.NDArray[np.int64]:
+            weight = None if w is None else w[chosen]
+            found = np.bincount(row[chosen], weights=weight, minlength=categories)
+            return np.rint(found).astype(np.int64)
+
         for i in range(coders):
             for j in range(i + 1, coders):
                 same = (codes[i] == codes[j]) & present[i] & present[j]
                 if per_unit is None:
-                    by_code[coders] += np.bincount(codes[i][same], minlength=categories)
+                    by_code[coders] += counted(same, codes[i])
                     continue
                 for k in range(2, coders + 1):
-                    chosen = codes[i][same & (per_unit == k)]
-                    by_code[k] += np.bincount(chosen, minlength=categories)
+                    by_code[k] += counted(same & (per_unit == k), codes[i])
     margins = np.zeros((coders, 0), dtype=np.int64)
     if coders == 2:
-        margins = np.stack([_category_counts(codes[r], categories) for r in range(2)])
+        margins = np.stack([categories_of(codes[r], categories) for r in range(2)])
     return PoolSums(
         coders=coders,
-        units=units,
+        units=total_units,
         pairable_units=pairable_units,
         values=values,
         pairs=pairs,
@@ -793,6 +824,11 @@ def token_units(text: str, coded_ranges: Sequence[SpanRange]) -> list[SpanRange]
     for start, end in _merged(coded_ranges, len(text)):
         units.extend(match.span() for match in _WORD.finditer(text, start, end))
     return units
+
+
+def character_ranges(coded_ranges: Sequence[SpanRange]) -> list[SpanRange]:
+    """The coded ranges merged and in order: the ranges whose characters are units."""
+    return _merged(coded_ranges)
 
 
 def character_units(coded_ranges: Sequence[SpanRange]) -> npt.NDArray[np.int64]:

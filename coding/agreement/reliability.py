@@ -18,6 +18,7 @@ Definitions, also stated on the report page:
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -119,10 +120,13 @@ def _row(sums: agreement.PoolSums, *, bootstrap: int, seed: int | None) -> dict[
     return result
 
 
-def _sums(blocks: Blocks, coders: int, by_category: bool) -> agreement.PoolSums:
+Weights = list[npt.NDArray[np.int64] | None]
+
+
+def _sums(blocks: Blocks, coders: int, by_category: bool, weights: Weights) -> agreement.PoolSums:
     total = agreement.PoolSums.empty(coders)
-    for block in blocks:
-        total = total + agreement.pool_sums(block, by_category=by_category)
+    for block, weight in zip(blocks, weights, strict=True):
+        total = total + agreement.pool_sums(block, by_category=by_category, weights=weight)
     return total
 
 
@@ -156,6 +160,27 @@ class _Data:
         for code_id in code_ids:
             found.extend(self.spans.get((doc_id, coder, code_id), ()))
         return found
+
+
+def _character_runs(data: _Data, doc: DocInfo) -> tuple[Any, npt.NDArray[np.int64]]:
+    """The coded characters of a text as runs no segment starts or ends inside: each run's
+    first character stands for the run, weighted by its length. Every coder's value is the
+    same for every character of a run, so the sums are those of the characters one by one, at
+    the cost of the segments rather than of the characters."""
+    cuts = {
+        edge
+        for coder in data.coders
+        for seg in data.by_doc_coder.get((doc.id, coder), ())
+        for edge in (seg.start, seg.end)
+    }
+    firsts: list[int] = []
+    lengths: list[int] = []
+    for start, end in agreement.character_ranges(doc.coded_ranges):
+        points = sorted({start, end, *(c for c in cuts if start < c < end)})
+        firsts.extend(points[:-1])
+        lengths.extend(b - a for a, b in itertools.pairwise(points))
+    units = np.array(firsts, dtype=np.int64)
+    return np.stack([units, units + 1], axis=1), np.array(lengths, dtype=np.int64)
 
 
 def _units(data: _Data, doc: DocInfo, unit: str) -> npt.NDArray[np.int64]:
@@ -216,15 +241,20 @@ def _family_label(tree: _Tree, family_id: int, mask: int) -> str:
     return " + ".join(names) or "—"
 
 
-def _confusion_counts(blocks: Blocks) -> dict[tuple[int, int], int]:
+def _confusion_counts(blocks: Blocks, weights: Weights) -> dict[tuple[int, int], int]:
     """How often each pair of categories (bit masks) was given to one unit by two coders."""
     counts: dict[tuple[int, int], int] = defaultdict(int)
-    for block in blocks:
+    for block, weight in zip(blocks, weights, strict=True):
         width = int(block.max()) + 1 if block.size else 1
         for i, j in combinations(range(block.shape[0]), 2):
             both = (block[i] != MISSING) & (block[j] != MISSING)
             pairs = block[i][both].astype(np.int64) * width + block[j][both]
-            values, numbers = np.unique(pairs, return_counts=True)
+            if weight is None:
+                values, numbers = np.unique(pairs, return_counts=True)
+            else:
+                values, inverse = np.unique(pairs, return_inverse=True)
+                found = np.bincount(inverse, weights=weight[both], minlength=len(values))
+                numbers = np.rint(found).astype(np.int64)
             for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
                 counts[divmod(value, width)] += number
     return counts
@@ -451,20 +481,26 @@ def compute_sums(
         return sums
 
     coders, by_category = len(data.coders), bootstrap > 0
-    units_by_doc: dict[int, Any] = (
-        {} if unit == "intervention" else {d.id: _units(prepared, d, unit) for d in prepared.docs}
-    )
+    units_by_doc: dict[int, Any] = {}
+    weights: Weights = [None]  # the intervention unit: one block, unweighted
+    if unit == "character":
+        runs = {d.id: _character_runs(prepared, d) for d in prepared.docs}
+        units_by_doc = {doc_id: found[0] for doc_id, found in runs.items()}
+        weights = [runs[d.id][1] for d in prepared.docs] or [None]
+    elif unit == "word":
+        units_by_doc = {d.id: _units(prepared, d, unit) for d in prepared.docs}
+        weights = [None] * len(prepared.docs) or [None]
     per_code: dict[int, Blocks] = {}
     for code_id in tree.codes:
         blocks = _presence(prepared, unit, tree.subtree[code_id], units_by_doc)
         per_code[code_id] = blocks
-        sums.codes[code_id] = _sums(blocks, coders, by_category)
+        sums.codes[code_id] = _sums(blocks, coders, by_category, weights)
     for family_id in tree.families:
         if len(tree.children[family_id]) > MAX_FAMILY_SIZE:
             continue
         family = _family_blocks(prepared, family_id, per_code)
-        sums.families[family_id] = _sums(family, coders, by_category)
-        sums.confusion[family_id] = _confusion_counts(family)
+        sums.families[family_id] = _sums(family, coders, by_category, weights)
+        sums.confusion[family_id] = _confusion_counts(family, weights)
     return sums
 
 

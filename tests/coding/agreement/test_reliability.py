@@ -209,3 +209,33 @@ def test_blocks_of_texts_add_up_to_exactly_the_single_run(unit: str, coders: lis
         total = total + RunSums.from_json(json.loads(json.dumps(sums.to_json())))
     assert report_from_sums(whole, total, bootstrap=200, seed=9) == expected
     assert expected["overall"]["n_units"] > 0
+
+
+@pytest.mark.parametrize("coders", [["ann", "bas"], ["ann", "bas", "cor"]])
+def test_character_runs_give_the_figures_of_the_characters_one_by_one(coders: list[str]) -> None:
+    study = random_study(5, 6, coders)
+    report = compute(study, unit="character", bootstrap=150, seed=2)
+    for code in CODES:
+        codes = {c.id for c in CODES if c.id == code.id or c.parent_id == code.id}
+        blocks = []
+        for doc_info in study.docs:
+            assigned = {c: doc_info.id in study.assigned[c] for c in coders}
+            if sum(assigned.values()) < 2:
+                continue
+            spans = {
+                c: [
+                    (s.start, s.end)
+                    for s in study.segments
+                    if s.doc_id == doc_info.id and s.coder == c and s.code_id in codes
+                ]
+                for c in coders
+            }
+            units = agreement.character_units(doc_info.coded_ranges)
+            blocks.append(agreement.presence_matrix(units, spans, assigned))
+        expected = agreement.pooled_measures(blocks, bootstrap=150, seed=2)
+        row = report["codes"][" > ".join(code.path)]
+        assert row["krippendorff_alpha"] == expected.krippendorff_alpha.value
+        assert row["percent_agreement"] == expected.percent_agreement.value
+        assert row["n_units"] == sum(int(((b != -1).sum(axis=0) >= 2).sum()) for b in blocks)
+        if expected.bootstrap.ci95 is not None:
+            assert row["alpha_ci95"] == list(expected.bootstrap.ci95)
