@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coding.agreement.assignments import assigned_ids
@@ -262,7 +263,10 @@ def agreement_run_part_done(run_id: int) -> bool:
             return False
         if waiting:
             progress = 10 + 85 * (total - waiting) // total
-            AgreementRun.objects.filter(pk=run_id).update(progress=progress)
+            # A block's progress is also a sign of life for `fail_if_stale`.
+            AgreementRun.objects.filter(pk=run_id).update(
+                progress=progress, updated_at=timezone.now()
+            )
             return False
         results = run.parts.order_by("index").values_list("result", flat=True)
         done = [result for result in results if result is not None]
