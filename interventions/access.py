@@ -18,7 +18,7 @@ from uuid import UUID
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, QuerySet
 from django.http import Http404
 
 from interventions.models import Intervention, Membership, Role, Study
@@ -190,18 +190,18 @@ def get_intervention_for_user(
         UUID(str(uuid))
     except ValueError:
         raise Http404 from None
-    mine = Membership.objects.filter(study=OuterRef("study"), user=user)
+    # The membership joined in the same filter call, so the annotations read that one row.
     intervention = (
         Intervention.objects.select_related("study")
-        .filter(study__slug=slug, uuid=uuid)
+        .filter(study__slug=slug, uuid=uuid, study__memberships__user=user)
         .annotate(
-            membership_pk=Subquery(mine.values("pk")[:1]),
-            membership_role=Subquery(mine.values("role")[:1]),
-            membership_created=Subquery(mine.values("created_at")[:1]),
+            membership_pk=F("study__memberships__pk"),
+            membership_role=F("study__memberships__role"),
+            membership_created=F("study__memberships__created_at"),
         )
         .first()
     )
-    if intervention is None or intervention.membership_pk is None:  # type: ignore[attr-defined]
+    if intervention is None:
         raise Http404
     membership = Membership(
         pk=intervention.membership_pk,  # type: ignore[attr-defined]
