@@ -1,7 +1,8 @@
 """Agreement at scale: every unit and measure, as a run computes them.
 
 Run from the repository root: ``.venv/bin/python benchmarks/agreement.py [sizes...]``
-(default 39 156 624). Synthetic data as the agreement issue states it: interventions of 30,000
+(default 39 156 624; ``--against REV`` runs commit REV alternately beside it, see
+benchmarks/harness.py). Synthetic data as the agreement issue states it: interventions of 30,000
 characters, a codebook of 20 codes (4 themes x 4 codes, plus the themes), 3 coders with about
 1,500 segments each per 39 interventions (scaled with the corpus), every intervention assigned
 to every coder. Times `coding.agreement.reliability.compute` (no database) for each unit without
@@ -19,7 +20,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coding.agreement.reliability import CodeInfo, DocInfo, ReliabilityInput, SegInfo, compute  # noqa: E402
+from benchmarks.harness import run  # noqa: E402
+
+try:
+    from coding.agreement.reliability import (
+        CodeInfo,
+        DocInfo,
+        ReliabilityInput,
+        SegInfo,
+        compute,
+    )
+except ImportError:  # commits before the renovation (issue 9), for --against
+    from coding.reliability import (  # type: ignore[no-redef]
+        CodeInfo,
+        DocInfo,
+        ReliabilityInput,
+        SegInfo,
+        compute,
+    )
 
 WORDS = [
     *("het gezin ouders kind netwerk hulpverlener versterken veerkracht steun school",),
@@ -85,7 +103,9 @@ def timed(data: ReliabilityInput, **options: object) -> float:
     return time.perf_counter() - started
 
 
-def main(sizes: list[int]) -> None:
+def measure(args: list[str]) -> dict[str, float]:
+    sizes = [int(a) for a in args] or [39, 156, 624]
+    figures: dict[str, float] = {}
     print(
         f"{'interventions':>13} {'segments':>9} {'intervention':>12} {'word':>7} "
         f"{'character':>9} {'segment':>8} {'all':>7}"
@@ -95,6 +115,11 @@ def main(sizes: list[int]) -> None:
         data = build(n)
         times = [timed(data, unit=u) for u in ("intervention", "word", "character", "segment")]
         totals[n] = sum(times)
+        for unit, seconds in zip(
+            ("intervention", "word", "character", "segment"), times, strict=True
+        ):
+            figures[f"{n} texts, {unit} s"] = seconds
+        figures[f"{n} texts, all four units s"] = totals[n]
         print(
             f"{n:>13} {len(data.segments):>9} "
             + " ".join(f"{t:>{w}.2f}" for t, w in zip(times, (12, 7, 9, 8), strict=True))
@@ -103,10 +128,13 @@ def main(sizes: list[int]) -> None:
     smallest = sizes[0]
     boot = timed(build(smallest), unit="word", bootstrap=1_000, seed=1)
     print(f"word unit with 1,000 bootstrap samples per measure at {smallest}: {boot:.2f} s")
+    figures[f"{smallest} texts, word unit with 1,000 bootstrap samples s"] = boot
     base = totals[smallest]
     for n in sizes[1:]:
         print(f"growth {smallest} -> {n}: x{n / smallest:.0f} data, x{totals[n] / base:.1f} time")
 
+    return figures
+
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [39, 156, 624])
+    run(measure)

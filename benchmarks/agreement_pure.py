@@ -37,6 +37,7 @@ import numpy as np
 # A script's own folder is first on sys.path; the project packages live one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.harness import run  # noqa: E402
 from coding.agreement.metrics import (  # noqa: E402
     Span,
     bootstrap_alpha,
@@ -193,8 +194,9 @@ def _repeat(runs: int, work: Callable[[], dict[str, float]]) -> list[dict[str, f
     return [work() for _ in range(runs)]
 
 
-def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+def measure(args: list[str]) -> dict[str, float]:
+    runs = int(args[0]) if args else 3
+    figures: dict[str, float] = {}
     columns = (
         "units",
         "tokens",
@@ -221,6 +223,7 @@ def main() -> None:
         )
         medians = {c: statistics.median(r[c] for r in results) for c in columns}
         totals[scale] = medians["total"]
+        figures[f"{scale} texts, total s"] = medians["total"]
         cells = " | ".join(f"{medians[c]:.3f}" for c in columns)
         print(f"| {scale} | {n_tokens:,} | {scale * CHARACTERS:,} | {per_coder:,} | {cells} |")
     base = SCALES[0]
@@ -236,7 +239,9 @@ def main() -> None:
         f"(20 codes x tokens, characters, interventions): {seconds:.3f} s in all, "
         f"{seconds / calls:.3f} s each"
     )
+    figures[f"{base} texts, bootstrap of {calls} alphas s"] = seconds
+    return figures
 
 
 if __name__ == "__main__":
-    main()
+    run(measure)

@@ -125,15 +125,21 @@ def populate(n_docs: int, n_segments: int, seed: int = 1) -> Study:
         for doc in docs
     )
     segments = []
-    for _ in range(n_segments):
+    seen: set[tuple[int, int, int, int, int]] = set()
+    while len(segments) < n_segments:
         doc = rng.choice(docs)
         start = rng.randrange(0, LENGTH - 400)
         end = start + rng.randrange(20, 400)
+        code, coder = rng.choice(leaves), rng.choice(users)
+        key = (doc.pk, code.pk, coder.pk, start, end)
+        if key in seen:
+            continue  # the database refuses a coder giving a code to one span twice
+        seen.add(key)
         segments.append(
             Segment(
                 intervention=doc,
-                code=rng.choice(leaves),
-                coder=rng.choice(users),
+                code=code,
+                coder=coder,
                 start=start,
                 end=end,
                 quote=doc.text[start:end],

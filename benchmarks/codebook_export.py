@@ -25,6 +25,7 @@ import django  # noqa: E402
 # Messages go through gettext, which needs configured settings (not a database).
 django.setup()
 
+from benchmarks.harness import run  # noqa: E402
 from coding.codebook.files import to_docx_table  # noqa: E402
 from coding.codebook.qdc import to_qdc, validate_qdc  # noqa: E402
 from coding.codebook.tree import CodeNode, count, validate_tree  # noqa: E402
@@ -74,7 +75,7 @@ def _validated(data: bytes) -> bytes:
     return data
 
 
-def measure(function: Callable[[], bytes], runs: int) -> tuple[float, float, int]:
+def timed(function: Callable[[], bytes], runs: int) -> tuple[float, float, int]:
     timings = []
     size = 0
     for _run in range(runs):
@@ -84,8 +85,9 @@ def measure(function: Callable[[], bytes], runs: int) -> tuple[float, float, int
     return statistics.median(timings), max(timings), size
 
 
-def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+def measure(args: list[str]) -> dict[str, float]:
+    runs = int(args[0]) if args else 5
+    figures: dict[str, float] = {}
     tree = build_tree()
     validate_tree(tree)
     qdc_bytes = to_qdc(tree, validate=False)
@@ -99,9 +101,11 @@ def main() -> None:
     print(f"{count(tree)} codes, {runs} runs each (first run includes one-off loading)")
     print(f"{'format':<22}{'median s':>10}{'max s':>10}{'size KB':>10}")
     for label, function in cases:
-        median, worst, size = measure(function, runs)
+        median, worst, size = timed(function, runs)
         print(f"{label:<22}{median:>10.3f}{worst:>10.3f}{size / 1024:>10.0f}")
+        figures[f"{label.strip()} median s"] = median
+    return figures
 
 
 if __name__ == "__main__":
-    main()
+    run(measure)

@@ -9,15 +9,17 @@ job row, as the worker does. Target: each export under 2 s.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 
 from throwaway_db import throwaway_database
 
 from benchmarks.codebook_export import build_tree
+from benchmarks.harness import run
 
 
-def main(runs: int) -> None:
+def measure(args: list[str]) -> dict[str, float]:
+    runs = int(args[0]) if args else 5
+    figures: dict[str, float] = {}
     from django.contrib.auth import get_user_model
 
     from coding.codebook import services
@@ -45,7 +47,9 @@ def main(runs: int) -> None:
             print(
                 f"{fmt:<8} {statistics.median(times):>9.3f} {max(times):>7.3f} {size / 1024:>8.0f}"
             )
+            figures[f"{fmt} median s"] = statistics.median(times)
+    return figures
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    run(measure)

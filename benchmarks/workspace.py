@@ -20,8 +20,8 @@ CPU time per request, and prints the size of the page as sent (uncompressed, KB 
   status);
 - the code report of one theme with its subcodes over 2,000 segments in 20 interventions.
 
-It prints the commit, the load average before and after, and the wall and process CPU time of
-the whole run.
+Around its table `benchmarks.harness` prints the commit, the machine, the load average before and
+after, and the wall and process CPU time of the whole run; `--against REV` measures REV beside it.
 
 Targets (issue 14): the page with 1,000 highlights at most 300 KB; with 4,000 highlights p95
 < 250 ms. Earlier (issue "coding workspace"): page p50 < 100 ms and p95 < 250 ms; apply p50 <
@@ -33,11 +33,11 @@ from __future__ import annotations
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # Timings as in production: no query log kept per request.
@@ -46,6 +46,7 @@ os.environ.setdefault("DEBUG", "false")
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from benchmarks.harness import run  # noqa: E402
 from benchmarks.throwaway_db import throwaway_database  # noqa: E402
 
 # Words of Dutch intervention descriptions, diacritics included.
@@ -122,6 +123,18 @@ def word_spans(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
     return spans
 
 
+def distinct(rows: list[Any]) -> list[Any]:
+    """The segments without a second one of a coder, code and span (the database refuses it);
+    the random draws stay the same, so every commit measured gets the same data."""
+    seen, kept = set(), []
+    for row in rows:
+        key = (row.intervention_id, row.coder_id, row.code_id, row.start, row.end)
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept
+
+
 class Timings(list[float]):
     """Wall-clock milliseconds of each run, with the process CPU milliseconds of each in `cpu`
     (less disturbed than wall time when other work shares the machine)."""
@@ -146,25 +159,6 @@ def timed(call: Callable[[], int], runs: int, warmup: int = 3) -> Timings:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def commit() -> str:
-    """The commit measured, with "+changes" when the work tree differs from it."""
-    root = Path(__file__).resolve().parent.parent
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return f"{head}+changes" if dirty else head
-
-
-def load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def measure(args: list[str]) -> dict[str, float]:
@@ -229,7 +223,7 @@ def measure(args: list[str]) -> dict[str, float]:
                 )
             return made
 
-        rows = make_segments(N_SEGMENTS, 0)
+        rows = distinct(make_segments(N_SEGMENTS, 0))
         Segment.objects.bulk_create(rows)
 
         owner_client, coder_client = Client(), Client()
@@ -294,7 +288,7 @@ def measure(args: list[str]) -> dict[str, float]:
                     quote=other.text[start : start + 60],
                 )
             )
-        Segment.objects.bulk_create(extra)
+        Segment.objects.bulk_create(distinct(extra))
         report_url = reverse("code_report", args=[study.slug])
         query = {"code": str(themes[0].uuid), "subcodes": "on"}
         n_rows = owner_client.get(report_url, query).content.count(b"<tr>") - 1
@@ -305,7 +299,7 @@ def measure(args: list[str]) -> dict[str, float]:
         # 4,000 highlights: more of the same kind (the applied ones stay too),
         # after the report, so that its figures stay comparable with earlier runs.
         n_now = Segment.objects.filter(intervention=intervention).count()
-        Segment.objects.bulk_create(make_segments(N_MANY - n_now, N_SEGMENTS * 10))
+        Segment.objects.bulk_create(distinct(make_segments(N_MANY - n_now, N_SEGMENTS * 10)))
         n_4000 = Segment.objects.filter(intervention=intervention).count()
         owner_page_4000 = timed(
             lambda: owner_client.get(page, {"layers": layers}).status_code, page_runs
@@ -359,16 +353,7 @@ def measure(args: list[str]) -> dict[str, float]:
 
 
 def main() -> None:
-    load_before = load()
-    wall_started, cpu_started = time.perf_counter(), time.process_time()
-    print(f"commit {commit()}")
-    measure(sys.argv[1:])
-    wall = time.perf_counter() - wall_started
-    cpu = time.process_time() - cpu_started
-    print(
-        f"wall {wall:.1f} s, process CPU {cpu:.1f} s; load average before {load_before}, "
-        f"after {load()}"
-    )
+    run(measure)
 
 
 if __name__ == "__main__":

@@ -171,6 +171,12 @@ class Segment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(start__gte=0), name="segment_start_nonnegative"),
             models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="segment_nonempty"),
+            # A coder gives a code to a span once; the services refuse a second time with a
+            # message, and this holds when two requests race (a double click).
+            models.UniqueConstraint(
+                fields=["intervention", "coder", "code", "start", "end"],
+                name="segment_unique_span",
+            ),
         ]
         indexes = [
             # The workspace: one coder's segments of one intervention, in text order.
@@ -261,6 +267,30 @@ class AgreementRun(BackgroundJob):
 
     def __str__(self) -> str:
         return f"Agreement run {self.uuid} ({self.status})"
+
+
+class AgreementRunPart(models.Model):
+    """A block of texts of an agreement run split over workers, and its sums once computed.
+
+    The run's task plans the blocks (`coding.agreement.runs.agreement_run_split`); a task per
+    block stores its result here; the block that completes the set adds them up and finishes the
+    run (`agreement_run_part_done`). Removed when the run is done.
+    """
+
+    run = models.ForeignKey(AgreementRun, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()
+    intervention_ids = models.JSONField(default=list)
+    # The block's RunSums as JSON, its segment ids and its disagreements; null until computed.
+    result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="agreement_part_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.index} of {self.run_id}"
 
 
 class CodingEvent(models.Model):

@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -37,6 +37,7 @@ from coding.models import Assignment, Code, CodingEvent, InterventionProgress, S
 from coding.sight import visible_ids
 from interventions.access import StudyAccess, access_for, members_who_code
 from interventions.models import AttributeValue, Intervention, Section, Study
+from veerkracht.db import retrying
 from veerkracht.lib.spreadsheets import csv_bytes, xlsx_bytes
 
 MEMO_MAX_LENGTH = 10_000
@@ -170,7 +171,7 @@ def _state(segment: Segment, path: str) -> dict[str, Any]:
     }
 
 
-def _record(
+def _event(
     *,
     segment: Segment,
     actor: User,
@@ -178,7 +179,8 @@ def _record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> CodingEvent:
-    return CodingEvent.objects.create(
+    """The unsaved event of a change to `segment`."""
+    return CodingEvent(
         study_id=segment.code.study_id,
         actor=actor,
         action=action,
@@ -189,6 +191,19 @@ def _record(
         before=before or {},
         after=after or {},
     )
+
+
+def _record(
+    *,
+    segment: Segment,
+    actor: User,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> CodingEvent:
+    event = _event(segment=segment, actor=actor, action=action, before=before, after=after)
+    event.save()
+    return event
 
 
 # Writes ---------------------------------------------------------------------------------
@@ -205,11 +220,16 @@ def segments_apply(
     memo: str = "",
     access: StudyAccess | None = None,
     paths: dict[int, tuple[str, ...]] | None = None,
+    sections: Iterable[Any] | None = None,
 ) -> list[Segment]:
     """Give one span several codes at once; all or nothing. A code listed twice counts once.
 
-    `access` is the coder's and `paths` the codebook's paths (`paths_from`) when the caller
-    has loaded them for this request already.
+    `access` is the coder's, `paths` the codebook's paths (`paths_from`) and `sections` the
+    intervention's sections (anything with start, end, heading and excluded) when the caller
+    has loaded them for this request already. Then the write itself is three queries: the row
+    lock, the segments and their events; the text is read again only when it changed since the
+    caller loaded it. A span given the same code by the same coder twice is refused by the
+    database's unique constraint, so two clicks at once store one segment.
     """
     study = intervention.study
     _require_coding(study, coder, access)
@@ -220,32 +240,54 @@ def segments_apply(
     if not unique:
         raise SegmentError(_("Choose at least one code for the selected text."))
     memo = _clean_memo(memo)
-    created = []
-    with transaction.atomic():
-        locked = _lock(intervention)
-        check_span(intervention=locked, start=start, end=end, quote=quote)
-        for code in unique.values():
-            _check_not_given(intervention=locked, coder=coder, code=code, start=start, end=end)
-        if paths is None or any(code.pk not in paths for code in unique.values()):
-            paths = code_paths(study)
-        for code in unique.values():
-            segment = Segment.objects.create(
-                intervention=locked,
-                code=code,
-                coder=coder,
-                start=start,
-                end=end,
-                quote=quote,
-                memo=memo,
+    if sections is None:
+        sections = Section.objects.filter(intervention=intervention, excluded=True)
+    sections = list(sections)
+    check_span(intervention=intervention, start=start, end=end, quote=quote, sections=sections)
+    if paths is None or any(code.pk not in paths for code in unique.values()):
+        paths = code_paths(study)
+
+    def write() -> list[Segment]:
+        with transaction.atomic():
+            locked = _lock(intervention)
+            if locked is not intervention:
+                # The row changed since the caller read it: check against the text as it is.
+                check_span(intervention=locked, start=start, end=end, quote=quote)
+            created = Segment.objects.bulk_create(
+                Segment(
+                    intervention=locked,
+                    code=code,
+                    coder=coder,
+                    start=start,
+                    end=end,
+                    quote=quote,
+                    memo=memo,
+                )
+                for code in unique.values()
             )
-            _record(
-                segment=segment,
-                actor=coder,
-                action="segment_create",
-                after=_state(segment, _path(paths, code)),
+            CodingEvent.objects.bulk_create(
+                _event(
+                    segment=segment,
+                    actor=coder,
+                    action="segment_create",
+                    after=_state(segment, _path(paths, segment.code)),
+                )
+                for segment in created
             )
-            created.append(segment)
-    return created
+        return created
+
+    try:
+        return retrying(write)
+    except IntegrityError:
+        given = Segment.objects.filter(
+            intervention=intervention, coder=coder, start=start, end=end, code__in=list(unique)
+        ).values_list("code_id", flat=True)
+        for code_id in given:
+            raise SegmentError(
+                _("You have given “%(code)s” to exactly this text already.")
+                % {"code": unique[code_id].name}
+            ) from None
+        raise
 
 
 def segment_create(

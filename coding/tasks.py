@@ -8,12 +8,28 @@ queued messages, so they never change.
 
 from __future__ import annotations
 
-from coding.agreement.runs import AgreementError, coding_fingerprint, compute_for_study
+from django.conf import settings
+
+from coding.agreement.runs import (
+    AgreementError,
+    agreement_run_part_done,
+    agreement_run_split,
+    coding_fingerprint,
+    compute_block,
+    compute_for_study,
+)
 from coding.codebook.exports import export_codebook
 from coding.codebook.imports import codebook_import_run
 from coding.codebook.services import CodebookError
 from coding.codebook.tree import CodebookFormatError
-from coding.models import AgreementRun, CodebookImportJob, ExportJob, MailJob, ProjectImportJob
+from coding.models import (
+    AgreementRun,
+    AgreementRunPart,
+    CodebookImportJob,
+    ExportJob,
+    MailJob,
+    ProjectImportJob,
+)
 from coding.projects.archive import ProjectFormatError
 from coding.projects.services import (
     ProjectError,
@@ -54,15 +70,41 @@ def run_codebook_import(job_id: int) -> None:
 @job_task(name="coding.run_agreement", model=AgreementRun, user_errors=(AgreementError,))
 def run_agreement(run_id: int) -> None:
     """Compute an agreement run and store exactly what it used. An interrupted run (a worker
-    killed mid-run) is computed again from the same inputs, seed included."""
+    killed mid-run) is computed again from the same inputs, seed included.
+
+    With workers on a broker (AGREEMENT_SPLIT) a run over more than one block of texts is split:
+    a `coding.run_agreement_part` task per block, and the last block to finish stores the run.
+    """
     run = job_begin(AgreementRun.objects.select_related("study"), run_id, progress=10)
     if run is None:
         return
     fingerprint = coding_fingerprint(run.study, run.params["coders"])
+    if settings.AGREEMENT_SPLIT and agreement_run_split(
+        run, fingerprint=fingerprint, size=settings.AGREEMENT_BLOCK_TEXTS
+    ):
+        return
     report, segment_ids = compute_for_study(run.study, run.params)
     job_finish(
         AgreementRun, run_id, result=report, segment_ids=segment_ids, fingerprint=fingerprint
     )
+
+
+@job_task(
+    name="coding.run_agreement_part", model=AgreementRun, user_errors=(AgreementError,), part=True
+)
+def run_agreement_part(run_id: int, index: int) -> None:
+    """Compute one block of a split agreement run; the last block finishes the run."""
+    part = (
+        AgreementRunPart.objects.select_related("run__study")
+        .filter(run_id=run_id, index=index, run__status__in=AgreementRun.ACTIVE)
+        .first()
+    )
+    if part is None:
+        return  # the run failed or finished meanwhile
+    if part.result is None:
+        result = compute_block(part.run.study, part.run.params, part.intervention_ids)
+        AgreementRunPart.objects.filter(pk=part.pk, result__isnull=True).update(result=result)
+    agreement_run_part_done(run_id)
 
 
 @job_task(name="coding.send_comment_mail", model=MailJob, user_errors=(CommentMailError,))

@@ -102,25 +102,30 @@ _retrying: contextvars.ContextVar[bool] = contextvars.ContextVar("retrying", def
 # Sending -------------------------------------------------------------------------------------
 
 
-def job_enqueue(task_name: str, job: BackgroundJob, *, robust: bool = False) -> None:
+def job_enqueue(
+    task_name: str, job: BackgroundJob, *, robust: bool = False, args: tuple[Any, ...] = ()
+) -> None:
     """Send the job's task once the current transaction commits, so the worker finds the row.
 
-    The task goes by name. A broker that cannot be reached leaves the job queued and unsent,
-    for the sweep to send once the broker is back. `robust` is for side effects that must
-    never break the request that caused them (mail): without a broker, an error of the task
-    run in-process is logged.
+    The task goes by name, with the job's id and then `args` (a part of the job, for a job
+    split over workers). A broker that cannot be reached leaves the job queued and unsent, for
+    the sweep to send once the broker is back (a part is sent again by its job's main task,
+    which the sweep restarts). `robust` is for side effects that must never break the request
+    that caused them (mail): without a broker, an error of the task run in-process is logged.
     """
     model, job_id = type(job), job.pk
-    transaction.on_commit(lambda: _send(task_name, model, job_id), robust=robust)
+    transaction.on_commit(lambda: _send(task_name, model, job_id, args), robust=robust)
 
 
-def _send(task_name: str, model: type[BackgroundJob], job_id: int) -> bool:
+def _send(
+    task_name: str, model: type[BackgroundJob], job_id: int, args: tuple[Any, ...] = ()
+) -> bool:
     """Hand the task to the broker (or, without one, run it here); False when it could not."""
     if celery_app.conf.task_always_eager:
-        celery_app.signature(task_name, args=(job_id,)).delay()
+        celery_app.signature(task_name, args=(job_id, *args)).delay()
         return True
     try:
-        celery_app.signature(task_name, args=(job_id,)).delay()
+        celery_app.signature(task_name, args=(job_id, *args)).delay()
     except Exception as error:  # a refused or lost connection: the row is kept, to send later
         logger.warning(
             "Could not send %s for %s %s, the sweep sends it again: %s",
@@ -343,9 +348,12 @@ def job_task(
     model: type[BackgroundJob],
     user_errors: tuple[type[Exception], ...] = (),
     kind: str | None = None,
-) -> Callable[[Callable[[int], None]], Any]:
-    """Make `work(job_id)` the Celery task `name` of jobs of `model` (of those whose `kind`
-    field is `kind`, when one model has several tasks).
+    part: bool = False,
+) -> Callable[[Callable[..., None]], Any]:
+    """Make `work(job_id, *args)` the Celery task `name` of jobs of `model` (of those whose
+    `kind` field is `kind`, when one model has several tasks). With `part`, the task does one
+    part of a job split over workers (`args` name the part): the sweep restarts the job's main
+    task, which sends the parts still missing, and a failing part fails the whole job.
 
     `work` loads the job with `job_begin`, does the work and stores it with `job_finish`; it
     must be safe to run again (its writes in one transaction, or idempotent). Then:
@@ -362,14 +370,14 @@ def job_task(
     the job to the next worker.
     """
 
-    def decorate(work: Callable[[int], None]) -> Any:
-        def run(task: Any, job_id: int) -> None:
+    def decorate(work: Callable[..., None]) -> Any:
+        def run(task: Any, job_id: int, *args: Any) -> None:
             heartbeat = None if task.request.is_eager else _Heartbeat(model, job_id)
             if heartbeat is not None:
                 heartbeat.start()
             retrying = _retrying.set(bool(task.request.retries))
             try:
-                work(job_id)
+                work(job_id, *args)
             except user_errors as error:
                 job_fail(model, job_id, str(error))
             except OperationalError as error:
@@ -392,7 +400,8 @@ def job_task(
         # reads the task's signature from the function it is given.
         run.__name__, run.__qualname__ = work.__name__, work.__qualname__
         run.__module__, run.__doc__ = work.__module__, work.__doc__
-        JOB_TASKS[(model, kind)] = name
+        if not part:
+            JOB_TASKS[(model, kind)] = name
         return shared_task(
             name=name,
             bind=True,

@@ -78,6 +78,18 @@ TEMPLATES = [
 WSGI_APPLICATION = "veerkracht.wsgi.application"
 
 DATABASE_URL = env_str("DATABASE_URL")
+# The embedded default serves several people coding at once, so SQLite is set up for
+# concurrent writers: WAL lets readers go on while one writes; every transaction takes the write
+# lock when it begins (IMMEDIATE), so a transaction that read first never fails to upgrade with
+# "database is locked" (SQLite cannot wait for that case); a writer waits up to
+# SQLITE_BUSY_TIMEOUT seconds for the lock, and `veerkracht.db.retrying` runs a refused write
+# once more. synchronous=NORMAL is safe in WAL mode: a power cut can lose the last commits, never
+# the database.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+}
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 else:
@@ -85,6 +97,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "OPTIONS": SQLITE_OPTIONS,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -181,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
 # Seconds a job waits after it is marked running: only for the integration tests that kill a
 # worker mid-job. Zero in any real deployment.
 JOB_TEST_PAUSE = env_int("VEERKRACHT_JOB_TEST_PAUSE", 0)
+# An agreement run over many texts is split into blocks of this many texts, each a task of its
+# own, so that several workers share it; their sums add up to exactly the single run's. Only
+# with a real broker: in-process (no REDIS_URL) a run is computed in one go.
+AGREEMENT_BLOCK_TEXTS = env_int("AGREEMENT_BLOCK_TEXTS", 16)
+AGREEMENT_SPLIT = env_bool("AGREEMENT_SPLIT", default=not CELERY_TASK_ALWAYS_EAGER)
 
 # Email is optional: comment notifications are sent by mail only when EMAIL_BACKEND is set
 # (for example django.core.mail.backends.smtp.EmailBackend); in-app notifications always work.

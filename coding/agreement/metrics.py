@@ -33,7 +33,7 @@ import bisect
 import re
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
@@ -184,17 +184,153 @@ def _category_counts(codes: Codes, categories: int) -> npt.NDArray[np.int64]:
     return np.bincount(present.ravel(), minlength=categories).astype(np.int64)
 
 
-def _pairable(codes: Codes, *, by_category: bool = False) -> _Pairable:
+def _grown(array: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
+    """`array` with its last axis padded with zeros to `size`."""
+    if array.shape[-1] >= size:
+        return array
+    padding = [(0, 0)] * (array.ndim - 1) + [(0, size - array.shape[-1])]
+    return np.pad(array, padding)
+
+
+def _added(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    size = max(a.shape[-1], b.shape[-1])
+    return _grown(a, size) + _grown(b, size)
+
+
+@dataclass(frozen=True)
+class PoolSums:
+    """Whole-number sums over the units of a reliability matrix, from which alpha, percent
+    agreement, both kappas and the bootstrap follow (`measures_from_sums`).
+
+    Being integers, the sums of matrices placed side by side are exactly the sums of each
+    matrix added up, in any order: an agreement run split over workers (a block of texts each)
+    adds their sums and gets the very numbers of the run computed in one process.
+    """
+
+    coders: int
+    units: int  # every column
+    pairable_units: int  # columns with two or more values
+    values: int  # pairable values
+    pairs: int  # unordered pairs of values within pairable units
+    per_category: npt.NDArray[np.int64]  # pairable values per category
+    # agreeing[k]: pairs of coders who gave the same category within units that k coders coded.
+    agreeing: npt.NDArray[np.int64]
+    # The same per category, [k, category]; only the bootstrap needs it (empty unless asked).
+    agreeing_by_category: npt.NDArray[np.int64]
+    # [coder, category]: each coder's pairable values; Cohen's kappa needs them (two coders).
+    margins: npt.NDArray[np.int64]
+    complete: bool  # no value missing anywhere (Fleiss' kappa)
+
+    @classmethod
+    def empty(cls, coders: int) -> PoolSums:
+        zeros = np.zeros(0, dtype=np.int64)
+        return cls(
+            coders=coders,
+            units=0,
+            pairable_units=0,
+            values=0,
+            pairs=0,
+            per_category=zeros,
+            agreeing=np.zeros(coders + 1, dtype=np.int64),
+            agreeing_by_category=np.zeros((coders + 1, 0), dtype=np.int64),
+            margins=np.zeros((coders, 0), dtype=np.int64),
+            complete=True,
+        )
+
+    def __add__(self, other: PoolSums) -> PoolSums:
+        if self.coders != other.coders:
+            raise ValueError("Pooled matrices need the same coders in the same rows.")
+        return PoolSums(
+            coders=self.coders,
+            units=self.units + other.units,
+            pairable_units=self.pairable_units + other.pairable_units,
+            values=self.values + other.values,
+            pairs=self.pairs + other.pairs,
+            per_category=_added(self.per_category, other.per_category),
+            agreeing=self.agreeing + other.agreeing,
+            agreeing_by_category=_added(self.agreeing_by_category, other.agreeing_by_category),
+            margins=_added(self.margins, other.margins),
+            complete=self.complete and other.complete,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (lists of whole numbers), for a task to hand its sums on."""
+        return {
+            "coders": self.coders,
+            "units": self.units,
+            "pairable_units": self.pairable_units,
+            "values": self.values,
+            "pairs": self.pairs,
+            "per_category": self.per_category.tolist(),
+            "agreeing": self.agreeing.tolist(),
+            "agreeing_by_category": self.agreeing_by_category.tolist(),
+            "margins": self.margins.tolist(),
+            "complete": self.complete,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PoolSums:
+        coders = int(data["coders"])
+
+        def table(rows: list[list[int]], height: int) -> npt.NDArray[np.int64]:
+            array = np.array(rows, dtype=np.int64)
+            return array if array.size else np.zeros((height, 0), dtype=np.int64)
+
+        return cls(
+            coders=coders,
+            units=int(data["units"]),
+            pairable_units=int(data["pairable_units"]),
+            values=int(data["values"]),
+            pairs=int(data["pairs"]),
+            per_category=np.array(data["per_category"], dtype=np.int64),
+            agreeing=np.array(data["agreeing"], dtype=np.int64),
+            agreeing_by_category=table(data["agreeing_by_category"], coders + 1),
+            margins=table(data["margins"], coders),
+            complete=bool(data["complete"]),
+        )
+
+
+def pool_sums(
+    codes: Codes, *, by_category: bool = False, weights: npt.NDArray[np.int64] | None = None
+) -> PoolSums:
+    """The `PoolSums` of one matrix of integer codes (coders x units, -1 = no value).
+
+    `weights` (one whole number per column) counts a column as that many identical units: a
+    run of characters that every coder coded alike is one column of the run's length, with
+    exactly the sums of the characters one by one.
+    """
     coders, units = codes.shape
-    if coders < 2 or units == 0:
-        return _Pairable(0, 0, np.zeros(0, dtype=np.int64), 0.0, np.zeros(0))
+    sums = PoolSums.empty(coders)
+    if units == 0:
+        return sums
+    w = None if weights is None else np.asarray(weights, dtype=np.int64)
+
+    def tally(mask: npt.NDArray[np.bool_]) -> int:
+        """How many units (by weight) `mask` holds; a 2-D mask counts each coder's cells."""
+        if w is None:
+            return int(np.count_nonzero(mask))
+        if mask.ndim == 2:
+            return int(mask.sum(axis=0, dtype=np.int64) @ w)
+        return int(w[mask].sum(dtype=np.int64))
+
+    def categories_of(cells: Codes, n: int) -> npt.NDArray[np.int64]:
+        if w is None:
+            return _category_counts(cells, n)
+        return np.array([tally(cells == c) for c in range(n)], dtype=np.int64)
+
+    total_units = units if w is None else int(w.sum(dtype=np.int64))
+    complete = not (codes == MISSING).any()
+    if coders < 2:
+        return replace(sums, units=total_units, complete=complete)
     # Character-level matrices have millions of units: rows are combined one by one in small
     # integer types, and nothing of the size of the matrix is widened to floats.
     present = codes != MISSING
     counter = np.int16 if coders < 256 else np.int32
     per_unit: npt.NDArray[np.integer] | None = None
-    if present.all():
-        values, pairs = coders * units, units * coders * (coders - 1) // 2
+    if complete:
+        values = coders * total_units
+        pairs = total_units * coders * (coders - 1) // 2
+        pairable_units = total_units
     else:
         per_unit = present[0].astype(counter)
         for row in present[1:]:
@@ -204,46 +340,82 @@ def _pairable(codes: Codes, *, by_category: bool = False) -> _Pairable:
             # A unit coded by one coder is unpairable: its value leaves the category counts.
             codes = np.where(keep, codes, MISSING).astype(codes.dtype, copy=False)
             per_unit = np.where(keep, per_unit, 0).astype(counter, copy=False)
-        values = int(per_unit.sum(dtype=np.int64))
-        pairs = sum(
-            k * (k - 1) // 2 * int(np.count_nonzero(per_unit == k)) for k in range(2, coders + 1)
-        )
-    categories = int(codes.max()) + 1
-    per_category = _category_counts(codes, categories)
+        by_k = {k: tally(per_unit == k) for k in range(2, coders + 1)}
+        values = sum(k * n for k, n in by_k.items())
+        pairable_units = sum(by_k.values())
+        pairs = sum(k * (k - 1) // 2 * n for k, n in by_k.items())
+    categories = max(int(codes.max()) + 1, 0)
+    per_category = categories_of(codes, categories)
 
     # o_cc = sum over units of n_uc (n_uc - 1) / (m_u - 1): every ordered pair of coders who gave
-    # a unit the same category adds 1 / (m_u - 1). Looping over coder pairs keeps memory at one
-    # row of units, whatever the number of categories.
-    agreeing: npt.NDArray[np.integer] = np.zeros(units, dtype=counter)
+    # a unit the same category adds 1 / (m_u - 1). The pairs are counted here per m_u, in whole
+    # numbers; the weights come in `_stats`. Looping over coder pairs keeps memory at one row of
+    # units, whatever the number of categories.
+    agreeing_units: npt.NDArray[np.integer] = np.zeros(units, dtype=counter)
     for i in range(coders):
         for j in range(i + 1, coders):
             same = codes[i] == codes[j]
             if per_unit is not None:
                 same &= present[i]
                 same &= present[j]
-            agreeing += same
+            agreeing_units += same
+    if w is not None:
+        agreeing_units = agreeing_units.astype(np.int64) * w
+    agreeing = np.zeros(coders + 1, dtype=np.int64)
     if per_unit is None:
-        agreement = 2.0 / (coders - 1) * int(agreeing.sum(dtype=np.int64))
+        agreeing[coders] = int(agreeing_units.sum(dtype=np.int64))
     else:
-        agreement = sum(
-            2.0 / (k - 1) * int(np.sum(agreeing, where=per_unit == k, dtype=np.int64))
-            for k in range(2, coders + 1)
-        )
+        for k in range(2, coders + 1):
+            agreeing[k] = int(np.sum(agreeing_units, where=per_unit == k, dtype=np.int64))
 
-    by_code = np.zeros(0)
+    by_code = np.zeros((coders + 1, 0), dtype=np.int64)
     if by_category:
-        weight = 2.0 / np.maximum(per_unit - 1, 1) if per_unit is not None else None
-        by_code = np.zeros(categories, dtype=np.float64)
+        by_code = np.zeros((coders + 1, categories), dtype=np.int64)
+
+        def counted(chosen: npt.NDArray[np.bool_], row: Codes) -> npt.NDArray[np.int64]:
+            weight = None if w is None else w[chosen]
+            found = np.bincount(row[chosen], weights=weight, minlength=categories)
+            return np.rint(found).astype(np.int64)
+
         for i in range(coders):
             for j in range(i + 1, coders):
                 same = (codes[i] == codes[j]) & present[i] & present[j]
-                counts = np.bincount(
-                    codes[i][same],
-                    weights=weight[same] if weight is not None else None,
-                    minlength=categories,
-                )
-                by_code += counts if weight is not None else counts * (2.0 / (coders - 1))
-    return _Pairable(values, pairs, per_category, agreement, by_code)
+                if per_unit is None:
+                    by_code[coders] += counted(same, codes[i])
+                    continue
+                for k in range(2, coders + 1):
+                    by_code[k] += counted(same & (per_unit == k), codes[i])
+    margins = np.zeros((coders, 0), dtype=np.int64)
+    if coders == 2:
+        margins = np.stack([categories_of(codes[r], categories) for r in range(2)])
+    return PoolSums(
+        coders=coders,
+        units=total_units,
+        pairable_units=pairable_units,
+        values=values,
+        pairs=pairs,
+        per_category=per_category,
+        agreeing=agreeing,
+        agreeing_by_category=by_code,
+        margins=margins,
+        complete=complete,
+    )
+
+
+def _stats(sums: PoolSums) -> _Pairable:
+    """The weighted coincidences alpha and percent agreement take, from whole-number sums."""
+    weights = [2.0 / (k - 1) if k >= 2 else 0.0 for k in range(sums.coders + 1)]
+    agreement = sum(weights[k] * int(sums.agreeing[k]) for k in range(2, sums.coders + 1))
+    by_category = np.zeros(0)
+    if sums.agreeing_by_category.size:
+        by_category = np.zeros(sums.agreeing_by_category.shape[1], dtype=np.float64)
+        for k in range(2, sums.coders + 1):
+            by_category += weights[k] * sums.agreeing_by_category[k]
+    return _Pairable(sums.values, sums.pairs, sums.per_category, agreement, by_category)
+
+
+def _pairable(codes: Codes, *, by_category: bool = False) -> _Pairable:
+    return _stats(pool_sums(codes, by_category=by_category))
 
 
 def _expected_disagreement(stats: _Pairable) -> float:
@@ -441,14 +613,6 @@ def _bootstrap_from(stats: _Pairable, samples: int, seed: int | None) -> Bootstr
 # --- Pooling -----------------------------------------------------------------------------------
 
 
-def _padded(arrays: Sequence[npt.NDArray[Any]], dtype: Any) -> npt.NDArray[Any]:
-    size = max((len(a) for a in arrays), default=0)
-    total = np.zeros(size, dtype=dtype)
-    for array in arrays:
-        total[: len(array)] += array
-    return total
-
-
 @dataclass(frozen=True)
 class PooledResult:
     """The measures of several matrices taken as one (their units side by side)."""
@@ -475,71 +639,56 @@ def pooled_measures(
     kappa. For a character-level "overall" of every code this keeps memory and time linear.
     """
     encoded = [encode(m)[0] for m in matrices]
-    coders = {c.shape[0] for c in encoded}
-    if len(coders) > 1:
+    if len({c.shape[0] for c in encoded}) > 1:
         raise ValueError("Pooled matrices need the same coders in the same rows.")
-    parts = [_pairable(c, by_category=bootstrap > 0) for c in encoded]
-    stats = _Pairable(
-        values=sum(p.values for p in parts),
-        pairs=sum(p.pairs for p in parts),
-        per_category=_padded([p.per_category for p in parts], np.int64),
-        agreement=sum(p.agreement for p in parts),
-        agreement_by_category=_padded([p.agreement_by_category for p in parts], np.float64),
-    )
-    n_coders = coders.pop() if coders else 0
-    units = sum(c.shape[1] for c in encoded)
+    total = PoolSums.empty(encoded[0].shape[0] if encoded else 0)
+    for codes in encoded:
+        total = total + pool_sums(codes, by_category=bootstrap > 0)
+    return measures_from_sums(total, bootstrap=bootstrap, seed=seed)
+
+
+def measures_from_sums(
+    sums: PoolSums, *, bootstrap: int = 0, seed: int | None = None
+) -> PooledResult:
+    """Every measure from the sums of one or more matrices (see `PoolSums`)."""
+    stats = _stats(sums)
     return PooledResult(
         percent_agreement=_percent_from(stats),
         krippendorff_alpha=_alpha_from(stats),
-        cohen_kappa=_pooled_cohen(encoded)
-        if n_coders == 2
+        cohen_kappa=_pooled_cohen(sums)
+        if sums.coders == 2
         else Measure(None, COHEN_NEEDS_TWO_CODERS),
-        fleiss_kappa=_pooled_fleiss(encoded, n_coders, units),
+        fleiss_kappa=_pooled_fleiss(sums),
         bootstrap=_bootstrap_from(stats, bootstrap, seed)
         if bootstrap > 0
         else BootstrapResult(None, None, None, 0, gettext_noop("no bootstrap samples asked")),
-        units=units,
+        units=sums.units,
     )
 
 
-def _pooled_cohen(encoded: Sequence[Codes]) -> Measure:
-    agree = n = 0
-    margins_a, margins_b = [], []
-    for codes in encoded:
-        both = (codes[0] != MISSING) & (codes[1] != MISSING)
-        a, b = codes[0][both], codes[1][both]
-        if not a.size:
-            continue
-        categories = int(max(a.max(), b.max())) + 1
-        agree += int(np.count_nonzero(a == b))
-        n += int(a.size)
-        margins_a.append(_category_counts(a, categories))
-        margins_b.append(_category_counts(b, categories))
+def _pooled_cohen(sums: PoolSums) -> Measure:
+    # With two coders the pairable units are those both coded; agreeing[2] counts the agreeing.
+    n = sums.pairable_units
     if n == 0:
         return Measure(None, COHEN_NO_COMMON_UNITS)
-    chance = int((_padded(margins_a, np.int64) * _padded(margins_b, np.int64)).sum(dtype=np.int64))
+    agree = int(sums.agreeing[2])
+    chance = int((sums.margins[0] * sums.margins[1]).sum(dtype=np.int64))
     if chance == n * n:
         return Measure(None, NO_VARIATION)
     return Measure((agree * n - chance) / (n * n - chance))
 
 
-def _pooled_fleiss(encoded: Sequence[Codes], coders: int, units: int) -> Measure:
+def _pooled_fleiss(sums: PoolSums) -> Measure:
+    coders, units = sums.coders, sums.units
     if coders < 2:
         return Measure(None, NEEDS_TWO_CODERS)
     if units == 0:
         return Measure(None, NO_UNITS)
-    if any((codes == MISSING).any() for codes in encoded):
+    if not sums.complete:
         return Measure(None, FLEISS_NEEDS_COMPLETE_DATA)
-    agreeing_pairs = 0
-    totals = []
-    for codes in encoded:
-        for i in range(coders):
-            for j in range(i + 1, coders):
-                agreeing_pairs += int(np.count_nonzero(codes[i] == codes[j]))
-        if codes.size:
-            totals.append(_category_counts(codes, int(codes.max()) + 1))
-    observed = agreeing_pairs / (units * coders * (coders - 1) / 2)
-    summed = _padded(totals, np.int64).astype(np.float64)
+    # Complete data: every unit is pairable and every pair of coders is counted at k = coders.
+    observed = int(sums.agreeing[coders]) / (units * coders * (coders - 1) / 2)
+    summed = sums.per_category.astype(np.float64)
     if np.count_nonzero(summed) < 2:
         return Measure(None, NO_VARIATION)
     chance = float(((summed / summed.sum()) ** 2).sum())
@@ -675,6 +824,11 @@ def token_units(text: str, coded_ranges: Sequence[SpanRange]) -> list[SpanRange]
     for start, end in _merged(coded_ranges, len(text)):
         units.extend(match.span() for match in _WORD.finditer(text, start, end))
     return units
+
+
+def character_ranges(coded_ranges: Sequence[SpanRange]) -> list[SpanRange]:
+    """The coded ranges merged and in order: the ranges whose characters are units."""
+    return _merged(coded_ranges)
 
 
 def character_units(coded_ranges: Sequence[SpanRange]) -> npt.NDArray[np.int64]:

@@ -18,6 +18,7 @@ Definitions, also stated on the report page:
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -92,18 +93,10 @@ class _Tree:
         return path_string(self.codes[code_id].path)
 
 
-def _pairable_units(matrix: npt.NDArray[np.integer]) -> int:
-    if not matrix.size:
-        return 0
-    return int(np.count_nonzero((matrix != MISSING).sum(axis=0) >= 2))
-
-
-def _pooled(
-    matrices: Sequence[npt.NDArray[np.integer]], *, bootstrap: int, seed: int | None
-) -> dict[str, Any]:
-    """The measures of matrices side by side (one unit per column of any of them)."""
-    coders = matrices[0].shape[0] if matrices else 0
-    pooled = agreement.pooled_measures(matrices, bootstrap=bootstrap, seed=seed)
+def _row(sums: agreement.PoolSums, *, bootstrap: int, seed: int | None) -> dict[str, Any]:
+    """A report row: the measures of the sums of one code's (or family's) blocks."""
+    coders = sums.coders
+    pooled = agreement.measures_from_sums(sums, bootstrap=bootstrap, seed=seed)
     measures: dict[str, Measure] = {
         "percent_agreement": pooled.percent_agreement,
         "cohen_kappa": pooled.cohen_kappa
@@ -114,7 +107,7 @@ def _pooled(
         else Measure(None, agreement.FLEISS_NEEDS_THREE_CODERS),
         "krippendorff_alpha": pooled.krippendorff_alpha,
     }
-    result: dict[str, Any] = {"n_units": sum(_pairable_units(m) for m in matrices)}
+    result: dict[str, Any] = {"n_units": sums.pairable_units}
     result.update({name: m.value for name, m in measures.items()})
     result["reasons"] = {name: m.reason for name, m in measures.items() if m.value is None}
     result["alpha_ci95"] = None
@@ -125,6 +118,16 @@ def _pooled(
         result["p_below_0800"] = boot.p_below_0800
     result["interpretation"] = agreement.interpret_alpha(result["krippendorff_alpha"])
     return result
+
+
+Weights = list[npt.NDArray[np.int64] | None]
+
+
+def _sums(blocks: Blocks, coders: int, by_category: bool, weights: Weights) -> agreement.PoolSums:
+    total = agreement.PoolSums.empty(coders)
+    for block, weight in zip(blocks, weights, strict=True):
+        total = total + agreement.pool_sums(block, by_category=by_category, weights=weight)
+    return total
 
 
 class _Data:
@@ -157,6 +160,27 @@ class _Data:
         for code_id in code_ids:
             found.extend(self.spans.get((doc_id, coder, code_id), ()))
         return found
+
+
+def _character_runs(data: _Data, doc: DocInfo) -> tuple[Any, npt.NDArray[np.int64]]:
+    """The coded characters of a text as runs no segment starts or ends inside: each run's
+    first character stands for the run, weighted by its length. Every coder's value is the
+    same for every character of a run, so the sums are those of the characters one by one, at
+    the cost of the segments rather than of the characters."""
+    cuts = {
+        edge
+        for coder in data.coders
+        for seg in data.by_doc_coder.get((doc.id, coder), ())
+        for edge in (seg.start, seg.end)
+    }
+    firsts: list[int] = []
+    lengths: list[int] = []
+    for start, end in agreement.character_ranges(doc.coded_ranges):
+        points = sorted({start, end, *(c for c in cuts if start < c < end)})
+        firsts.extend(points[:-1])
+        lengths.extend(b - a for a, b in itertools.pairwise(points))
+    units = np.array(firsts, dtype=np.int64)
+    return np.stack([units, units + 1], axis=1), np.array(lengths, dtype=np.int64)
 
 
 def _units(data: _Data, doc: DocInfo, unit: str) -> npt.NDArray[np.int64]:
@@ -211,32 +235,42 @@ def _family_blocks(data: _Data, family_id: int, per_code: dict[int, Blocks]) -> 
     return blocks
 
 
-def _family_label(data: _Data, family_id: int, mask: int) -> str:
-    children = data.tree.children[family_id]
-    names = [data.tree.codes[c].path[-1] for bit, c in enumerate(children) if mask >> bit & 1]
+def _family_label(tree: _Tree, family_id: int, mask: int) -> str:
+    children = tree.children[family_id]
+    names = [tree.codes[c].path[-1] for bit, c in enumerate(children) if mask >> bit & 1]
     return " + ".join(names) or "—"
 
 
-def _confusion(data: _Data, family_id: int, blocks: Blocks) -> dict[str, Any]:
-    """Category pairs over every pair of coders who both coded a unit."""
-    width = 1 << len(data.tree.children[family_id])
+def _confusion_counts(blocks: Blocks, weights: Weights) -> dict[tuple[int, int], int]:
+    """How often each pair of categories (bit masks) was given to one unit by two coders."""
     counts: dict[tuple[int, int], int] = defaultdict(int)
-    for block in blocks:
+    for block, weight in zip(blocks, weights, strict=True):
+        width = int(block.max()) + 1 if block.size else 1
         for i, j in combinations(range(block.shape[0]), 2):
             both = (block[i] != MISSING) & (block[j] != MISSING)
             pairs = block[i][both].astype(np.int64) * width + block[j][both]
-            values, numbers = np.unique(pairs, return_counts=True)
+            if weight is None:
+                values, numbers = np.unique(pairs, return_counts=True)
+            else:
+                values, inverse = np.unique(pairs, return_inverse=True)
+                found = np.bincount(inverse, weights=weight[both], minlength=len(values))
+                numbers = np.rint(found).astype(np.int64)
             for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
                 counts[divmod(value, width)] += number
+    return counts
+
+
+def _confusion(tree: _Tree, family_id: int, counts: dict[tuple[int, int], int]) -> dict[str, Any]:
+    """Category pairs over every pair of coders who both coded a unit."""
     used = sorted({k for pair in counts for k in pair})
     return {
-        "labels": [_family_label(data, family_id, k) for k in used],
+        "labels": [_family_label(tree, family_id, k) for k in used],
         "counts": [[counts.get((a, b), 0) for b in used] for a in used],
     }
 
 
-def _segment_measures(data: _Data, code_filter: set[int] | None, n_codes: int) -> dict[str, Any]:
-    """Segment matching across every pair of coders and every compared text."""
+def _segment_counts(data: _Data, code_filter: set[int] | None) -> tuple[int, int]:
+    """Matched segments and all segments, across every pair of coders and compared text."""
     matched = total = 0
     for doc in data.docs:
         for a, b in combinations(data.coders, 2):
@@ -245,9 +279,15 @@ def _segment_measures(data: _Data, code_filter: set[int] | None, n_codes: int) -
             spans_a = _spans(data, doc.id, a, code_filter)
             spans_b = _spans(data, doc.id, b, code_filter)
             result = agreement.segment_matches(spans_a, spans_b, data.min_overlap)
-            matched += len(result.pairs)
+            matched += 2 * len(result.pairs)
             total += len(spans_a) + len(spans_b)
-    percent = Measure(2 * matched / total) if total else Measure(None, agreement.NO_SEGMENTS)
+    return matched, total
+
+
+def _segment_row(counts: Sequence[int], n_codes: int) -> dict[str, Any]:
+    """Segment matching's row: the share of segments matched, and Brennan and Prediger's kappa."""
+    matched, total = counts
+    percent = Measure(matched / total) if total else Measure(None, agreement.NO_SEGMENTS)
     bp = (
         agreement.brennan_prediger_kappa(percent.value, n_codes)
         if percent.value is not None
@@ -334,6 +374,189 @@ def _nearest(segment: SegInfo, others: Sequence[SegInfo]) -> SegInfo | None:
     return best
 
 
+@dataclass
+class RunSums:
+    """What one unit's report is made of, as sums that add up exactly across blocks of texts.
+
+    Text-level units keep a `PoolSums` per code and per family and the family's confusion
+    counts; segment matching keeps (matched, total) per row. A run split over workers computes
+    this for each block of texts (`compute_sums`), adds the blocks (`+`) and reports once
+    (`report_from_sums`): the same numbers as `compute` on all texts at once.
+    """
+
+    unit: str
+    n_interventions: int = 0
+    # Segment matching's overall row (matched, total); text units pool the leaf codes instead.
+    segments_overall: tuple[int, int] = (0, 0)
+    codes: dict[int, Any] = field(default_factory=dict)
+    families: dict[int, Any] = field(default_factory=dict)
+    confusion: dict[int, dict[tuple[int, int], int]] = field(default_factory=dict)
+
+    def __add__(self, other: RunSums) -> RunSums:
+        def add(a: Any, b: Any) -> Any:
+            if isinstance(a, agreement.PoolSums):
+                return a + b
+            return (a[0] + b[0], a[1] + b[1])
+
+        def merged(a: dict[int, Any], b: dict[int, Any]) -> dict[int, Any]:
+            return {k: add(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k)) for k in a | b}
+
+        confusion: dict[int, dict[tuple[int, int], int]] = {}
+        for family in self.confusion.keys() | other.confusion.keys():
+            counts: dict[tuple[int, int], int] = defaultdict(int)
+            for part in (self.confusion.get(family, {}), other.confusion.get(family, {})):
+                for pair, n in part.items():
+                    counts[pair] += n
+            confusion[family] = dict(counts)
+        return RunSums(
+            unit=self.unit,
+            n_interventions=self.n_interventions + other.n_interventions,
+            segments_overall=(
+                self.segments_overall[0] + other.segments_overall[0],
+                self.segments_overall[1] + other.segments_overall[1],
+            ),
+            codes=merged(self.codes, other.codes),
+            families=merged(self.families, other.families),
+            confusion=confusion,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        def value(v: Any) -> Any:
+            return v.to_json() if isinstance(v, agreement.PoolSums) else list(v)
+
+        return {
+            "unit": self.unit,
+            "n_interventions": self.n_interventions,
+            "segments_overall": list(self.segments_overall),
+            "codes": [[k, value(v)] for k, v in self.codes.items()],
+            "families": [[k, value(v)] for k, v in self.families.items()],
+            "confusion": [
+                [k, [[a, b, n] for (a, b), n in counts.items()]]
+                for k, counts in self.confusion.items()
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunSums:
+        def value(v: Any) -> Any:
+            return agreement.PoolSums.from_json(v) if isinstance(v, dict) else tuple(v)
+
+        return cls(
+            unit=data["unit"],
+            n_interventions=data["n_interventions"],
+            segments_overall=tuple(data["segments_overall"]),
+            codes={k: value(v) for k, v in data["codes"]},
+            families={k: value(v) for k, v in data["families"]},
+            confusion={k: {(a, b): n for a, b, n in rows} for k, rows in data["confusion"]},
+        )
+
+
+def _check(data: ReliabilityInput, unit: str) -> None:
+    if unit not in UNITS:
+        raise ValueError(f"unit is one of {', '.join(UNITS)}")
+    if len(data.coders) < 2:
+        raise ValueError("Agreement needs at least two coders.")
+
+
+def compute_sums(
+    data: ReliabilityInput,
+    *,
+    unit: str = "intervention",
+    min_overlap: float = 0.9,
+    bootstrap: int = 0,
+) -> RunSums:
+    """The sums of one unit's report over the texts in `data` (all of a run, or a block)."""
+    _check(data, unit)
+    prepared = _Data(data, min_overlap)
+    tree = prepared.tree
+    sums = RunSums(unit=unit, n_interventions=len(prepared.docs))
+    if unit == "segment":
+        for code_id in tree.codes:
+            sums.codes[code_id] = _segment_counts(prepared, tree.subtree[code_id])
+        sums.segments_overall = _segment_counts(prepared, None)
+        for family_id in tree.families:
+            sums.families[family_id] = _segment_counts(
+                prepared, tree.subtree[family_id] - {family_id}
+            )
+        return sums
+
+    coders, by_category = len(data.coders), bootstrap > 0
+    units_by_doc: dict[int, Any] = {}
+    weights: Weights = [None]  # the intervention unit: one block, unweighted
+    if unit == "character":
+        runs = {d.id: _character_runs(prepared, d) for d in prepared.docs}
+        units_by_doc = {doc_id: found[0] for doc_id, found in runs.items()}
+        weights = [runs[d.id][1] for d in prepared.docs] or [None]
+    elif unit == "word":
+        units_by_doc = {d.id: _units(prepared, d, unit) for d in prepared.docs}
+        weights = [None] * len(prepared.docs) or [None]
+    per_code: dict[int, Blocks] = {}
+    for code_id in tree.codes:
+        blocks = _presence(prepared, unit, tree.subtree[code_id], units_by_doc)
+        per_code[code_id] = blocks
+        sums.codes[code_id] = _sums(blocks, coders, by_category, weights)
+    for family_id in tree.families:
+        if len(tree.children[family_id]) > MAX_FAMILY_SIZE:
+            continue
+        family = _family_blocks(prepared, family_id, per_code)
+        sums.families[family_id] = _sums(family, coders, by_category, weights)
+        sums.confusion[family_id] = _confusion_counts(family, weights)
+    return sums
+
+
+def report_from_sums(
+    data: ReliabilityInput, sums: RunSums, *, bootstrap: int = 0, seed: int | None = None
+) -> dict[str, Any]:
+    """The report of one unit from its sums; `data` gives the coders and the codebook (its
+    texts and segments are not read)."""
+    _check(data, sums.unit)
+    tree = _Tree(data.codes)
+    coders = len(data.coders)
+    report: dict[str, Any] = {
+        "unit": sums.unit,
+        "coders": list(data.coders),
+        "n_interventions": sums.n_interventions,
+        "overall": None,
+        "codes": {},
+        "families": {},
+        "confusion": {},
+    }
+    ordered = sorted(tree.codes, key=lambda c: tree.codes[c].path)
+    if sums.unit == "segment":
+        n_codes = len(tree.codes)
+        none = (0, 0)
+        report["overall"] = _segment_row(sums.segments_overall, n_codes)
+        for code_id in ordered:
+            report["codes"][tree.path(code_id)] = _segment_row(
+                sums.codes.get(code_id, none), n_codes
+            )
+        for family_id in tree.families:
+            report["families"][tree.path(family_id)] = _segment_row(
+                sums.families.get(family_id, none), len(tree.children[family_id])
+            )
+        return report
+
+    empty = agreement.PoolSums.empty(coders)
+    for code_id in ordered:
+        report["codes"][tree.path(code_id)] = _row(
+            sums.codes.get(code_id, empty), bootstrap=bootstrap, seed=seed
+        )
+    # Every leaf code's units side by side: one unit per (unit, code) pair.
+    overall = empty
+    for code_id in tree.leaves:
+        overall = overall + sums.codes.get(code_id, empty)
+    report["overall"] = _row(overall, bootstrap=bootstrap, seed=seed)
+    for family_id in tree.families:
+        if len(tree.children[family_id]) > MAX_FAMILY_SIZE:
+            continue
+        path = tree.path(family_id)
+        report["families"][path] = _row(
+            sums.families.get(family_id, empty), bootstrap=bootstrap, seed=seed
+        )
+        report["confusion"][path] = _confusion(tree, family_id, sums.confusion.get(family_id, {}))
+    return report
+
+
 def compute(
     data: ReliabilityInput,
     *,
@@ -343,55 +566,8 @@ def compute(
     seed: int | None = None,
 ) -> dict[str, Any]:
     """Every measure for one unit: overall, per code and per code family (JSON-ready)."""
-    if unit not in UNITS:
-        raise ValueError(f"unit is one of {', '.join(UNITS)}")
-    if len(data.coders) < 2:
-        raise ValueError("Agreement needs at least two coders.")
-    prepared = _Data(data, min_overlap)
-    tree = prepared.tree
-    report: dict[str, Any] = {
-        "unit": unit,
-        "coders": list(data.coders),
-        "n_interventions": len(prepared.docs),
-        "overall": None,
-        "codes": {},
-        "families": {},
-        "confusion": {},
-    }
-    if unit == "segment":
-        n_codes = len(tree.codes)
-        report["overall"] = _segment_measures(prepared, None, n_codes)
-        for code_id in sorted(tree.codes, key=lambda c: tree.codes[c].path):
-            report["codes"][tree.path(code_id)] = _segment_measures(
-                prepared, tree.subtree[code_id], n_codes
-            )
-        for family_id in tree.families:
-            report["families"][tree.path(family_id)] = _segment_measures(
-                prepared, tree.subtree[family_id] - {family_id}, len(tree.children[family_id])
-            )
-        return report
-
-    units_by_doc: dict[int, Any] = (
-        {} if unit == "intervention" else {d.id: _units(prepared, d, unit) for d in prepared.docs}
-    )
-    per_code: dict[int, Blocks] = {}
-    for code_id in sorted(tree.codes, key=lambda c: tree.codes[c].path):
-        blocks = _presence(prepared, unit, tree.subtree[code_id], units_by_doc)
-        per_code[code_id] = blocks
-        report["codes"][tree.path(code_id)] = _pooled(blocks, bootstrap=bootstrap, seed=seed)
-    # Every leaf code's units side by side: one unit per (unit, code) pair.
-    leaves = [block for c in tree.leaves for block in per_code[c]] or [
-        np.zeros((len(data.coders), 0), dtype=np.int8)
-    ]
-    report["overall"] = _pooled(leaves, bootstrap=bootstrap, seed=seed)
-    for family_id in tree.families:
-        if len(tree.children[family_id]) > MAX_FAMILY_SIZE:
-            continue
-        family = _family_blocks(prepared, family_id, per_code)
-        path = tree.path(family_id)
-        report["families"][path] = _pooled(family, bootstrap=bootstrap, seed=seed)
-        report["confusion"][path] = _confusion(prepared, family_id, family)
-    return report
+    sums = compute_sums(data, unit=unit, min_overlap=min_overlap, bootstrap=bootstrap)
+    return report_from_sums(data, sums, bootstrap=bootstrap, seed=seed)
 
 
 # The measures a row holds, in the report's and the files' order.

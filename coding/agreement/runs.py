@@ -11,24 +11,28 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coding.agreement.assignments import assigned_ids
 from coding.agreement.reliability import (
+    DISAGREEMENT_LIMIT,
     UNITS,
     CodeInfo,
     DocInfo,
     ReliabilityInput,
+    RunSums,
     SegInfo,
-    compute,
+    compute_sums,
     disagreements,
+    report_from_sums,
 )
 from coding.codebook.services import code_paths
-from coding.models import AgreementRun, CodebookVersion, Segment
+from coding.models import AgreementRun, AgreementRunPart, CodebookVersion, Segment
 from interventions.access import allows, users_who_code
 from interventions.models import Section, Study
-from veerkracht.jobs import job_enqueue
+from veerkracht.jobs import job_enqueue, job_finish
 
 MAX_BOOTSTRAP = 10_000
 
@@ -106,8 +110,11 @@ def _texts_by_coder(study: Study) -> dict[int, set[int]]:
     return result
 
 
-def load_input(study: Study, coder_names: Sequence[str]) -> tuple[ReliabilityInput, list[int]]:
-    """The plain data `compute` needs, and the ids of the segments it contains."""
+def load_input(
+    study: Study, coder_names: Sequence[str], intervention_ids: Iterable[int] | None = None
+) -> tuple[ReliabilityInput, list[int]]:
+    """The plain data `compute` needs, and the ids of the segments it contains; of the
+    interventions `intervention_ids` only (a block of a split run) when given."""
     users = {u.username: u for u in coders_of(study)}
     unknown = [name for name in coder_names if name not in users]
     if unknown:
@@ -118,6 +125,8 @@ def load_input(study: Study, coder_names: Sequence[str]) -> tuple[ReliabilityInp
     assigned_by_id = assigned_ids(study) or _texts_by_coder(study)
     assigned = {name: assigned_by_id.get(pk, set()) for pk, name in ids.items()}
     wanted = set().union(*assigned.values())
+    if intervention_ids is not None:
+        wanted &= set(intervention_ids)
     docs = doc_infos(study, wanted)
     codes = code_infos(study)
     rows = list(
@@ -211,20 +220,127 @@ def clean_params(
 
 
 def compute_for_study(study: Study, params: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
-    """The report of a run, with its disagreement list, and the ids of the segments used."""
-    data, segment_ids = load_input(study, params["coders"])
-    report = compute(
-        data,
-        unit=params["unit"],
-        min_overlap=params["overlap"],
-        bootstrap=params["bootstrap"],
-        seed=params["seed"],
+    """The report of a run, with its disagreement list, and the ids of the segments used: in
+    one go, as one block holding every text."""
+    return combine_blocks(study, params, [compute_block(study, params, None)])
+
+
+def plan_blocks(study: Study, params: dict[str, Any], size: int) -> list[list[int]]:
+    """The run's interventions (assigned to any of its coders) in title order, in blocks of
+    `size`: contiguous, so the blocks' disagreement lists follow each other in report order."""
+    users = {u.username: u.pk for u in coders_of(study)}
+    assigned = assigned_ids(study) or _texts_by_coder(study)
+    wanted = set().union(*(assigned.get(users[name], set()) for name in params["coders"]))
+    ordered = list(
+        study.interventions.filter(pk__in=wanted).order_by("title").values_list("pk", flat=True)
     )
-    report["disagreements"] = disagreements(data, min_overlap=params["overlap"])
-    report["n_assigned"] = {coder: len(ids) for coder, ids in data.assigned.items()}
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def compute_block(
+    study: Study, params: dict[str, Any], intervention_ids: Iterable[int] | None
+) -> dict[str, Any]:
+    """One block's part of a run as JSON: its sums (`RunSums`), the ids of the segments it
+    used and its disagreements; every intervention when `intervention_ids` is None."""
+    data, segment_ids = load_input(study, params["coders"], intervention_ids)
+    sums = compute_sums(
+        data, unit=params["unit"], min_overlap=params["overlap"], bootstrap=params["bootstrap"]
+    )
+    return {
+        "sums": sums.to_json(),
+        "segment_ids": segment_ids,
+        "disagreements": disagreements(data, min_overlap=params["overlap"]),
+    }
+
+
+def combine_blocks(
+    study: Study, params: dict[str, Any], parts: Sequence[dict[str, Any]]
+) -> tuple[dict[str, Any], list[int]]:
+    """The report of a run from its blocks' parts, in block order, and the segment ids used.
+
+    The sums are whole numbers, so the report is exactly the one of a single block."""
+    coders = sorted(params["coders"])
+    users = {u.username: u.pk for u in coders_of(study)}
+    assigned_by_id = assigned_ids(study)
+    meta = ReliabilityInput(
+        coders=coders,
+        docs=[],
+        codes=code_infos(study),
+        segments=[],
+        assigned={name: assigned_by_id.get(users[name], set()) for name in coders},
+    )
+    total = RunSums(unit=params["unit"])
+    found: list[dict[str, Any]] = []
+    segment_ids: list[int] = []
+    for part in parts:
+        total = total + RunSums.from_json(part["sums"])
+        found.extend(part["disagreements"])
+        segment_ids.extend(part["segment_ids"])
+    report = report_from_sums(meta, total, bootstrap=params["bootstrap"], seed=params["seed"])
+    report["disagreements"] = found[:DISAGREEMENT_LIMIT]
+    report["n_assigned"] = {coder: len(ids) for coder, ids in meta.assigned.items()}
     report["n_interventions_total"] = study.interventions.count()
     report["left_out"] = params.get("left_out") or left_out(study, params["coders"])
-    return report, segment_ids
+    return report, sorted(segment_ids)
+
+
+def agreement_run_split(run: AgreementRun, *, fingerprint: str, size: int) -> bool:
+    """Split a running run into blocks of `size` texts, a task each (`coding.run_agreement_part`),
+    so that several workers share it; False when it is one block (compute it in one go).
+
+    Safe to call again for the same run (a redelivered task): the blocks planned before stay,
+    and those without a result are sent again.
+    """
+    parts = list(run.parts.filter(result__isnull=True).values_list("index", flat=True))
+    with transaction.atomic():
+        if not run.parts.exists():
+            blocks = plan_blocks(run.study, run.params, size)
+            if len(blocks) < 2:
+                return False
+            AgreementRun.objects.filter(pk=run.pk).update(fingerprint=fingerprint)
+            AgreementRunPart.objects.bulk_create(
+                AgreementRunPart(run=run, index=index, intervention_ids=block)
+                for index, block in enumerate(blocks)
+            )
+            parts = list(range(len(blocks)))
+        for index in parts:
+            job_enqueue("coding.run_agreement_part", run, args=(index,))
+    if not parts:
+        agreement_run_part_done(run.pk)
+    return True
+
+
+def agreement_run_part_done(run_id: int) -> bool:
+    """After a block stored its result: finish the run if every block has one, else note the
+    progress. The run's row is locked meanwhile, so the last two blocks to finish cannot both
+    miss each other's result. True when this call finished the run."""
+    with transaction.atomic():
+        run = (
+            AgreementRun.objects.select_for_update()
+            .select_related("study")
+            .filter(pk=run_id, status__in=AgreementRun.ACTIVE)
+            .first()
+        )
+        if run is None:
+            return False
+        # Counted first: the results are read once, by the block that completes the set.
+        total = run.parts.count()
+        waiting = run.parts.filter(result__isnull=True).count()
+        if not total:
+            return False
+        if waiting:
+            progress = 10 + 85 * (total - waiting) // total
+            # A block's progress is also a heartbeat of the run (see veerkracht.jobs).
+            AgreementRun.objects.filter(pk=run_id).update(
+                progress=progress, updated_at=timezone.now()
+            )
+            return False
+        results = run.parts.order_by("index").values_list("result", flat=True)
+        done = [result for result in results if result is not None]
+        report, segment_ids = combine_blocks(run.study, run.params, done)
+        job_finish(AgreementRun, run_id, result=report, segment_ids=segment_ids)
+        run.parts.all().delete()
+    return True
 
 
 def agreement_run_start(*, study: Study, actor: User, **options: Any) -> AgreementRun:

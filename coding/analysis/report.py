@@ -12,7 +12,6 @@ blind coder gets the coders' source only.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +48,9 @@ class SourcedRow(ReportRow):
 
 def with_source(rows: Iterable[ReportRow]) -> list[SourcedRow]:
     """The coders' rows of `segments.code_report`, each marked with its coder as source."""
-    return [SourcedRow(**dataclasses.asdict(row), source=row.coder) for row in rows]
+    # The fields as they are: `dataclasses.asdict` deep-copies every value, which made the
+    # report and its export twice as slow (benchmarks/RESULTS.md, issue 14).
+    return [SourcedRow(**vars(row), source=row.coder) for row in rows]
 
 
 def consensus_report(
@@ -129,7 +130,7 @@ def consensus_report(
             memo=memo,
             context=context,
         )
-        rows.append(SourcedRow(**dataclasses.asdict(row), source=CONSENSUS))
+        rows.append(SourcedRow(**vars(row), source=CONSENSUS))
     # Each intervention's rows come from one source, already in text order; a stable sort
     # by intervention puts them together in title order.
     rows.sort(key=lambda row: order[row.intervention_uuid])

@@ -204,6 +204,8 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
     if not form.is_valid():
         return _picker_refusal(request, viewing, form_error(form))
     data = form.cleaned_data
+    # Loaded here once, so that the service checks the span against them without a query.
+    sections = sections_of(intervention)
     try:
         codes = viewing.codes(data["codes"])
         created = segments.segments_apply(
@@ -216,6 +218,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
             memo=data["memo"],
             access=access,
             paths=paths_from(viewing.children),
+            sections=sections,
         )
     except segments.SegmentError as error:
         return _picker_refusal(request, viewing, str(error))

@@ -8,12 +8,14 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import openpyxl
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 
 from coding import segments as seg
 from coding import sight
@@ -799,3 +801,80 @@ def test_the_report_exports_to_csv_and_xlsx_with_formulas_kept_as_text(
     assert sheet.cell(row=2, column=4).value == layers["carol"].start
     with pytest.raises(seg.SegmentError, match="csv or xlsx"):
         seg.code_report_export(rows, "pdf")
+
+
+# The write's cost ---------------------------------------------------------------------------
+
+
+def test_applying_codes_is_a_fixed_few_queries_without_reading_the_text_again(
+    cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    intervention = Intervention.objects.select_related("study").get(pk=doc.pk)
+    access = access_for(cast.study, cast.coder_a)
+    sections = list(Section.objects.filter(intervention=intervention))
+    paths = services.code_paths(cast.study)
+    start, end, quote = span("Ouders oefenen")
+    with CaptureQueriesContext(connection) as queries:
+        created = seg.segments_apply(
+            intervention=intervention,
+            coder=cast.coder_a,
+            codes=[codes["doelen"], codes["psych"], codes["inhoud"]],
+            start=start,
+            end=end,
+            quote=quote,
+            access=access,
+            paths=paths,
+            sections=sections,
+        )
+    statements = [q["sql"] for q in queries.captured_queries]
+    # The lock, the segments, their events, and the savepoint around them (a transaction
+    # outside tests): however many codes.
+    assert len(statements) <= 6, statements
+    assert not any('"text"' in sql for sql in statements), "the text was read again"
+    assert len(created) == 3
+    assert Segment.objects.filter(start=start, end=end, coder=cast.coder_a).count() == 3
+    assert (
+        CodingEvent.objects.filter(
+            action="segment_create", segment_uuid__in=[s.uuid for s in created]
+        ).count()
+        == 3
+    )
+
+
+def test_a_text_changed_since_the_page_was_read_is_checked_as_it_is_now(
+    cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    stale = Intervention.objects.select_related("study").get(pk=doc.pk)
+    changed = TEXT.replace("Ouders oefenen", "Ouders trainen")
+    Intervention.objects.filter(pk=doc.pk).update(
+        text=changed, updated_at=stale.updated_at + timedelta(seconds=1)
+    )
+    start, end, quote = span("Ouders oefenen")
+    before = counts()
+    with pytest.raises(seg.SegmentError, match="does not match your selection"):
+        seg.segments_apply(
+            intervention=stale,
+            coder=cast.coder_a,
+            codes=[codes["doelen"]],
+            start=start,
+            end=end,
+            quote=quote,
+        )
+    assert counts() == before
+
+
+def test_the_database_refuses_a_second_identical_segment_with_the_message(
+    cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    start, end, quote = span("coach")
+    apply = {"intervention": doc, "coder": cast.coder_a, "start": start, "end": end}
+    seg.segments_apply(codes=[codes["doelen"]], quote=quote, **apply)
+    before = counts()
+    with pytest.raises(seg.SegmentError, match="given “Doelen” to exactly this text already"):
+        # Together with a new code: all or nothing, so the new one is not stored either.
+        seg.segments_apply(codes=[codes["psych"], codes["doelen"]], quote=quote, **apply)
+    assert counts() == before
+    with pytest.raises(IntegrityError):
+        Segment.objects.create(
+            intervention=doc, coder=cast.coder_a, code=codes["doelen"], start=start, end=end
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from io import StringIO
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,6 +16,7 @@ from coding.codebook import services
 from coding.models import AgreementRun, Code, Segment
 from interventions.models import Intervention, Section
 from tests.conftest import Cast
+from veerkracht.celery import app as celery_app
 
 TEXT = "Samenvatting\nKort.\n\nDoel\nOuders leren hun kind beter begrijpen.\n"
 
@@ -210,3 +212,62 @@ def test_a_bad_start_stores_no_run(cast: Cast, coded: Any) -> None:
     with pytest.raises(AgreementError):
         agreement_run_start(study=cast.study, actor=cast.owner, coders=["bob", "oscar"])
     assert not AgreementRun.objects.exists()
+
+
+@pytest.mark.parametrize("unit", ["intervention", "word", "character", "segment"])
+def test_a_run_split_into_blocks_of_texts_stores_exactly_the_single_runs_result(
+    cast: Cast, coded: Any, django_capture_on_commit_callbacks: Any, settings: Any, unit: str
+) -> None:
+    from coding.tasks import run_agreement_part
+
+    coded["code"](coded["texts"][2], cast.coder_a, coded["goals"], length=12)
+    coded["code"](coded["texts"][2], cast.coder_b, coded["content"], length=9)
+    options = {"coders": ["bob", "carol"], "unit": unit, "bootstrap": 50, "seed": 3}
+    with django_capture_on_commit_callbacks(execute=True):
+        single = agreement_run_start(study=cast.study, actor=cast.owner, **options)
+    settings.AGREEMENT_SPLIT, settings.AGREEMENT_BLOCK_TEXTS = True, 1
+    with (
+        mock.patch.object(celery_app, "signature", wraps=celery_app.signature) as signature,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        split = agreement_run_start(study=cast.study, actor=cast.owner, **options)
+    single.refresh_from_db()
+    split.refresh_from_db()
+    parts = [c.kwargs["args"] for c in signature.call_args_list if "part" in c.args[0]]
+    assert parts == [(split.pk, 0), (split.pk, 1), (split.pk, 2)]  # a task per text
+    assert split.status == AgreementRun.Status.DONE
+    assert split.result == single.result
+    assert split.segment_ids == single.segment_ids
+    assert split.fingerprint == single.fingerprint
+    assert not split.parts.exists()
+    # A block delivered again after the run finished changes nothing.
+    finished = (split.finished_at, split.result)
+    run_agreement_part.apply(args=[split.pk, 0])
+    split.refresh_from_db()
+    assert (split.finished_at, split.result) == finished
+
+
+def test_a_split_run_waits_for_its_last_block(
+    cast: Cast, coded: Any, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    from coding.tasks import run_agreement_part
+
+    settings.AGREEMENT_SPLIT, settings.AGREEMENT_BLOCK_TEXTS = True, 2
+    with mock.patch("veerkracht.jobs.celery_app.signature") as signature:
+        with django_capture_on_commit_callbacks(execute=True):
+            run_ = agreement_run_start(study=cast.study, actor=cast.owner, coders=["bob", "carol"])
+        # The run's own task went through the mock: run it, then its blocks one by one.
+        from coding.tasks import run_agreement
+
+        with django_capture_on_commit_callbacks(execute=True):
+            run_agreement.apply(args=[run_.pk])
+    sent = [c.kwargs["args"] for c in signature.call_args_list]
+    assert sent == [(run_.pk,), (run_.pk, 0), (run_.pk, 1)]
+    run_agreement_part.apply(args=[run_.pk, 1])
+    run_.refresh_from_db()
+    assert run_.status == AgreementRun.Status.RUNNING
+    assert run_.progress == 10 + 85 // 2
+    run_agreement_part.apply(args=[run_.pk, 0])
+    run_.refresh_from_db()
+    assert run_.status == AgreementRun.Status.DONE
+    assert run_.result["codes"]["Sociaal > Doelen"]["percent_agreement"] == pytest.approx(2 / 3)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import random
+from dataclasses import replace
+
 import pytest
 
 from coding.agreement import metrics as agreement
@@ -9,10 +13,13 @@ from coding.agreement.reliability import (
     CodeInfo,
     DocInfo,
     ReliabilityInput,
+    RunSums,
     SegInfo,
     command_view,
     compute,
+    compute_sums,
     disagreements,
+    report_from_sums,
 )
 
 TEXT = "Ouders leren hun kind beter begrijpen. Het netwerk helpt mee."
@@ -162,3 +169,73 @@ def test_disagreements_pair_a_segment_with_the_other_coders_nearest() -> None:
     assert by_segment[1]["other_segment"] == 2
     assert by_segment[2]["other_segment"] == 1
     assert by_segment[3]["other_segment"] is None
+
+
+def random_study(seed: int, n_docs: int, coders: list[str]) -> ReliabilityInput:
+    """Texts with segments scattered by coders who partly agree, some texts unassigned."""
+    rng = random.Random(seed)
+    text = " ".join(rng.choice(["gezin", "ouders", "kind", "netwerk", "steun"]) for _ in range(80))
+    docs = [DocInfo(i, f"Tekst {i:02d}", text, ((0, 30), (60, len(text)))) for i in range(n_docs)]
+    leaves = [2, 3, 4]
+    segments, number = [], 1
+    for _ in range(12 * n_docs):
+        doc_id, code = rng.randrange(n_docs), rng.choice(leaves)
+        start = rng.randrange(0, len(text) - 40)
+        for coder in coders:
+            if rng.random() < 0.75:
+                jitter = rng.randrange(-3, 4) if rng.random() < 0.3 else 0
+                s = max(0, start + jitter)
+                other = code if rng.random() < 0.8 else rng.choice(leaves)
+                segments.append(seg(number, doc_id, coder, other, s, s + rng.randrange(3, 30)))
+                number += 1
+    assigned = {c: {i for i in range(n_docs) if rng.random() < 0.9} for c in coders}
+    return ReliabilityInput(coders, docs, CODES, segments, assigned)
+
+
+@pytest.mark.parametrize("unit", ["intervention", "word", "character", "segment"])
+@pytest.mark.parametrize("coders", [["ann", "bas"], ["ann", "bas", "cor"]])
+def test_blocks_of_texts_add_up_to_exactly_the_single_run(unit: str, coders: list[str]) -> None:
+    whole = random_study(7, 11, coders)
+    expected = compute(whole, unit=unit, bootstrap=200, seed=9)
+    total = RunSums(unit=unit)
+    for block in ([0, 1, 2, 3], [4], [5, 6, 7, 8, 9, 10]):
+        part = replace(
+            whole,
+            docs=[d for d in whole.docs if d.id in block],
+            segments=[s for s in whole.segments if s.doc_id in block],
+        )
+        sums = compute_sums(part, unit=unit, bootstrap=200)
+        # Through JSON, as a worker hands its block's sums on.
+        total = total + RunSums.from_json(json.loads(json.dumps(sums.to_json())))
+    assert report_from_sums(whole, total, bootstrap=200, seed=9) == expected
+    assert expected["overall"]["n_units"] > 0
+
+
+@pytest.mark.parametrize("coders", [["ann", "bas"], ["ann", "bas", "cor"]])
+def test_character_runs_give_the_figures_of_the_characters_one_by_one(coders: list[str]) -> None:
+    study = random_study(5, 6, coders)
+    report = compute(study, unit="character", bootstrap=150, seed=2)
+    for code in CODES:
+        codes = {c.id for c in CODES if c.id == code.id or c.parent_id == code.id}
+        blocks = []
+        for doc_info in study.docs:
+            assigned = {c: doc_info.id in study.assigned[c] for c in coders}
+            if sum(assigned.values()) < 2:
+                continue
+            spans = {
+                c: [
+                    (s.start, s.end)
+                    for s in study.segments
+                    if s.doc_id == doc_info.id and s.coder == c and s.code_id in codes
+                ]
+                for c in coders
+            }
+            units = agreement.character_units(doc_info.coded_ranges)
+            blocks.append(agreement.presence_matrix(units, spans, assigned))
+        expected = agreement.pooled_measures(blocks, bootstrap=150, seed=2)
+        row = report["codes"][" > ".join(code.path)]
+        assert row["krippendorff_alpha"] == expected.krippendorff_alpha.value
+        assert row["percent_agreement"] == expected.percent_agreement.value
+        assert row["n_units"] == sum(int(((b != -1).sum(axis=0) >= 2).sum()) for b in blocks)
+        if expected.bootstrap.ci95 is not None:
+            assert row["alpha_ci95"] == list(expected.bootstrap.ci95)
