@@ -12,9 +12,10 @@ hand-made cases such as `huge_number.json`. Every case must end in one of two wa
 
 never a server error or another exception, and within `CASE_SECONDS` (no hang).
 
-To fuzz one more importer (the .qdpx project import, say), add an `Importer` row to
-`IMPORTERS`: its seed files, how the web posts one file (or None for a command-only import)
-and how the command takes a path. Every mutation then runs over it.
+To fuzz one more importer, add an `Importer` row to `IMPORTERS`: its seed files, how the web
+posts one file (or None for a command-only import) and how the command takes a path. Every
+mutation then runs over it. The .qdpx project import is fuzzed through its upload, preview and
+confirm (a job that fails counts as refused).
 """
 
 from __future__ import annotations
@@ -193,6 +194,66 @@ def _nested_json(depth: int) -> bytes:
     return ('{"codes": ' + "[" * depth + "]" * depth + "}").encode()
 
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "qdpx"
+
+
+def project_seeds() -> dict[str, bytes]:
+    """REFI-QDA projects in the shapes four programs write (tests/fixtures/qdpx)."""
+    return {path.name: path.read_bytes() for path in sorted(FIXTURES.glob("*.qdpx"))}
+
+
+def _qdpx(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+_QDE = (
+    b'<?xml version="1.0" encoding="utf-8"?>'
+    b'<Project xmlns="urn:QDA-XML:project:1.0" name="x" origin="fuzz">'
+)
+EXTRA_PROJECT_CASES = [
+    ("leeg.qdpx", _qdpx({})),
+    ("alleen-tekst.qdpx", _qdpx({"project.qde": _QDE})),
+    (
+        "xxe.qdpx",
+        _qdpx(
+            {
+                "project.qde": b'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM '
+                b'"file:///etc/passwd">]><Project xmlns="urn:QDA-XML:project:1.0" '
+                b'name="&x;" origin="fuzz"/>'
+            }
+        ),
+    ),
+    ("bom.qdpx", _qdpx({"project.qde": b"\xef\xbb\xbf" + _QDE + b"</Project>"})),
+]
+
+
+class _Refused:
+    """A web import that ended refused after its preview: its job failed."""
+
+    status_code = 400
+
+
+def _project_web(client: Client, cast: Cast, name: str, data: bytes) -> Any:
+    """Upload (parse and preview), then confirm, as the owner does; a job that fails counts as
+    refused, so its rows are checked too."""
+    from coding.models import ProjectImportJob
+
+    response = client.post(f"/s/{cast.study.slug}/project/import/", {"file": _upload(name, data)})
+    if response.status_code != 302:
+        return response
+    job = ProjectImportJob.objects.filter(study=cast.study).order_by("-pk").first()
+    assert job is not None
+    confirmed = client.post(f"/s/{cast.study.slug}/project/import/{job.uuid}/confirm/")
+    if confirmed.status_code != 302:
+        return confirmed
+    job.refresh_from_db()
+    return _Refused() if job.status == "failed" else confirmed
+
+
 EXTRA_CASES: dict[str, list[tuple[str, bytes]]] = {
     "texts": [
         ("leeg.docx", _zip({"word/document.xml": b"<w:document/>"})),
@@ -219,6 +280,7 @@ EXTRA_CASES: dict[str, list[tuple[str, bytes]]] = {
         ("veel.json", json.dumps({"codes": [{"name": f"C{n}"} for n in range(5_001)]}).encode()),
         ("entiteit.qdc", b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><CodeBook>&a;</CodeBook>'),
     ],
+    "project": EXTRA_PROJECT_CASES,
     "segments": [
         ("nul.csv", b"intervention,code,start,end\r\nGezin\x00Centraal,Sociaal,0,6\r\n"),
         ("groot.csv", b"intervention,code,start,end\r\nGezin Centraal,Sociaal,0," + b"9" * 5000),
@@ -274,6 +336,14 @@ IMPORTERS = [
         ),
         lambda cast, path: call_command(
             "import_codebook", "--study", cast.study.slug, str(path), stdout=io.StringIO()
+        ),
+    ),
+    Importer(
+        "project",
+        project_seeds,
+        _project_web,
+        lambda cast, path: call_command(
+            "import_project", "--study", cast.study.slug, str(path), stdout=io.StringIO()
         ),
     ),
     Importer(

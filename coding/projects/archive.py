@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -80,8 +81,14 @@ class Archive:
                 while chunk := stream.read(_CHUNK):
                     out += chunk
                     self._check(name, len(out), info.compress_size)
-        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
-            # A damaged member (CRC, truncated data) or an unsupported compression method.
+        except ProjectFormatError:
+            raise  # past a limit: its own message
+        except (
+            zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
+            NotImplementedError,
+        ) as error:  # fmt: skip
+            # A damaged member (CRC, truncated or corrupt deflate data) or an unsupported
+            # compression method, a bad offset (ValueError), an encrypted member (RuntimeError).
             raise ProjectFormatError(
                 _("The archive is damaged: “%(name)s” cannot be read (%(reason)s).")
                 % {"name": name, "reason": error}
