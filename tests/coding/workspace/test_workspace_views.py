@@ -846,10 +846,10 @@ def test_the_workspace_page_runs_a_fixed_number_of_queries(
     Segment.objects.all().delete()
     Section.objects.all().delete()
     _many_segments(cast, codes, 300)
-    # Session, user, membership, intervention, codebook, the visible coders, the segments,
-    # the counts, the codes, assignments, previous, next, sections, progress, notifications:
-    # none per segment, per code or per chunk.
-    with django_assert_num_queries(15):
+    # Session, user, membership with the intervention (one join), codebook, the visible
+    # coders, the segments, the counts, the codes, assignments, previous, next, sections,
+    # progress, notifications: none per segment, per code or per chunk.
+    with django_assert_num_queries(14):
         response = owner.get(workspace_url(cast, layers=layers))
     assert len(painted(response.content.decode())) == 300
     with CaptureQueriesContext(connection) as many:
