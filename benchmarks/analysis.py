@@ -1,34 +1,38 @@
 """Analysis tables and text search at the scale of a big study.
 
-Run from the repository root: ``.venv/bin/python benchmarks/analysis.py [--interventions N]``;
-with DATABASE_URL set it runs on PostgreSQL (a throwaway test database either way).
+Run from the repository root: ``.venv/bin/python benchmarks/analysis.py [--interventions N]
+[--against REV]``; with DATABASE_URL set it runs on PostgreSQL (a throwaway test database
+either way).
 Synthetic data as the analysis issue states it: 624 interventions of 30,000 characters, 20 codes
 (4 themes x 4 codes, plus the themes), 3 coders, 20,000 segments, and a property with four
 values. Times every table (each count) from the database to the finished table, as the page and
 the command build it, and a search for one word over the corpus. Targets: each table under
-1 s, the search under 300 ms. Prints wall and process CPU time (median of the repeats), the load
-average before and after, and the commit.
+1 s, the search under 300 ms. Prints wall and process CPU time of each (median of the repeats);
+`benchmarks.harness` adds the commit, the machine, the load average and the whole run's times.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from throwaway_db import throwaway_database  # noqa: I001 - sets Django up first
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coding.analysis.search import search
-from coding.analysis.tables import COUNTS, TABLES, build, load_corpus
-from coding.models import Code, Segment
-from interventions.models import (
+from django.contrib.auth import get_user_model  # noqa: E402
+
+from benchmarks.harness import run  # noqa: E402
+from benchmarks.throwaway_db import throwaway_database  # noqa: E402  (sets Django up)
+from coding.analysis.search import search  # noqa: E402
+from coding.analysis.tables import COUNTS, TABLES, build, load_corpus  # noqa: E402
+from coding.codebook.services import codebook_reveal  # noqa: E402
+from coding.models import Code, Segment  # noqa: E402
+from interventions.models import (  # noqa: E402
     AttributeDefinition,
     AttributeValue,
     Intervention,
@@ -124,7 +128,7 @@ def populate(n_docs: int, n_segments: int, seed: int = 1) -> Study:
         AttributeValue(intervention=doc, definition=setting, value=rng.choice(SETTINGS))
         for doc in docs
     )
-    segments = []
+    segments: list[Segment] = []
     seen: set[tuple[int, int, int, int, int]] = set()
     while len(segments) < n_segments:
         doc = rng.choice(docs)
@@ -159,36 +163,26 @@ def timed(work: Callable[[], Any], repeats: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def commit() -> str:
-    root = Path(__file__).resolve().parent.parent
-    found = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True
-    )
-    return found.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def measure(argv: list[str]) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--interventions", type=int, default=624)
     parser.add_argument("--segments", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    load_before = os.getloadavg()
+    args = parser.parse_args(argv)
+    figures: dict[str, float] = {}
     with throwaway_database() as vendor:
         started = time.perf_counter()
         study = populate(args.interventions, args.segments)
         owner = get_user_model().objects.get(username="ann")
+        # The owner reads every coder's layer once revealed (a new study codes blind).
+        codebook_reveal(study=study, actor=owner)
         setting = AttributeDefinition.objects.get(study=study)
         print(
-            f"commit {commit()} · {vendor} · {args.interventions} interventions × {LENGTH:,} "
+            f"{vendor} · {args.interventions} interventions × {LENGTH:,} "
             f"characters, {Code.objects.count()} codes, {len(CODERS)} coders, "
             f"{Segment.objects.count():,} segments (built in {time.perf_counter() - started:.1f} s)"
         )
-        print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}")
-        print(f"{'what':<34}{'wall ms':>10}{'cpu ms':>10}")
+        print(f"{'what (median of ' + str(args.repeats) + ')':<34}{'wall ms':>10}{'cpu ms':>10}")
         for name in TABLES:
             for count in COUNTS:
 
@@ -202,7 +196,9 @@ def main() -> None:
                     build(corpus, name, count)
 
                 wall, cpu = timed(work, args.repeats)
-                print(f"{name + ' / ' + count:<34}{wall * 1000:>10.0f}{cpu * 1000:>10.0f}")
+                label = f"{name} / {count}"
+                print(f"{label:<34}{wall * 1000:>10.0f}{cpu * 1000:>10.0f}")
+                figures[f"{label} ms"] = wall * 1000
         searches: list[tuple[str, bool]] = [
             ("veerkracht", False),
             ("veerkracht", True),
@@ -217,11 +213,17 @@ def main() -> None:
                 wall, cpu = timed(find, 1)
                 label = "search, first (folds every text)"
                 print(f"{label:<34}{wall * 1000:>10.0f}{cpu * 1000:>10.0f}")
+                figures[f"{label} ms"] = wall * 1000
             hits = len(find().hits)
             wall, cpu = timed(find, args.repeats)
             label = f"search {query}{' whole' if whole else ''} ({hits:,})"
             print(f"{label:<34}{wall * 1000:>10.0f}{cpu * 1000:>10.0f}")
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            figures[f"{label} ms"] = wall * 1000
+    return figures
+
+
+def main() -> None:
+    run(measure)
 
 
 if __name__ == "__main__":
