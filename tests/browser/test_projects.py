@@ -52,6 +52,11 @@ def test_the_owner_imports_a_project_after_a_preview_and_exports_the_study(
     screenshot(page, "project-import-done")
     assert Segment.objects.filter(coder=carol).count() == 2
 
+    # A new study codes blind: the owner reveals the coders' layers, then exports all of them.
+    page.goto(f"{live_server.url}/s/scriptie/progress/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Reveal coders' segments").click()
     page.goto(f"{live_server.url}/s/scriptie/project/")
     page.get_by_role("button", name="Export as .qdpx").click()
     download_link = page.get_by_role("link", name="Download scriptie.qdpx")
