@@ -372,6 +372,9 @@ def test_a_refusal_shows_in_the_picker_and_keeps_the_selection(
     drag_select(page, "coach")
     pick_through_search(page, "doelen")
     drag_select(page, "coach")
+    # As a person does: type once the picker is open with its search field focused.
+    expect(page.locator("#picker")).to_be_visible()
+    expect(page.locator("#picker-search")).to_be_focused()
     page.keyboard.type("doelen")
     page.keyboard.press("Enter")
     error = page.locator("#picker-error")
