@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,6 +331,12 @@ class _CreateCache:
             }
         return self.names[key]
 
+    def forget(self, *parent_ids: int | None) -> None:
+        """Drop what is known of these parents' children (a code moved or renamed there)."""
+        for key in parent_ids:
+            self.names.pop(key, None)
+            self.last_position.pop(key, None)
+
     def next_position(self, parent: Code | None) -> int:
         key = parent.pk if parent is not None else None
         if key not in self.last_position:
@@ -380,19 +386,15 @@ def _code_create(
             themes = Code.objects.filter(study=study, parent=None).count()
             color = PALETTE[themes % len(PALETTE)]
         position = Code.objects.filter(study=study, parent=parent).aggregate(m=Max("position"))["m"]
-        extra: dict[str, Any] = {}
-        if guid:
-            canonical = normalize_guid(guid)
-            if canonical is None:
-                raise CodebookError(_("‘%(guid)s’ is not a GUID.") % {"guid": guid})
-            if Code.objects.filter(study=study, guid__iexact=guid).exists():
-                raise CodebookError(
-                    _("Another code of this study has the GUID %(guid)s already.") % {"guid": guid}
-                )
-            extra["guid"] = guid
-            # The row's own UUID follows the GUID where no other code on the server has it.
-            if not Code.objects.filter(uuid=canonical).exists():
-                extra["uuid"] = canonical
+        extra = (
+            _guid_fields(
+                guid,
+                in_study=lambda g: Code.objects.filter(study=study, guid__iexact=g).exists(),
+                uuid_taken=lambda u: Code.objects.filter(uuid=u).exists(),
+            )
+            if guid
+            else {}
+        )
         code = Code.objects.create(
             study=study,
             parent=parent,
@@ -412,6 +414,25 @@ def _code_create(
         )
         _record(study=study, actor=actor, action="code_create", code=code, after=_fields(code))
     return code
+
+
+def _guid_fields(
+    guid: str, *, in_study: Callable[[str], bool], uuid_taken: Callable[[str], bool]
+) -> dict[str, Any]:
+    """The fields a new code gets for a GUID from another program's file: the GUID as written
+    and, where no other code on the server has it, the row's own UUID. Refuses a GUID that is
+    none or that a code of the study has already (`in_study`; `uuid_taken` asks the server)."""
+    canonical = normalize_guid(guid)
+    if canonical is None:
+        raise CodebookError(_("‘%(guid)s’ is not a GUID.") % {"guid": guid})
+    if in_study(guid):
+        raise CodebookError(
+            _("Another code of this study has the GUID %(guid)s already.") % {"guid": guid}
+        )
+    extra: dict[str, Any] = {"guid": guid}
+    if not uuid_taken(canonical):
+        extra["uuid"] = canonical
+    return extra
 
 
 def _code_create_cached(
@@ -457,19 +478,14 @@ def _code_create_cached(
         color = PALETTE[cache.themes % len(PALETTE)]
     extra: dict[str, Any] = {}
     if guid:
-        canonical = normalize_guid(guid)
-        if canonical is None:
-            raise CodebookError(_("‘%(guid)s’ is not a GUID.") % {"guid": guid})
-        if guid.lower() in cache.guids:
-            raise CodebookError(
-                _("Another code of this study has the GUID %(guid)s already.") % {"guid": guid}
-            )
-        extra["guid"] = guid
+        extra = _guid_fields(
+            guid,
+            in_study=lambda g: g.lower() in cache.guids,
+            uuid_taken=lambda u: u in cache.taken_uuids,
+        )
         cache.guids.add(guid.lower())
-        # The row's own UUID follows the GUID where no other code on the server has it.
-        if canonical not in cache.taken_uuids:
-            extra["uuid"] = canonical
-            cache.taken_uuids.add(canonical)
+        if "uuid" in extra:
+            cache.taken_uuids.add(extra["uuid"])
     code = Code.objects.create(
         study=study,
         parent=parent,
@@ -1179,6 +1195,8 @@ def codebook_import(
             ),
             guids={code.guid.lower() for code in loaded.values() if code.guid},
         )
+        # The names as they were, to tell which codes a merge renamed.
+        code_names = {pk: code.name for pk, code in loaded.items()}
         matched: set[int] = set()
         created: dict[tuple[str, ...], Code] = {}
         for path, node in walk(nodes):
@@ -1193,9 +1211,14 @@ def codebook_import(
                 code = loaded[existing[key]]
             if code is not None and code.pk not in matched:
                 matched.add(code.pk)
+                old_parent = code.parent_id
                 created[key] = _merge_node(
                     code=code, node=node, parent=parent, actor=actor, path=path, report=report
                 )
+                if created[key].parent_id != old_parent or created[key].name != code_names[code.pk]:
+                    cache.forget(old_parent, created[key].parent_id)
+                if created[key].guid:
+                    cache.guids.add(created[key].guid.lower())
                 report.codes[path] = created[key]
                 continue
             code = _code_create_cached(

@@ -73,6 +73,31 @@ def test_a_code_renamed_in_the_vendors_program_arrives_as_a_rename(cast: Cast) -
     assert report.renamed == ["‘Affective outcomes’ renamed ‘Affect’"]
 
 
+def test_a_new_code_may_take_the_name_another_code_was_renamed_from(cast: Cast) -> None:
+    """The import knows its siblings' names as they are after each rename, also when it made a
+    code under the same parent before the rename."""
+    import_vendor(cast)
+    changed = VENDOR.replace(
+        '<Code guid="088164C3-4BB6-4C84-8FCF-E550D479867D" name="Affective outcomes"',
+        '<Code guid="5B8A1F7C-2E4D-4C1B-9A3E-7D6F0C2B1A99" name="Attitudes" isCodable="true"/>\n'
+        '   <Code guid="088164C3-4BB6-4C84-8FCF-E550D479867D" name="Affect"',
+    ).replace(
+        '<Code guid="{42969CC0-FED4-424B-BEBB-C4D3A833AA21}" name="Authentic assessment" '
+        'isCodable="true"/>',
+        '<Code guid="{42969CC0-FED4-424B-BEBB-C4D3A833AA21}" name="Authentic assessment" '
+        'isCodable="true"/>\n   <Code guid="7C1D2E3F-4A5B-4C6D-8E9F-0A1B2C3D4E5F" '
+        'name="Affective outcomes" isCodable="true"/>',
+    )
+    report = import_vendor(cast, changed)
+    names = sorted(
+        Code.objects.filter(study=cast.study, parent__name="Assessments").values_list(
+            "name", flat=True
+        )
+    )
+    assert names == ["Affect", "Affective outcomes", "Attitudes", "Authentic assessment"]
+    assert report.renamed == ["‘Affective outcomes’ renamed ‘Affect’"]
+
+
 def test_a_code_moved_in_the_vendors_program_moves_here(cast: Cast) -> None:
     import_vendor(cast)
     moved = VENDOR.replace(
