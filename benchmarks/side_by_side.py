@@ -46,6 +46,7 @@ import tempfile
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -259,22 +260,22 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 # The servers ----------------------------------------------------------------------------------
 
 
-class Server:
+class Server(ABC):
     """What the benchmark does with one server: add a highlight, open the text."""
 
     name: str
 
-    def add(self, client: Http, document: int, span: tuple[int, int]) -> Answer:
-        raise NotImplementedError
+    @abstractmethod
+    def add(self, client: Http, document: int, span: tuple[int, int]) -> Answer: ...
 
-    def open(self, client: Http) -> Answer:
-        raise NotImplementedError
+    @abstractmethod
+    def open(self, client: Http) -> Answer: ...
 
-    def client(self) -> Http:
-        raise NotImplementedError
+    @abstractmethod
+    def client(self) -> Http: ...
 
-    def close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
 
 def ensure_taguette() -> Path:

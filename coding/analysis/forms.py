@@ -144,6 +144,8 @@ class TablesForm(forms.Form):
         chosen = self.fields["interventions"]
         assert isinstance(chosen, forms.ChoiceField)
         chosen.choices = interventions
+        # The properties the form offers, by id, for the table it asks for.
+        self.definitions = {definition.pk: definition for definition, _v in attributes}
         version = self.fields["version"]
         assert isinstance(version, forms.ChoiceField)
         version.choices = [("", _("today's codebook"))] + [

@@ -77,7 +77,7 @@ def read_table(access: StudyAccess, form: TablesForm) -> Filtered:
     """The table `form` asks for, as `access.user` may see it. Raises `AnalysisError`."""
     study = access.study
     data = form.cleaned_data
-    definitions = {d.pk: d for d, _values in attribute_choices(access)}
+    definitions = form.definitions
     attributes = {pk: data[f"a{pk}"] for pk in definitions if data.get(f"a{pk}")}
     attribute = definitions.get(data["attribute"]) if data.get("attribute") else None
     if data["table"] == "crosstab" and attribute is None:
