@@ -7,6 +7,10 @@
 //   <form data-reset-on-success>              clears itself after a successful htmx request
 //   <div data-swap-bad-request>               htmx shows a 400 answer inside it (a refusal
 //                                             carrying its message) instead of dropping it
+//
+// And one without an attribute: a box that scrolls sideways (a wide table in .table-wrap, a
+// figure, a pre) takes the keyboard focus while it overflows, as a named region, so that it can
+// be scrolled with the arrow keys (WCAG 2.1.1; axe: scrollable-region-focusable).
 (function () {
   "use strict";
 
@@ -46,4 +50,59 @@
       event.detail.isError = false;
     }
   });
+
+  const SCROLL_BOXES = ".table-wrap, figure, pre, [data-scroll-region]";
+
+  // Named after its table (a box without a caption stays unnamed, so that it does not repeat the
+  // name of the section around it).
+  function regionName(box) {
+    const caption = box.querySelector("caption");
+    if (caption && caption.textContent.trim()) return caption.textContent.trim();
+    const table = box.querySelector("table[aria-label]");
+    if (table) return table.getAttribute("aria-label");
+    return "";
+  }
+
+  function markScrollBoxes() {
+    for (const box of document.querySelectorAll(SCROLL_BOXES)) {
+      const overflows = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      const scrolls = /(auto|scroll)/.test(getComputedStyle(box).overflowX + getComputedStyle(box).overflowY);
+      if (overflows && scrolls) {
+        if (!box.hasAttribute("tabindex")) {
+          box.setAttribute("tabindex", "0");
+          box.dataset.scrollFocus = "";
+        }
+        if (!box.hasAttribute("role") && !box.matches("figure, pre")) {
+          const name = regionName(box);
+          if (name) {
+            box.setAttribute("role", "region");
+            box.setAttribute("aria-label", name);
+            box.dataset.scrollRole = "";
+          }
+        }
+      } else if ("scrollFocus" in box.dataset) {
+        box.removeAttribute("tabindex");
+        delete box.dataset.scrollFocus;
+        if ("scrollRole" in box.dataset) {
+          box.removeAttribute("role");
+          box.removeAttribute("aria-label");
+          delete box.dataset.scrollRole;
+        }
+      }
+    }
+  }
+
+  let pending = 0;
+  function soon() {
+    window.cancelAnimationFrame(pending);
+    pending = window.requestAnimationFrame(markScrollBoxes);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", markScrollBoxes);
+  } else {
+    markScrollBoxes();
+  }
+  window.addEventListener("resize", soon);
+  document.addEventListener("htmx:afterSettle", soon);
+  document.addEventListener("toggle", soon, true);
 })();
