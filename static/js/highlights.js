@@ -37,6 +37,33 @@ export function tint(color, strength = 0.22) {
   return out;
 }
 
+function luminance(hex) {
+  const [r, g, b] = [1, 3, 5].map((at) => {
+    const v = parseInt(hex.slice(at, at + 2), 16) / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/**
+ * `color` as an underline that stands out from the page: itself when it has 3:1 contrast with
+ * white (WCAG 1.4.11), else darkened in steps until it has. A light colour a code was given
+ * still marks its segments visibly; the palette's colours pass unchanged.
+ */
+export function lineColor(color) {
+  const hex = safeColor(color);
+  let out = hex;
+  for (let keep = 1; 1.05 / (luminance(out) + 0.05) < 3 && keep > 0; keep -= 0.05) {
+    out = "#";
+    for (const at of [1, 3, 5]) {
+      out += Math.round(parseInt(hex.slice(at, at + 2), 16) * (keep - 0.05))
+        .toString(16)
+        .padStart(2, "0");
+    }
+  }
+  return out;
+}
+
 /**
  * An underline lane per mark (a Map from key to lane) such that overlapping marks never share
  * one: the lowest lane free at its start, taking earlier and then longer marks first (so an

@@ -15,7 +15,7 @@
 // refusal (400) shows its message in the picker or panel and keeps the selection. Without this
 // file the page still reads and the segment panel works through plain links and forms;
 // highlights and coding need this file.
-import { assignLanes, chunkRuns, DEFAULT_COLOR, MAX_LANES, safeColor, tint } from "./highlights.js";
+import { assignLanes, chunkRuns, DEFAULT_COLOR, lineColor, MAX_LANES, safeColor, tint } from "./highlights.js";
 import {
   chunkText,
   codePointToPoint,
@@ -275,7 +275,7 @@ function markFor(run, lanes, active) {
   }
   mark.style.setProperty("--t", tint(codeOf(run.marks[0]).color));
   mark.style.setProperty("--n", String(Math.max(0, ...colors.keys()) + 1));
-  for (const [lane, color] of colors) mark.style.setProperty(`--l${lane}`, color);
+  for (const [lane, color] of colors) mark.style.setProperty(`--l${lane}`, lineColor(color));
   mark.title = [...names].join(", ");
   if (active && keys.includes(active)) mark.classList.add("is-active");
   return mark;
