@@ -290,7 +290,7 @@ function labelFor(segment) {
   label.dataset.segment = segment.key;
   label.href = model.segmentUrl.replace(ZERO_UUID, segment.key);
   label.title = `${code.path} · ${username}`;
-  label.style.setProperty("--c", code.color);
+  label.style.setProperty("--c", lineColor(code.color));
   const name = document.createElement("span");
   name.className = "ws-label-name";
   name.textContent = code.name;
