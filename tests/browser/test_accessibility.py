@@ -204,6 +204,40 @@ def describe(where: str, violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# Text fields and selects whose edge (the only sign of where to type) has less than 3:1 against
+# the background around them (WCAG 1.4.11), as the browser computed both.
+FAINT_FIELDS = """() => {
+  const channels = (value) => (value.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const c = [r, g, b].map((v) => v / 255).map(
+      (v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const backdrop = (node) => {
+    for (; node; node = node.parentElement) {
+      const bg = channels(getComputedStyle(node).backgroundColor);
+      if (bg.length === 3 || (bg.length === 4 && bg[3] > 0.5)) return bg.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const fields = document.querySelectorAll(
+    "input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=submit])" +
+    ":not([type=button]):not([type=range]), select, textarea");
+  const faint = [];
+  for (const field of fields) {
+    if (!field.checkVisibility()) continue;
+    const style = getComputedStyle(field);
+    if (parseFloat(style.borderBottomWidth) === 0) continue;
+    const edge = lum(channels(style.borderBottomColor));
+    const around = lum(backdrop(field.parentElement));
+    const ratio = (Math.max(edge, around) + 0.05) / (Math.min(edge, around) + 0.05);
+    const html = field.outerHTML.replace(/\\s+/g, " ").slice(0, 120);
+    if (ratio < 3) faint.push(`${html} ${ratio.toFixed(2)}:1`);
+  }
+  return faint;
+}"""
+
+
 @pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
 def sized_page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     width, height = VIEWPORTS[request.param]
@@ -240,6 +274,9 @@ def test_axe_finds_no_serious_or_critical_violation_and_a_sound_structure_on_the
         ]
         if blocking:
             found.append(describe(f"{size} {name} {page.url}", blocking))
+        faint = page.evaluate(FAINT_FIELDS)
+        if faint:
+            found.append(f"[{size} {name}] field edges below 3:1: " + "\n    ".join(faint))
         rest = [v for v in violations if v not in blocking]
         if rest:
             minor.append(describe(f"{size} {name}", rest))
