@@ -32,6 +32,7 @@ const RECENT_MAX = 6;
 // labels fold under their paragraph (the same widths as the CSS).
 const sheetQuery = window.matchMedia("(max-width: 1050px)");
 const phoneQuery = window.matchMedia("(max-width: 700px)");
+const coarseQuery = window.matchMedia("(pointer: coarse)");
 
 const root = () => document.getElementById("ws-text");
 const picker = () => document.getElementById("picker");
@@ -686,6 +687,8 @@ function placePicker(dialog, found) {
   let rect = range ? range.getBoundingClientRect() : null;
   if (phoneQuery.matches) {
     dialog.style.height = `${Math.round(Math.min(natural, window.innerHeight * 0.78))}px`;
+    // Room below the text's end, so that even its last line can scroll above the sheet.
+    ws.style.paddingBottom = `${dialog.offsetHeight}px`;
     const room = window.innerHeight - dialog.offsetHeight - 8;
     if (rect && (rect.bottom > room || rect.top < 8)) {
       window.scrollBy(0, rect.top - Math.max(8, Math.min(room - rect.height, room / 3)));
@@ -765,7 +768,14 @@ function showPicker(found) {
   dialog.hidden = false;
   placePicker(dialog, found);
   showPending(rangeOf(found.start, found.end) || found.range);
-  document.getElementById("picker-search").focus({ preventScroll: true });
+  if (coarseQuery.matches) {
+    // On a touch screen the search would open the on-screen keyboard over the list.
+    const title = document.getElementById("picker-title");
+    title.tabIndex = -1;
+    title.focus({ preventScroll: true });
+  } else {
+    document.getElementById("picker-search").focus({ preventScroll: true });
+  }
 }
 
 function openPicker(found, from) {
@@ -784,6 +794,7 @@ function closePicker({ restore = true, refocus = true } = {}) {
   const dialog = picker();
   if (!dialog || dialog.hidden) return;
   dialog.hidden = true;
+  ws.style.paddingBottom = "";
   showPending(null);
   const wanted = pending;
   pending = null;
@@ -925,6 +936,22 @@ function codeSelection(from) {
     return;
   }
   openPicker(found, from);
+}
+
+// A press on the selection that the picker took the focus from selects it again, so that it
+// can be dragged onto a code in the code list.
+function reselectUnder(event) {
+  const found = pending || last;
+  if (!found || !canCode()) return;
+  const range = rangeOf(found.start, found.end);
+  if (!range) return;
+  const hit = Array.from(range.getClientRects()).some(
+    (r) => event.clientX >= r.left && event.clientX <= r.right && event.clientY >= r.top && event.clientY <= r.bottom,
+  );
+  if (!hit) return;
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
 }
 
 function afterPointerSelection(event) {
@@ -1275,6 +1302,7 @@ function init() {
   document.addEventListener("pointerdown", (event) => {
     const container = root();
     pointerInText = Boolean(container && container.contains(event.target));
+    if (pointerInText && event.pointerType === "mouse" && event.button === 0) reselectUnder(event);
   }, true);
 
   document.addEventListener("mouseup", (event) => {
