@@ -699,7 +699,7 @@ function placePicker(dialog, found) {
   const gap = 10;
   const width = dialog.offsetWidth;
   const full = window.innerHeight - 2 * margin;
-  const want = Math.min(natural, full, Math.max(380, Math.round(window.innerHeight * 0.62)));
+  const want = Math.min(natural, full, Math.max(380, Math.round(window.innerHeight * 0.8)));
   const right = pickerRoom(width, margin);
   let left = rect ? rect.left : (right - width) / 2;
   let top = margin;
