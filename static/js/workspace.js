@@ -942,7 +942,7 @@ function codeSelection(from) {
 // can be dragged onto a code in the code list.
 function reselectUnder(event) {
   const found = pending || last;
-  if (!found || !canCode()) return;
+  if (!found || !canCode() || ws.classList.contains("is-bounds")) return;
   const range = rangeOf(found.start, found.end);
   if (!range) return;
   const hit = Array.from(range.getClientRects()).some(
