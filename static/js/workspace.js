@@ -2,6 +2,11 @@
 // the keyboard, code it through the picker; a segment's panel from its margin label; layers,
 // code search, margin labels beside their text.
 //
+// A selection is coded through the picker, or at once by a click on a code in the code list
+// or by dropping the selection on one; both post the picker's form (`applyTo`, `submitPicker`).
+// Up to 1050 px the code list is a bottom sheet, up to 700 px the picker too, and the margin
+// labels stand on a line under their paragraph.
+//
 // The page holds the text once, in chunks carrying `data-offset`, and the segments of the layers
 // on as JSON (#ws-data: UUID, start and end in code points, code, coder, memo; the codes and
 // coders once each). This file paints them: highlights.js cuts each chunk into runs, offsets.js
@@ -40,7 +45,8 @@ const panel = () => document.getElementById("segment-panel");
 const status = () => document.getElementById("ws-status");
 const canCode = () => Boolean(picker());
 
-let pending = null; // the selection the picker (or a click on a code) codes: {start, end, quote, range}
+// The selection the picker (or a click on a code) codes: {start, end, quote, range}.
+let pending = null;
 let last = null; // the last selection made in the text, same shape
 let dragged = null; // the selection being dragged onto a code, same shape
 let returnFocus = null; // where Escape goes back to
