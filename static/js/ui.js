@@ -7,6 +7,10 @@
 //   <form data-reset-on-success>              clears itself after a successful htmx request
 //   <div data-swap-bad-request>               htmx shows a 400 answer inside it (a refusal
 //                                             carrying its message) instead of dropping it
+//   <button data-menu-toggle aria-controls=id aria-expanded="false">
+//                                             opens and closes the element `id` (the header's
+//                                             menu on a narrow screen); Escape closes it and
+//                                             gives the focus back to the button
 (function () {
   "use strict";
 
@@ -36,6 +40,28 @@
         event.detail.successful) {
       form.reset();
     }
+  });
+
+  function setMenu(button, open) {
+    const menu = document.getElementById(button.getAttribute("aria-controls") || "");
+    if (!menu) return;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("is-open", open);
+  }
+
+  document.addEventListener("click", function (event) {
+    const button = event.target instanceof Element && event.target.closest("[data-menu-toggle]");
+    if (button) setMenu(button, button.getAttribute("aria-expanded") !== "true");
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("[data-menu-toggle][aria-expanded='true']").forEach(function (button) {
+      const menu = document.getElementById(button.getAttribute("aria-controls") || "");
+      const inside = menu && menu.contains(document.activeElement);
+      setMenu(button, false);
+      if (inside) button.focus();
+    });
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
