@@ -10,7 +10,8 @@
 //   <button data-menu-toggle aria-controls=id aria-expanded="false">
 //                                             opens and closes the element `id` (the header's
 //                                             menu on a narrow screen); Escape closes it and
-//                                             gives the focus back to the button
+//                                             gives the focus back to the button, and a click
+//                                             outside it closes it
 (function () {
   "use strict";
 
@@ -50,8 +51,17 @@
   }
 
   document.addEventListener("click", function (event) {
-    const button = event.target instanceof Element && event.target.closest("[data-menu-toggle]");
-    if (button) setMenu(button, button.getAttribute("aria-expanded") !== "true");
+    const target = event.target instanceof Element ? event.target : null;
+    const button = target && target.closest("[data-menu-toggle]");
+    if (button) {
+      setMenu(button, button.getAttribute("aria-expanded") !== "true");
+      return;
+    }
+    // A tap outside an open menu closes it, as a tap on the page behind a sheet does.
+    document.querySelectorAll("[data-menu-toggle][aria-expanded='true']").forEach(function (open) {
+      const menu = document.getElementById(open.getAttribute("aria-controls") || "");
+      if (menu && target && !menu.contains(target)) setMenu(open, false);
+    });
   });
 
   document.addEventListener("keydown", function (event) {

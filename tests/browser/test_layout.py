@@ -220,6 +220,10 @@ def test_the_phone_menu_opens_by_button_and_keyboard(
     # The keyboard opens it too, and a step in it leads to its page.
     phone.keyboard.press("Enter")
     expect(menu).to_be_visible()
+    # A tap on the page behind it closes it.
+    phone.locator("h1").tap()
+    expect(menu).to_be_hidden()
+    toggle.tap()
     menu.get_by_role("link", name="Corpus").click()
     expect(phone).to_have_url(f"{live_server.url}/s/{demo.slug}/interventions/")
     expect(phone.locator(".substeps [aria-current='page']")).to_have_text("Interventies")
