@@ -1,0 +1,178 @@
+"""No English in the Dutch app: the main pages of the demo study, as each of its three members
+sees them in Dutch, show none of a list of English words in their visible text (nor in the
+placeholders, labels and titles a person reads or hears)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from coding.models import AgreementRun, CommentThread
+from interventions.management.commands.load_demo import DEMO_SLUG
+from interventions.models import Study
+
+# English words that have no place on a Dutch page. The demo's own texts are Dutch, so any of
+# these is the app's: a string not marked for translation, a stored English value (a unit, an
+# interpretation), or Django's own English page.
+ENGLISH = [
+    "intervention",
+    "interventions",
+    "not acceptable",
+    "not computable",
+    "not applicable",
+    "tentative",
+    "reliable",
+    "unit",
+    "coder",
+    "coders",
+    "rater",
+    "agreement",
+    "segment",
+    "segments",
+    "the",
+    "and",
+    "with",
+    "Forbidden",
+    "Not Found",
+    "Server Error",
+    "Settings",
+    "Download",
+    "Comments",
+    "Codebook",
+    "supervisor",
+    "owner",
+    "done",
+    "open thread",
+]
+ENGLISH_WORDS = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH) + r")\b", re.I)
+# Attributes whose text a person reads (or a screen reader speaks).
+READ_ATTRIBUTES = {"placeholder", "aria-label", "title", "alt"}
+HIDDEN_ELEMENTS = {"script", "style", "template", "noscript"}
+# Words that are English and Dutch alike, or names: taken out before matching.
+ALLOWED = [
+    "Cohens κ",  # a name with the Dutch genitive
+    "Krippendorffs α",
+]
+
+
+class VisibleText(HTMLParser):
+    """The text of a page a person sees or hears: no scripts, no JSON data blocks."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in HIDDEN_ELEMENTS:
+            self.hidden += 1
+        for name, value in attrs:
+            if name in READ_ATTRIBUTES and value:
+                self.parts.append(value)
+            if name == "value" and value and dict(attrs).get("type") in {"submit", "button"}:
+                self.parts.append(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in HIDDEN_ELEMENTS and self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden and data.strip():
+            self.parts.append(data.strip())
+
+
+def english_in(html: str) -> list[str]:
+    """Each English word found, with a little of the text around it."""
+    parser = VisibleText()
+    parser.feed(html)
+    found = []
+    for part in parser.parts:
+        for allowed in ALLOWED:
+            part = part.replace(allowed, "")
+        for match in ENGLISH_WORDS.finditer(part):
+            start, end = max(0, match.start() - 30), match.end() + 30
+            found.append(f"{match.group(0)!r} in “…{part[start:end]}…”")
+    return found
+
+
+def test_english_in_finds_english_text_and_ignores_scripts() -> None:
+    html = (
+        '<p>Eenheid: intervention</p><input placeholder="Search the codes">'
+        "<script>const interventions = []</script><p>Interventies</p>"
+    )
+    found = english_in(html)
+    assert len(found) == 2
+    assert "'intervention'" in found[0]
+    assert "'the'" in found[1]
+
+
+def _pages(study: Study) -> list[tuple[str, str]]:
+    """(who, url) for the study's main pages."""
+    slug = study.slug
+    first = study.interventions.order_by("title").first()
+    assert first is not None
+    thread = CommentThread.objects.get(study=study)
+    run = AgreementRun.objects.get(study=study)
+    everyone = [
+        reverse("home"),
+        reverse("study_detail", args=[slug]),
+        reverse("intervention_list", args=[slug]),
+        reverse("intervention_detail", args=[slug, first.uuid]),
+        reverse("workspace", args=[slug, first.uuid]),
+        reverse("codebook", args=[slug]),
+        reverse("codebook_review", args=[slug]),
+        reverse("study_progress", args=[slug]),
+        reverse("comment_threads", args=[slug]),
+        reverse("comment_thread", args=[slug, thread.uuid]),
+        reverse("notifications"),
+        reverse("consensus", args=[slug]),
+        reverse("consensus_intervention", args=[slug, first.uuid]),
+        reverse("code_report", args=[slug]),
+        reverse("analysis_tables", args=[slug]),
+        reverse("agreement_mine", args=[slug]),
+    ]
+    owner_only = [
+        reverse("agreement", args=[slug]),
+        reverse("agreement_report", args=[slug, run.uuid]),
+        reverse("agreement_assignments", args=[slug]),
+        reverse("attributes", args=[slug]),
+        reverse("members", args=[slug]),
+        reverse("codebook_history", args=[slug]),
+        reverse("codebook_versions", args=[slug]),
+        reverse("project_page", args=[slug]),
+        reverse("metadata_import", args=[slug]),
+        reverse("study_edit", args=[slug]),
+    ]
+    pages = [("student", url) for url in everyone + owner_only]
+    pages += [("begeleider", url) for url in everyone]
+    pages += [("beoordelaar", url) for url in everyone]
+    return pages
+
+
+@pytest.fixture
+def demo(db: Any) -> Study:
+    call_command("load_demo", "--quiet-logins")
+    return Study.objects.get(slug=DEMO_SLUG)
+
+
+def test_the_main_pages_of_the_demo_show_no_english_in_dutch(demo: Study) -> None:
+    clients: dict[str, Client] = {}
+    leaks = []
+    for who, url in _pages(demo):
+        if who not in clients:
+            clients[who] = Client()
+            clients[who].cookies["django_language"] = "nl"
+            clients[who].force_login(User.objects.get(username=who))
+        response = clients[who].get(url, HTTP_ACCEPT_LANGUAGE="nl")
+        if response.status_code == 403:
+            continue  # a page this member may not see; its Dutch 403 page is tested too
+        assert response.status_code == 200, (who, url, response.status_code)
+        leaks += [f"{who} {url}: {found}" for found in english_in(response.content.decode())]
+    assert not leaks, f"{len(leaks)} English words on Dutch pages:\n" + "\n".join(leaks)
