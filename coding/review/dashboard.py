@@ -17,10 +17,8 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from coding import sight
-from coding.agreement.report import UNIT_NAMES
 from coding.codebook.services import codebook_tree, latest_approved, tree_snapshot
 from coding.codebook.versions import SnapshotDiff, snapshot_diff
 from coding.consensus.services import reconciliation_progress_for_study
@@ -156,12 +154,10 @@ def agreement_summary(study: Study) -> dict[str, Any] | None:
         "run_uuid": latest["uuid"],
         "at": latest["finished_at"] or latest["created_at"],
         "unit": unit,
-        "unit_name": UNIT_NAMES.get(unit, unit),
         "coders": (latest["params"] or {}).get("coders", []),
         "measure": measure,
         "value": _number(overall.get(measure)),
-        # Stored in English (the metrics' gettext_noop labels): shown in the reader's language.
-        "interpretation": _(overall["interpretation"]) if overall.get("interpretation") else "",
+        "interpretation": overall.get("interpretation", ""),
         "trend": trend,
         "lowest_codes": codes[:LOWEST_CODES],
     }

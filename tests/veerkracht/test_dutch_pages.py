@@ -176,3 +176,13 @@ def test_the_main_pages_of_the_demo_show_no_english_in_dutch(demo: Study) -> Non
         assert response.status_code == 200, (who, url, response.status_code)
         leaks += [f"{who} {url}: {found}" for found in english_in(response.content.decode())]
     assert not leaks, f"{len(leaks)} English words on Dutch pages:\n" + "\n".join(leaks)
+
+
+def test_counts_take_the_plural_form_of_their_number_in_dutch(cast: Any) -> None:
+    """ "1 van 1 interventie", not "1 van 1 interventies": the noun follows the total."""
+    client = Client()
+    client.cookies["django_language"] = "nl"
+    client.force_login(cast.owner)
+    body = client.get(reverse("intervention_list", args=[cast.study.slug])).content.decode()
+    assert "1 van 1 interventie" in body
+    assert "1 van 1 interventies" not in body

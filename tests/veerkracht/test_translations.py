@@ -27,6 +27,19 @@ SOURCE_SUFFIXES = {".py", ".html", ".txt"}
 SKIPPED_DIRS = {".venv", "node_modules", "tests", "locale", "docs", "staticfiles", "benchmarks"}
 # Dutch has two plural forms (the .po's Plural-Forms: nplurals=2).
 DUTCH_PLURALS = 2
+# One word per concept (the glossary at the top of the .po): Dutch words the app does not use,
+# with the word it uses instead.
+REJECTED_DUTCH = {
+    "segment": "fragment",
+    "segmenten": "fragmenten",
+    "kenmerk": "eigenschap",
+    "kenmerken": "eigenschappen",
+    "codeerder": "codeur",
+    "codeerders": "codeurs",
+    "supervisor": "begeleider",
+    "rater": "beoordelaar",
+    "raters": "beoordelaars",
+}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|\{(\w*)\}")
 
 
@@ -201,6 +214,17 @@ def test_dutch_translations_keep_the_placeholders_of_the_english(
     assert not wrong, "Dutch translations with other placeholders than the English:\n" + (
         "\n".join(wrong)
     )
+
+
+def test_the_dutch_uses_one_word_per_concept(dutch: dict[tuple[str, str], Entry]) -> None:
+    words = re.compile(r"\b(" + "|".join(REJECTED_DUTCH) + r")\b", re.IGNORECASE)
+    wrong = [
+        f"{entry.describe()}: “{found}” where the glossary says “{REJECTED_DUTCH[found.lower()]}”"
+        for entry in dutch.values()
+        for text in entry.translations.values()
+        for found in words.findall(PLACEHOLDER.sub("", text))
+    ]
+    assert not wrong, "Dutch words the glossary (top of the .po) rejects:\n" + "\n".join(wrong)
 
 
 def test_the_dutch_catalogue_has_each_message_once() -> None:
