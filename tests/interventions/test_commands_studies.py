@@ -197,3 +197,20 @@ def test_load_demo_plays_a_round_with_two_raters_agreement_consensus_and_a_discu
     authors = thread.comments.values_list("author__username", flat=True)
     assert list(authors) == ["beoordelaar", "begeleider"]
     assert Notification.objects.filter(user=users["student"], read_at=None).exists()
+
+
+def test_load_demo_plays_the_round_in_a_demo_study_loaded_before_it_had_one(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interventions.management.commands import load_demo
+
+    # The loader as it was: the study and its members, no round.
+    monkeypatch.setattr(load_demo, "round_play", lambda **kwargs: None)
+    run("load_demo")
+    assert not Segment.objects.exists()
+    monkeypatch.undo()
+
+    out = run("load_demo")
+    assert "is there already" in out
+    assert "Played the demo round: 105 segments" in out
+    assert AgreementRun.objects.get().status == AgreementRun.Status.DONE

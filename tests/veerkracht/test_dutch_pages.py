@@ -1,6 +1,7 @@
-"""No English in the Dutch app: the main pages of the demo study, as each of its three members
-sees them in Dutch, show none of a list of English words in their visible text (nor in the
-placeholders, labels and titles a person reads or hears)."""
+"""No English in the Dutch app, and no Dutch in the English one: the main pages of the demo
+study, as each of its three members sees them, show none of a list of words of the other
+language in their visible text (nor in the placeholders, labels and titles a person reads or
+hears)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,41 @@ ENGLISH = [
     "done",
     "open thread",
 ]
-ENGLISH_WORDS = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH) + r")\b", re.I)
+# Dutch words of the app's own interface. The demo's content is Dutch (its texts, code names,
+# notes, comments and the codebook's definitions), so these are words that content does not
+# use ("fragment" is in the definitions).
+DUTCH = [
+    "Opslaan",
+    "Annuleren",
+    "Klaar",
+    "Meldingen",
+    "Uitloggen",
+    "Overeenstemming",
+    "Afstemmen",
+    "eenheid",
+    "codeur",
+    "codeurs",
+    "Bekijken",
+    "toegewezen",
+    "niet te berekenen",
+    "voorlopig",
+    "betrouwbaar",
+    "eigenaar",
+    "Instellingen",
+    "Leden",
+    "Codeboek",
+    "Discussie",
+    "Opmerkingen",
+    "Eigenschappen van",
+]
+
+
+def _words(words: list[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
+
+
+ENGLISH_WORDS = _words(ENGLISH)
+DUTCH_WORDS = _words(DUTCH)
 # Attributes whose text a person reads (or a screen reader speaks).
 READ_ATTRIBUTES = {"placeholder", "aria-label", "title", "alt"}
 HIDDEN_ELEMENTS = {"script", "style", "template", "noscript"}
@@ -88,15 +123,15 @@ class VisibleText(HTMLParser):
             self.parts.append(data.strip())
 
 
-def english_in(html: str) -> list[str]:
-    """Each English word found, with a little of the text around it."""
+def english_in(html: str, words: re.Pattern[str] = ENGLISH_WORDS) -> list[str]:
+    """Each of `words` found, with a little of the text around it."""
     parser = VisibleText()
     parser.feed(html)
     found = []
     for part in parser.parts:
         for allowed in ALLOWED:
             part = part.replace(allowed, "")
-        for match in ENGLISH_WORDS.finditer(part):
+        for match in words.finditer(part):
             start, end = max(0, match.start() - 30), match.end() + 30
             found.append(f"{match.group(0)!r} in “…{part[start:end]}…”")
     return found
@@ -162,20 +197,31 @@ def demo(db: Any) -> Study:
     return Study.objects.get(slug=DEMO_SLUG)
 
 
-def test_the_main_pages_of_the_demo_show_no_english_in_dutch(demo: Study) -> None:
+def _other_language(study: Study, language: str, words: re.Pattern[str]) -> list[str]:
     clients: dict[str, Client] = {}
     leaks = []
-    for who, url in _pages(demo):
+    for who, url in _pages(study):
         if who not in clients:
             clients[who] = Client()
-            clients[who].cookies["django_language"] = "nl"
+            clients[who].cookies["django_language"] = language
             clients[who].force_login(User.objects.get(username=who))
-        response = clients[who].get(url, HTTP_ACCEPT_LANGUAGE="nl")
+        response = clients[who].get(url, HTTP_ACCEPT_LANGUAGE=language)
         if response.status_code == 403:
-            continue  # a page this member may not see; its Dutch 403 page is tested too
+            continue  # a page this member may not see
         assert response.status_code == 200, (who, url, response.status_code)
-        leaks += [f"{who} {url}: {found}" for found in english_in(response.content.decode())]
+        found = english_in(response.content.decode(), words)
+        leaks += [f"{who} {url}: {one}" for one in dict.fromkeys(found)]
+    return leaks
+
+
+def test_the_main_pages_of_the_demo_show_no_english_in_dutch(demo: Study) -> None:
+    leaks = _other_language(demo, "nl", ENGLISH_WORDS)
     assert not leaks, f"{len(leaks)} English words on Dutch pages:\n" + "\n".join(leaks)
+
+
+def test_the_main_pages_of_the_demo_show_no_dutch_in_english(demo: Study) -> None:
+    leaks = _other_language(demo, "en", DUTCH_WORDS)
+    assert not leaks, f"{len(leaks)} Dutch words on English pages:\n" + "\n".join(leaks)
 
 
 def test_counts_take_the_plural_form_of_their_number_in_dutch(cast: Any) -> None:

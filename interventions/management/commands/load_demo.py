@@ -88,3 +88,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo logins (password for all three: {DEMO_PASSWORD}):")
             for username, _role, about in DEMO_USERS:
                 self.stdout.write(f"  {username:<12} {about}")
+            self.stdout.write(
+                "Log in as student to see the round under way: coding by two raters, an "
+                "agreement report, consensus begun and an open discussion."
+            )
