@@ -291,7 +291,11 @@ class ImportReport:
         ]
         for plan in self.users:
             out.append(
-                _("User “%(refi)s” → %(target)s (%(action)s): %(count)d segment(s).")
+                ngettext(
+                    "User “%(refi)s” → %(target)s (%(action)s): %(count)d segment.",
+                    "User “%(refi)s” → %(target)s (%(action)s): %(count)d segments.",
+                    plan["segments"],
+                )
                 % {
                     "refi": plan["refi_name"],
                     "target": plan["target"],
