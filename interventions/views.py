@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -633,7 +634,8 @@ def intervention_attributes(request: HtmxHttpRequest, slug: str, uuid: UUID) -> 
 def sections_detect(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_manage")
     sections = services.sections_detect(intervention=intervention)
-    messages.success(request, _("%(n)s sections found.") % {"n": len(sections)})
+    found = ngettext("%(n)s section found.", "%(n)s sections found.", len(sections))
+    messages.success(request, found % {"n": len(sections)})
     return redirect("intervention_detail", slug=slug, uuid=uuid)
 
 

@@ -14,7 +14,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 
@@ -49,9 +49,12 @@ def locked_out(
     It says the same whether the user name exists, and checks no password.
     """
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    message = _(
+    message = ngettext(
         "Too many failed logins for this user name or from this address. Try again in "
-        "%(minutes)d minutes."
+        "%(minutes)d minute.",
+        "Too many failed logins for this user name or from this address. Try again in "
+        "%(minutes)d minutes.",
+        minutes,
     ) % {"minutes": minutes}
     form = AuthenticationForm(request)
     context = {"form": form, "locked_message": message, "next": request.POST.get("next", "")}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import openpyxl
+from django.utils.translation import gettext_noop
 from docx import Document
 from docx.shared import Pt
 from openpyxl.styles import Font
@@ -32,12 +33,13 @@ LANGUAGES = ("nl", "en")
 # `coding.agreement.reliability` files the reason for Brennan and Prediger's kappa under "bp".
 REASON_ALIASES = {"bp": "brennan_prediger_kappa"}
 # Measures that the segment unit does not compute at all (it matches segments instead).
-NOT_FOR_SEGMENTS = (
+# English in the exports; marked so that the report can show them translated.
+NOT_FOR_SEGMENTS = gettext_noop(
     "not computed for the segment unit, which matches segments instead of coding units"
 )
-NOT_FOR_OTHER_UNITS = "computed for the segment unit only"
-NO_BOOTSTRAP = "no bootstrap samples were asked for"
-ALPHA_UNDEFINED = "alpha is not computable"
+NOT_FOR_OTHER_UNITS = gettext_noop("computed for the segment unit only")
+NO_BOOTSTRAP = gettext_noop("no bootstrap samples were asked for")
+ALPHA_UNDEFINED = gettext_noop("alpha is not computable")
 
 TABLE_HEADERS = [
     "scope",

@@ -10,6 +10,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coding import sight
 from coding.analysis.forms import TablesForm
@@ -104,10 +105,18 @@ def read_table(access: StudyAccess, form: TablesForm) -> Filtered:
     table = build(corpus, data["table"], data["count"])
     parts = [f"{definitions[pk].name}: {value}" for pk, value in attributes.items()]
     if chosen is not None:
-        parts.append(_("%(n)s chosen interventions") % {"n": len(chosen)})
+        parts.append(
+            ngettext("%(n)s chosen intervention", "%(n)s chosen interventions", len(chosen))
+            % {"n": len(chosen)}
+        )
     if corpus.left_out:
         parts.append(
-            _("%(n)s segments of codes not in this version left out") % {"n": corpus.left_out}
+            ngettext(
+                "%(n)s segment of a code not in this version left out",
+                "%(n)s segments of codes not in this version left out",
+                corpus.left_out,
+            )
+            % {"n": corpus.left_out}
         )
     params = {
         key: value

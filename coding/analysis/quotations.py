@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import docx
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from docx.shared import Pt
 
 from coding.analysis.report import SourcedRow
@@ -57,7 +58,15 @@ def quotation_docx(
     for row in rows:
         by_intervention[row.intervention_title].append(row)
     document.add_paragraph(
-        _("%(n)s quotes from %(k)s interventions.") % {"n": len(rows), "k": len(by_intervention)}
+        # Two counts, each with its own plural: "1 citaat uit 2 interventies."
+        _("%(quotes)s from %(interventions)s.")
+        % {
+            "quotes": ngettext("%(n)s quote", "%(n)s quotes", len(rows)) % {"n": len(rows)},
+            "interventions": ngettext(
+                "%(k)s intervention", "%(k)s interventions", len(by_intervention)
+            )
+            % {"k": len(by_intervention)},
+        }
     )
     for title, quotes in by_intervention.items():
         document.add_heading(xml_text(title), level=2)

@@ -43,6 +43,7 @@ import xmlschema
 from defusedxml import DefusedXmlException
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from lxml import etree
 
 from coding.codebook.files import xml_text
@@ -454,39 +455,59 @@ class _Reader:
         names = [element.get("name") or "?" for element in sets if _local(element.tag)[1] == "Set"]
         members = sum(1 for element in sets.iter() if _local(element.tag)[1] == "MemberCode")
         if names:
+            dropped = ngettext(
+                "Dropped %(count)d code set (%(names)s)",
+                "Dropped %(count)d code sets (%(names)s)",
+                len(names),
+            ) % {"count": len(names), "names": ", ".join(names)}
+            references = ngettext(
+                "with %(members)d member reference", "with %(members)d member references", members
+            ) % {"members": members}
+            # Two counts, each with its own plural form.
             self.report.append(
-                _(
-                    "Dropped %(count)d code set(s) (%(names)s) with %(members)d member "
-                    "reference(s): the app has no code sets."
-                )
-                % {"count": len(names), "names": ", ".join(names), "members": members}
+                _("%(sets)s %(references)s: the app has no code sets.")
+                % {"sets": dropped, "references": references}
             )
 
     def summarise(self) -> None:
         if self.alpha_dropped:
             self.report.append(
-                _(
-                    "%(count)d colour(s) had a transparency part (#AARRGGBB); it was dropped "
-                    "and the colour kept."
+                ngettext(
+                    "%(count)d colour had a transparency part (#AARRGGBB); it was dropped "
+                    "and the colour kept.",
+                    "%(count)d colours had a transparency part (#AARRGGBB); it was dropped "
+                    "and the colours kept.",
+                    self.alpha_dropped,
                 )
                 % {"count": self.alpha_dropped}
             )
         if self.not_codable:
             self.report.append(
-                _(
-                    "%(count)d code(s) are marked not codable (%(codes)s): the mark is kept "
-                    "and written back on export."
+                ngettext(
+                    "%(count)d code is marked not codable (%(codes)s): the mark is kept "
+                    "and written back on export.",
+                    "%(count)d codes are marked not codable (%(codes)s): the mark is kept "
+                    "and written back on export.",
+                    len(self.not_codable),
                 )
                 % {"count": len(self.not_codable), "codes": ", ".join(self.not_codable[:5])}
                 + ("…" if len(self.not_codable) > 5 else "")
             )
         for tag, count in sorted(self.dropped_elements.items()):
             self.report.append(
-                _("Dropped %(count)d <%(tag)s> element(s): the app has no place for them.")
+                ngettext(
+                    "Dropped %(count)d <%(tag)s> element: the app has no place for it.",
+                    "Dropped %(count)d <%(tag)s> elements: the app has no place for them.",
+                    count,
+                )
                 % {"count": count, "tag": tag}
             )
         for attribute, count in sorted(self.dropped_attributes.items()):
             self.report.append(
-                _("Dropped the attribute ‘%(attribute)s’ of %(count)d code(s).")
+                ngettext(
+                    "Dropped the attribute ‘%(attribute)s’ of %(count)d code.",
+                    "Dropped the attribute ‘%(attribute)s’ of %(count)d codes.",
+                    count,
+                )
                 % {"attribute": attribute, "count": count}
             )

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coding.codebook.qdc import parse_description
 from coding.codebook.tree import (
@@ -549,33 +550,56 @@ def read_project(data: bytes) -> Project:
 
     for tag in ("Sets", "Graphs", "Links"):
         for element in _children(root, tag):
-            count = len(list(element))
-            project.dropped.append(
-                _("%(count)d %(kind)s dropped: the app has no place for them.")
-                % {"count": count, "kind": _DROPPED_KINDS.get(tag, tag)}
-            )
+            project.dropped.append(_dropped_kind(tag, len(list(element))))
     project_notes = len(_children(root, "NoteRef"))
     if project_notes:
         reader.dropped["NoteRef on the project"] += project_notes
     unused = [guid for guid in notes if guid not in used_notes]
     if unused:
         project.dropped.append(
-            _(
-                "%(count)d note(s) not attached to a selection or a text source (on codes, the "
-                "project, or nothing) dropped."
+            ngettext(
+                "%(count)d note not attached to a selection or a text source (on codes, the "
+                "project, or nothing) dropped.",
+                "%(count)d notes not attached to a selection or a text source (on codes, the "
+                "project, or nothing) dropped.",
+                len(unused),
             )
             % {"count": len(unused)}
         )
     for tag, count in sorted(reader.dropped.items()):
         project.dropped.append(
-            _("%(count)d <%(tag)s> element(s) dropped: the app has no place for them.")
+            ngettext(
+                "%(count)d <%(tag)s> element dropped: the app has no place for it.",
+                "%(count)d <%(tag)s> elements dropped: the app has no place for them.",
+                count,
+            )
             % {"count": count, "tag": tag}
         )
     project.adjusted = reader.adjusted
     return project
 
 
-_DROPPED_KINDS = {"Sets": "set(s)", "Graphs": "graph(s)", "Links": "link(s)"}
+def _dropped_kind(tag: str, count: int) -> str:
+    """What the report says of a project's Sets, Graphs or Links, which the app does not keep."""
+    if tag == "Sets":
+        text = ngettext(
+            "%(count)d set dropped: the app has no place for it.",
+            "%(count)d sets dropped: the app has no place for them.",
+            count,
+        )
+    elif tag == "Graphs":
+        text = ngettext(
+            "%(count)d graph dropped: the app has no place for it.",
+            "%(count)d graphs dropped: the app has no place for them.",
+            count,
+        )
+    else:
+        text = ngettext(
+            "%(count)d link dropped: the app has no place for it.",
+            "%(count)d links dropped: the app has no place for them.",
+            count,
+        )
+    return text % {"count": count}
 
 
 def _user(guid: str | None) -> str:
@@ -652,9 +676,12 @@ def _read_source(
     )
     if whole:
         project.dropped.append(
-            _(
-                "“%(name)s”: %(count)d coding(s) of the whole source dropped (a segment is "
-                "a span of text)."
+            ngettext(
+                "“%(name)s”: %(count)d coding of the whole source dropped (a segment is "
+                "a span of text).",
+                "“%(name)s”: %(count)d codings of the whole source dropped (a segment is "
+                "a span of text).",
+                len(whole),
             )
             % {"name": label, "count": len(whole)}
         )

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coding import sight
 from coding.codebook.services import (
@@ -290,7 +291,11 @@ class ImportReport:
         ]
         for plan in self.users:
             out.append(
-                _("User “%(refi)s” → %(target)s (%(action)s): %(count)d segment(s).")
+                ngettext(
+                    "User “%(refi)s” → %(target)s (%(action)s): %(count)d segment.",
+                    "User “%(refi)s” → %(target)s (%(action)s): %(count)d segments.",
+                    plan["segments"],
+                )
                 % {
                     "refi": plan["refi_name"],
                     "target": plan["target"],
@@ -300,7 +305,12 @@ class ImportReport:
             )
         if self.consensus_segments:
             out.append(
-                _("Consensus layer: %(count)d segment(s).") % {"count": self.consensus_segments}
+                ngettext(
+                    "Consensus layer: %(count)d segment.",
+                    "Consensus layer: %(count)d segments.",
+                    self.consensus_segments,
+                )
+                % {"count": self.consensus_segments}
             )
         out.append(
             _(

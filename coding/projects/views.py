@@ -21,6 +21,7 @@ from coding.models import ExportJob, ProjectImportJob
 from coding.projects import services
 from coding.projects.archive import ProjectFormatError
 from coding.projects.forms import ProjectUploadForm
+from coding.sight import layers_open
 from interventions.access import StudyAccess, get_study_for_user
 from interventions.models import Membership, Role
 from veerkracht.jobs import job_revive
@@ -43,6 +44,8 @@ def _page_context(access: StudyAccess, request: HtmxHttpRequest, **extra: Any) -
         "exports": ExportJob.objects.filter(
             study=access.study, kind="project", created_by=request.user
         ).order_by("-created_at")[:5],
+        # Before the reveal a blind owner exports only the layers they may see: the page says so.
+        "layers_open": layers_open(access),
         **extra,
     }
 

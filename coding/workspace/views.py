@@ -67,8 +67,10 @@ from coding.workspace.render import (
     update_data,
 )
 from coding.workspace.viewing import Viewing, own_segment, viewing_for
+from coding.workspace.walk import walk_for
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
 from interventions.models import Intervention
+from interventions.places import place_of
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
@@ -100,13 +102,14 @@ def _page_context(viewing: Viewing, **extra: Any) -> dict[str, Any]:
     found = layer_segments(viewing)
     tree = code_tree(viewing)
     context = _base_context(viewing, tree)
-    previous, following = segments.coder_neighbours(intervention=intervention, coder=viewing.viewer)
+    walk = walk_for(intervention=intervention, coder=viewing.viewer)
     context.update(
         rows=text_rows(intervention.text, sections_of(intervention)),
         ws_data=data_script(page_data(viewing, found, tree), "ws-data"),
         n_segments=len(found),
-        previous=previous,
-        following=following,
+        walk=walk,
+        previous=walk.previous,
+        following=walk.following,
         done=viewing.coding
         and InterventionProgress.objects.filter(
             intervention=intervention, coder=viewing.viewer
@@ -365,6 +368,9 @@ def _panel_context(
     }
     return {
         "panel": segment,
+        "panel_place": place_of(
+            segment.intervention.text, sections_of(segment.intervention), segment.start
+        ),
         "panel_discussion": discussion,
         "panel_path": display_path(paths.get(segment.code_id, (segment.code.name,))),
         "panel_editable": editable,

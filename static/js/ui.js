@@ -7,8 +7,13 @@
 //   <form data-reset-on-success>              clears itself after a successful htmx request
 //   <div data-swap-bad-request>               htmx shows a 400 answer inside it (a refusal
 //                                             carrying its message) instead of dropping it
+//   <button data-menu-toggle aria-controls=id aria-expanded="false">
+//                                             opens and closes the element `id` (the header's
+//                                             menu on a narrow screen); Escape closes it and
+//                                             gives the focus back to the button, and a click
+//                                             outside it closes it
 //
-// And one without an attribute: a box that scrolls sideways (a wide table in .table-wrap, a
+// And one without an attribute: a box that scrolls sideways (a wide table in .table-scroll, a
 // figure, a pre) takes the keyboard focus while it overflows, as a named region, so that it can
 // be scrolled with the arrow keys (WCAG 2.1.1; axe: scrollable-region-focusable).
 (function () {
@@ -42,6 +47,37 @@
     }
   });
 
+  function setMenu(button, open) {
+    const menu = document.getElementById(button.getAttribute("aria-controls") || "");
+    if (!menu) return;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("is-open", open);
+  }
+
+  document.addEventListener("click", function (event) {
+    const target = event.target instanceof Element ? event.target : null;
+    const button = target && target.closest("[data-menu-toggle]");
+    if (button) {
+      setMenu(button, button.getAttribute("aria-expanded") !== "true");
+      return;
+    }
+    // A tap outside an open menu closes it, as a tap on the page behind a sheet does.
+    document.querySelectorAll("[data-menu-toggle][aria-expanded='true']").forEach(function (open) {
+      const menu = document.getElementById(open.getAttribute("aria-controls") || "");
+      if (menu && target && !menu.contains(target)) setMenu(open, false);
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("[data-menu-toggle][aria-expanded='true']").forEach(function (button) {
+      const menu = document.getElementById(button.getAttribute("aria-controls") || "");
+      const inside = menu && menu.contains(document.activeElement);
+      setMenu(button, false);
+      if (inside) button.focus();
+    });
+  });
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     const target = event.target;
     if (event.detail.xhr.status === 400 && target instanceof Element &&
@@ -51,7 +87,7 @@
     }
   });
 
-  const SCROLL_BOXES = ".table-wrap, figure, pre, [data-scroll-region]";
+  const SCROLL_BOXES = ".table-wrap, .table-scroll, figure, pre, [data-scroll-region]";
 
   // Named after its table (a box without a caption stays unnamed, so that it does not repeat the
   // name of the section around it).

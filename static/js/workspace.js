@@ -2,6 +2,11 @@
 // the keyboard, code it through the picker; a segment's panel from its margin label; layers,
 // code search, margin labels beside their text.
 //
+// A selection is coded through the picker, or at once by a click on a code in the code list
+// or by dropping the selection on one; both post the picker's form (`applyTo`, `submitPicker`).
+// Up to 1050 px the code list is a bottom sheet, up to 700 px the picker too, and the margin
+// labels stand on a line under their paragraph.
+//
 // The page holds the text once, in chunks carrying `data-offset`, and the segments of the layers
 // on as JSON (#ws-data: UUID, start and end in code points, code, coder, memo; the codes and
 // coders once each). This file paints them: highlights.js cuts each chunk into runs, offsets.js
@@ -28,6 +33,11 @@ const ws = document.querySelector("[data-workspace]");
 const WORD = /[\p{L}\p{N}\p{M}\p{Extended_Pictographic}\u200d\ufe0f'’_-]/u;
 const SPACE = /\s/u;
 const RECENT_MAX = 6;
+// Up to these widths the side panel, and then the picker too, are bottom sheets and the margin
+// labels fold under their paragraph (the same widths as the CSS).
+const sheetQuery = window.matchMedia("(max-width: 1050px)");
+const phoneQuery = window.matchMedia("(max-width: 700px)");
+const coarseQuery = window.matchMedia("(pointer: coarse)");
 
 const root = () => document.getElementById("ws-text");
 const picker = () => document.getElementById("picker");
@@ -35,8 +45,10 @@ const panel = () => document.getElementById("segment-panel");
 const status = () => document.getElementById("ws-status");
 const canCode = () => Boolean(picker());
 
-let pending = null; // the selection the picker codes: {start, end, quote, range}
+// The selection the picker (or a click on a code) codes: {start, end, quote, range}.
+let pending = null;
 let last = null; // the last selection made in the text, same shape
+let dragged = null; // the selection being dragged onto a code, same shape
 let returnFocus = null; // where Escape goes back to
 let pointerInText = false;
 let panelOpener = null;
@@ -488,6 +500,20 @@ function snapOn() {
   return Boolean(box && box.checked);
 }
 
+// [start, end] without the spaces at either end and grown to whole words, or null if only
+// spaces are left.
+function snapSpan(from, to) {
+  const length = textLength();
+  let start = from;
+  let end = to;
+  while (start < end && SPACE.test(charAt(start))) start += 1;
+  while (end > start && SPACE.test(charAt(end - 1))) end -= 1;
+  if (start >= end) return null;
+  while (start > 0 && isWord(charAt(start - 1)) && isWord(charAt(start))) start -= 1;
+  while (end < length && isWord(charAt(end)) && isWord(charAt(end - 1))) end += 1;
+  return [start, end];
+}
+
 // The selection in the text as {start, end, quote, range}, snapped to words when asked.
 function currentSelection(snap = snapOn()) {
   const container = root();
@@ -496,14 +522,10 @@ function currentSelection(snap = snapOn()) {
   if (!selection.getRangeAt(0).intersectsNode(container)) return null;
   const found = selectionToCodePoints(container);
   if (!found) return null;
-  let { start, end } = found;
   if (snap) {
-    const length = textLength();
-    while (start < end && SPACE.test(charAt(start))) start += 1;
-    while (end > start && SPACE.test(charAt(end - 1))) end -= 1;
-    if (start >= end) return null;
-    while (start > 0 && isWord(charAt(start - 1)) && isWord(charAt(start))) start -= 1;
-    while (end < length && isWord(charAt(end)) && isWord(charAt(end - 1))) end += 1;
+    const span = snapSpan(found.start, found.end);
+    if (!span) return null;
+    const [start, end] = span;
     if (start !== found.start || end !== found.end) {
       const range = select(start, end);
       return { start, end, quote: textBetween(container, start, end), range: range.cloneRange() };
@@ -512,9 +534,37 @@ function currentSelection(snap = snapOn()) {
   return { ...found, range: selection.getRangeAt(0).cloneRange() };
 }
 
+// A remembered selection snapped to words when asked, without touching the page's selection
+// (a touch selection the browser still shows, or one being dragged).
+function snapped(found) {
+  if (!found || !snapOn()) return found;
+  const span = snapSpan(found.start, found.end);
+  if (!span) return null;
+  const [start, end] = span;
+  if (start === found.start && end === found.end) return found;
+  return { start, end, quote: textBetween(root(), start, end), range: rangeOf(start, end) };
+}
+
+// The side panel's line that says what a click on a code will code.
+function showSelection() {
+  const line = document.getElementById("ws-selection");
+  if (!line) return;
+  line.hidden = !last;
+  if (!last) return;
+  const quote = last.quote.length > 120 ? `${last.quote.slice(0, 120)}…` : last.quote;
+  document.getElementById("ws-selection-quote").textContent = quote;
+}
+
 function remember(found) {
   last = found;
   if (ws.classList.contains("is-bounds")) fillBounds(found);
+  showSelection();
+}
+
+function forget() {
+  last = null;
+  showSelection();
+  if (!pending) showPending(null);
 }
 
 function showPending(range) {
@@ -611,33 +661,127 @@ function filterPicker() {
   document.getElementById("picker-no-match").hidden = shown > 0;
 }
 
-// Below the selection, else above it, else beside the text column (over the margin and the
-// side panel), so the picker never hides the text it codes.
+// The room the picker may take: the viewport, less the side panel's code list when it stands
+// beside the text (a click on a code there applies it, so the picker leaves it in view).
+function pickerRoom(width, margin) {
+  let right = window.innerWidth - margin;
+  const side = document.getElementById("ws-side");
+  if (side && !sheetQuery.matches) {
+    const box = side.getBoundingClientRect();
+    if (box.width && box.left - margin - width >= margin) right = box.left - margin;
+  }
+  return right;
+}
+
+// Below the selection, else above it, each with room for most of the code list; else the page
+// scrolls the selection up to make that room below it; else beside the text column; else in
+// the larger space above or below. The picker's code list scrolls inside it, so with the
+// height given here its search, Apply and Cancel are always in view. On a phone it is a
+// bottom sheet (CSS) and the selection is scrolled into view above it.
 function placePicker(dialog, found) {
-  const rect = found.range ? found.range.getBoundingClientRect() : null;
+  dialog.style.height = "";
+  dialog.style.maxHeight = "none";
   dialog.style.left = "0px";
   dialog.style.top = "0px";
-  const width = dialog.offsetWidth;
-  const height = dialog.offsetHeight;
+  // The code list takes the room it is given (flex), so its full height is added by hand.
+  const list = document.getElementById("picker-codes");
+  const natural = dialog.offsetHeight + (list ? list.scrollHeight - list.clientHeight : 0);
+  dialog.style.maxHeight = "";
+  dialog.style.left = "";
+  dialog.style.top = "";
+  const range = rangeOf(found.start, found.end) || found.range;
+  let rect = range ? range.getBoundingClientRect() : null;
+  if (phoneQuery.matches) {
+    dialog.style.height = `${Math.round(Math.min(natural, window.innerHeight * 0.78))}px`;
+    // Room below the text's end, so that even its last line can scroll above the sheet.
+    ws.style.paddingBottom = `${dialog.offsetHeight}px`;
+    const room = window.innerHeight - dialog.offsetHeight - 8;
+    if (rect && (rect.bottom > room || rect.top < 8)) {
+      window.scrollBy(0, rect.top - Math.max(8, Math.min(room - rect.height, room / 3)));
+    }
+    return;
+  }
   const margin = 12;
   const gap = 10;
-  let left = rect ? rect.left : (window.innerWidth - width) / 2;
-  let top = window.innerHeight / 4;
-  if (rect && rect.bottom + gap + height <= window.innerHeight - margin) {
+  const width = dialog.offsetWidth;
+  const full = window.innerHeight - 2 * margin;
+  const want = Math.min(natural, full, Math.max(380, Math.round(window.innerHeight * 0.8)));
+  const right = pickerRoom(width, margin);
+  let left = rect ? rect.left : (right - width) / 2;
+  let top = margin;
+  let height = Math.min(natural, full);
+  const below = () => window.innerHeight - margin - rect.bottom - gap;
+  const above = () => rect.top - gap - margin;
+  if (rect && below() < want && above() < want) {
+    // Scroll the selection up (its first line stays in view) to make room below it.
+    const by = Math.min(rect.bottom - (window.innerHeight - margin - gap - want), rect.top - margin);
+    if (by > 0) {
+      window.scrollBy(0, by);
+      rect = (rangeOf(found.start, found.end) || range).getBoundingClientRect();
+    }
+  }
+  if (!rect) {
+    top = (window.innerHeight - height) / 2;
+  } else if (below() >= want) {
     top = rect.bottom + gap;
-  } else if (rect && rect.top - gap - height >= margin) {
+    height = Math.min(natural, below());
+  } else if (above() >= want) {
+    height = Math.min(natural, above());
     top = rect.top - gap - height;
-  } else if (rect) {
+  } else {
     const chunk = chunkAt(found.start);
     const column = chunk ? chunk.getBoundingClientRect() : rect;
-    left = column.right + 16;
-    if (left + width > window.innerWidth - margin) left = column.left - width - 16;
-    top = rect.top - height / 3;
+    if (column.right + 16 + width <= right) {
+      left = column.right + 16;
+      top = rect.top - height / 3;
+    } else if (below() >= above()) {
+      height = Math.min(natural, Math.max(below(), 240));
+      top = rect.bottom + gap;
+    } else {
+      height = Math.min(natural, Math.max(above(), 240));
+      top = rect.top - gap - height;
+    }
   }
-  left = Math.max(margin, Math.min(left, window.innerWidth - width - margin));
+  dialog.style.height = `${Math.round(height)}px`;
+  left = Math.max(margin, Math.min(left, right - width));
   top = Math.max(margin, Math.min(top, window.innerHeight - height - margin));
-  dialog.style.left = `${left + window.scrollX}px`;
-  dialog.style.top = `${top + window.scrollY}px`;
+  dialog.style.left = `${Math.round(left + window.scrollX)}px`;
+  dialog.style.top = `${Math.round(top + window.scrollY)}px`;
+}
+
+// The picker's form filled for `found`, nothing ticked: what the picker and a click on a code
+// both post.
+function fillPicker(found) {
+  pending = found;
+  document.getElementById("picker-start").value = found.start;
+  document.getElementById("picker-end").value = found.end;
+  document.getElementById("picker-quote-value").value = found.quote;
+  const preview = found.quote.length > 160 ? `${found.quote.slice(0, 160)}…` : found.quote;
+  document.getElementById("picker-quote").textContent = `“${preview}”`;
+  document.getElementById("picker-search").value = "";
+  document.getElementById("picker-memo").value = "";
+  document.getElementById("picker-memo-box").open = false;
+  document.getElementById("picker-error").replaceChildren();
+  boxes().forEach((box) => {
+    box.checked = false;
+  });
+  filterPicker();
+  renderRecent();
+}
+
+function showPicker(found) {
+  const dialog = picker();
+  dialog.hidden = false;
+  placePicker(dialog, found);
+  showPending(rangeOf(found.start, found.end) || found.range);
+  if (coarseQuery.matches) {
+    // On a touch screen the search would open the on-screen keyboard over the list.
+    const title = document.getElementById("picker-title");
+    title.tabIndex = -1;
+    title.focus({ preventScroll: true });
+  } else {
+    document.getElementById("picker-search").focus({ preventScroll: true });
+  }
 }
 
 function openPicker(found, from) {
@@ -647,31 +791,16 @@ function openPicker(found, from) {
     say(ws.dataset.msgNotCoded);
     return;
   }
-  pending = found;
   returnFocus = from || document.activeElement;
-  document.getElementById("picker-start").value = found.start;
-  document.getElementById("picker-end").value = found.end;
-  document.getElementById("picker-quote-value").value = found.quote;
-  const preview = found.quote.length > 160 ? `${found.quote.slice(0, 160)}…` : found.quote;
-  document.getElementById("picker-quote").textContent = `“${preview}”`;
-  document.getElementById("picker-search").value = "";
-  document.getElementById("picker-memo").value = "";
-  document.getElementById("picker-error").replaceChildren();
-  boxes().forEach((box) => {
-    box.checked = false;
-  });
-  filterPicker();
-  renderRecent();
-  dialog.hidden = false;
-  placePicker(dialog, found);
-  showPending(found.range);
-  document.getElementById("picker-search").focus({ preventScroll: true });
+  fillPicker(found);
+  showPicker(found);
 }
 
-function closePicker({ restore = true } = {}) {
+function closePicker({ restore = true, refocus = true } = {}) {
   const dialog = picker();
   if (!dialog || dialog.hidden) return;
   dialog.hidden = true;
+  ws.style.paddingBottom = "";
   showPending(null);
   const wanted = pending;
   pending = null;
@@ -683,8 +812,31 @@ function closePicker({ restore = true } = {}) {
       selection.addRange(range);
     }
   }
-  const target = returnFocus && returnFocus.isConnected ? returnFocus : null;
+  const target = refocus && returnFocus && returnFocus.isConnected ? returnFocus : null;
   if (target) target.focus({ preventScroll: true });
+}
+
+// One click on a code in the code list (or a selection dropped on it) codes the selection at
+// once, through the picker's form: the same request, checks and audit as Apply. A refusal
+// opens the picker with its message.
+function applyTo(found, uuids, from) {
+  const chosen = snapped(found);
+  if (!picker() || !chosen) {
+    say(ws.dataset.msgSelectFirst);
+    return;
+  }
+  if (overlapsExcluded(chosen.start, chosen.end)) {
+    say(ws.dataset.msgNotCoded);
+    return;
+  }
+  closePicker({ restore: false, refocus: false });
+  returnFocus = from || null;
+  fillPicker(chosen);
+  for (const uuid of uuids) {
+    const box = boxFor(uuid);
+    if (box) box.checked = true;
+  }
+  submitPicker();
 }
 
 function submitPicker() {
@@ -792,8 +944,26 @@ function codeSelection(from) {
   openPicker(found, from);
 }
 
+// A press on the selection that the picker took the focus from selects it again, so that it
+// can be dragged onto a code in the code list.
+function reselectUnder(event) {
+  const found = pending || last;
+  if (!found || !canCode() || ws.classList.contains("is-bounds")) return;
+  const range = rangeOf(found.start, found.end);
+  if (!range) return;
+  const hit = Array.from(range.getClientRects()).some(
+    (r) => event.clientX >= r.left && event.clientX <= r.right && event.clientY >= r.top && event.clientY <= r.bottom,
+  );
+  if (!hit) return;
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+}
+
 function afterPointerSelection(event) {
+  if (dragged) return;
   const found = canCode() ? currentSelection() : null;
+  if (!found && !ws.classList.contains("is-bounds")) forget();
   if (found) {
     remember(found);
     if (!ws.classList.contains("is-bounds")) {
@@ -930,6 +1100,7 @@ function panelShown(box) {
   document.querySelectorAll("mark.is-active").forEach((m) => m.classList.remove("is-active"));
   if (box.hidden) return;
   markSegment(box.dataset.segment, "is-active", true);
+  if (sheetQuery.matches) openSheet(true);
   const title = box.querySelector("#segment-panel-title");
   if (title) {
     title.tabIndex = -1;
@@ -976,6 +1147,7 @@ let rowObserver = null;
 // positions are read first, then written, so the browser lays out once per pass; only rows
 // painted since the last pass (or all rows, after a resize) are measured.
 function alignRows(rows) {
+  if (phoneQuery.matches) return; // the labels sit on a line under their paragraph (CSS)
   const plans = [];
   for (const row of rows) {
     const labels = Array.from(row.querySelectorAll(".ws-margin .ws-label"));
@@ -1029,11 +1201,16 @@ function scheduleAlign() {
 // real one): its lines at about 72 characters each.
 function estimateHeights(rows) {
   if (!rows.length) return;
-  const lineHeight = parseFloat(getComputedStyle(rows[0].querySelector(".ws-chunk")).lineHeight) || 34;
+  const style = getComputedStyle(rows[0].querySelector(".ws-chunk"));
+  const lineHeight = parseFloat(style.lineHeight) || 34;
+  // About 72 characters a line at the reading measure; fewer on a phone.
+  const perLine = phoneQuery.matches
+    ? Math.max(24, Math.floor(rows[0].clientWidth / ((parseFloat(style.fontSize) || 17) * 0.5)))
+    : 72;
   for (const row of rows) {
     let lines = 0;
     for (const line of textOf(row.querySelector(".ws-chunk")).text.split("\n")) {
-      lines += Math.max(1, Math.ceil(line.length / 72));
+      lines += Math.max(1, Math.ceil(line.length / perLine));
     }
     row.style.containIntrinsicSize = `auto ${Math.round(lines * lineHeight)}px`;
   }
@@ -1100,12 +1277,38 @@ function filterTree() {
   }
 }
 
+// The side panel as a bottom sheet (small screens) ---------------------------------------
+
+function openSheet(open) {
+  const side = document.getElementById("ws-side");
+  const toggle = document.getElementById("ws-sheet-toggle");
+  if (!side || !toggle) return;
+  side.classList.toggle("is-open", open);
+  toggle.setAttribute("aria-expanded", String(open));
+}
+
+// The page's skip link leads to the text's first passage (focused, its first word selected)
+// rather than to the top of the page: one Tab and Enter from loading to coding.
+function skipToText() {
+  const link = document.querySelector("a.skip-link") || document.querySelector("body a[href='#main']");
+  const first = chunks().find((chunk) => chunk.tabIndex === 0);
+  if (!link || !first) return;
+  link.href = `#${first.id}`;
+  link.textContent = ws.dataset.msgSkip;
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    first.scrollIntoView({ block: "start" });
+    first.focus({ preventScroll: true });
+  });
+}
+
 // Wiring ------------------------------------------------------------------------------------
 
 function init() {
   document.addEventListener("pointerdown", (event) => {
     const container = root();
     pointerInText = Boolean(container && container.contains(event.target));
+    if (pointerInText && event.pointerType === "mouse" && event.button === 0) reselectUnder(event);
   }, true);
 
   document.addEventListener("mouseup", (event) => {
@@ -1138,6 +1341,12 @@ function init() {
       closePanel();
       return;
     }
+    if (target.closest("#ws-side") && event.key === "Escape" && sheetQuery.matches) {
+      event.preventDefault();
+      openSheet(false);
+      document.getElementById("ws-sheet-toggle").focus();
+      return;
+    }
     if (target.matches(".ws-chunk[tabindex='0']") && canCode()) onChunkKey(event);
   });
 
@@ -1148,17 +1357,18 @@ function init() {
       closePicker();
     } else if (target.closest("#ws-code-selection")) {
       codeSelection(target.closest("#ws-code-selection"));
+      return; // the picker it opened stays open
     } else if (target.closest(".ws-chip[data-code]")) {
       applyNow(target.closest(".ws-chip").dataset.code);
     } else if (target.closest("button.ws-tree-code[data-code]")) {
-      const found = currentSelection() || last;
-      if (!found) {
-        say(ws.dataset.msgSelectFirst);
-        return;
-      }
-      openPicker(found, target.closest("button"));
-      if (picker().hidden) return;
-      applyNow(target.closest("button").dataset.code);
+      const button = target.closest("button");
+      applyTo(pending || currentSelection() || last, [button.dataset.code], button);
+      return;
+    } else if (target.closest("[data-selection-clear]")) {
+      window.getSelection().removeAllRanges();
+      forget();
+    } else if (target.closest("#ws-sheet-toggle")) {
+      openSheet(!document.getElementById("ws-side").classList.contains("is-open"));
     } else if (target.closest("[data-panel-close]")) {
       closePanel();
     } else if (target.closest("[data-bounds-toggle]")) {
@@ -1190,13 +1400,66 @@ function init() {
   });
 
   document.addEventListener("selectionchange", () => {
-    if (pending) return;
+    if (pending || dragged) return;
     const selection = window.getSelection();
     const container = root();
-    if (!container || !selection.rangeCount || selection.isCollapsed) return;
-    if (!selection.getRangeAt(0).intersectsNode(container)) return;
+    if (!container) return;
+    const inText =
+      selection.rangeCount && !selection.isCollapsed && selection.getRangeAt(0).intersectsNode(container);
+    if (!inText) {
+      // The selection went (a tap on a code in the bottom sheet clears it on a phone): the
+      // remembered one is what a click on a code codes, so it stays marked.
+      if (last) showPending(rangeOf(last.start, last.end));
+      return;
+    }
     const found = selectionToCodePoints(container);
-    if (found) remember({ ...found, range: selection.getRangeAt(0).cloneRange() });
+    if (found) {
+      showPending(null);
+      remember({ ...found, range: selection.getRangeAt(0).cloneRange() });
+    }
+  });
+
+  // A selection dragged onto a code in the code list codes it.
+  document.addEventListener("dragstart", (event) => {
+    const container = root();
+    if (!canCode() || !container || !(event.target instanceof Node) || !container.contains(event.target)) return;
+    const found = last || currentSelection(false);
+    if (!found) return;
+    pointerInText = false;
+    dragged = found;
+    container.classList.add("is-dragging");
+    if (event.dataTransfer) event.dataTransfer.effectAllowed = "copy";
+    closePicker({ restore: false, refocus: false });
+    if (sheetQuery.matches) openSheet(true);
+  });
+  const dropRow = (event) => {
+    const row = event.target instanceof Element ? event.target.closest("#ws-tree .tree-row") : null;
+    return row && row.querySelector("button.ws-tree-code[data-code]") ? row : null;
+  };
+  document.addEventListener("dragover", (event) => {
+    const row = dragged && dropRow(event);
+    document.querySelectorAll("#ws-tree .tree-row.is-drop").forEach((r) => r !== row && r.classList.remove("is-drop"));
+    if (!row) return;
+    event.preventDefault();
+    if (event.dataTransfer) event.dataTransfer.dropEffect = "copy";
+    row.classList.add("is-drop");
+  });
+  document.addEventListener("drop", (event) => {
+    const row = dragged && dropRow(event);
+    if (!row) return;
+    event.preventDefault();
+    row.classList.remove("is-drop");
+    const button = row.querySelector("button.ws-tree-code[data-code]");
+    const found = dragged;
+    dragged = null;
+    applyTo(found, [button.dataset.code], button);
+  });
+  document.addEventListener("dragend", () => {
+    dragged = null;
+    pointerInText = false;
+    const container = root();
+    if (container) container.classList.remove("is-dragging");
+    document.querySelectorAll("#ws-tree .tree-row.is-drop").forEach((r) => r.classList.remove("is-drop"));
   });
 
   // htmx: requests, refusals, answers.
@@ -1229,11 +1492,23 @@ function init() {
     // Paint what the answer stored before placing the caret in the repainted chunk.
     takeUpdates();
     const keyboard = returnFocus && returnFocus.matches && returnFocus.matches(".ws-chunk");
+    const fromList = returnFocus && returnFocus.matches && returnFocus.matches("button.ws-tree-code");
     const applied = pending;
     closePicker({ restore: false });
+    pending = null;
     const selection = window.getSelection();
     selection.removeAllRanges();
-    last = null;
+    forget();
+    if (fromList) {
+      returnFocus.classList.remove("is-applied");
+      void returnFocus.offsetWidth; // restarts the flash on a second click
+      returnFocus.classList.add("is-applied");
+      if (sheetQuery.matches) {
+        // The sheet closes so that the new highlight is in view; focus goes to its handle.
+        openSheet(false);
+        document.getElementById("ws-sheet-toggle").focus({ preventScroll: true });
+      }
+    }
     if (!applied) return;
     // The caret goes after the coded text, so the next arrow press selects the next word.
     const chunk = chunkAt(Math.max(0, applied.end - 1));
@@ -1271,6 +1546,12 @@ function init() {
     if (region && region.textContent.trim()) say(region.textContent.trim());
   });
   document.addEventListener("htmx:oobAfterSwap", takeUpdates);
+  // A click on a code that was refused (or failed) shows the picker with the message.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.elt.id !== "picker-form" || event.detail.successful) return;
+    const dialog = picker();
+    if (pending && dialog.hidden) showPicker(pending);
+  });
   document.addEventListener("htmx:afterSwap", takeUpdates);
 
   let resizeTimer = 0;
@@ -1280,6 +1561,7 @@ function init() {
   });
 
   performance.mark("ws-start");
+  skipToText();
   watchRows();
   const data = document.getElementById("ws-data");
   if (data) {

@@ -447,13 +447,24 @@ FOCUS_SHOWN = """() => {
   }
   const around = backdrop(el.parentElement);
   const [a, b] = ring ? [lum(ring), lum(around)] : [0, 0];
-  // Not hidden behind a sticky header or a panel (WCAG 2.2, 2.4.11): what lies on top at the
-  // middle of the focused element is the element or part of it.
+  // Not hidden behind a sticky header or a bottom sheet (WCAG 2.2, 2.4.11, AA: not entirely):
+  // at some of its middle and its four corners, what lies on top is the element or part of it.
   const box = el.getBoundingClientRect();
-  const top = box.width && box.height
-    ? document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2) : el;
-  const covered = Boolean(top && !el.contains(top) && !top.contains(el) &&
-    !(el.labels && [...el.labels].some((label) => label.contains(top))));
+  const points = box.width && box.height ? [
+    [box.left + box.width / 2, box.top + box.height / 2],
+    [box.left + 2, box.top + 2], [box.right - 2, box.top + 2],
+    [box.left + 2, box.bottom - 2], [box.right - 2, box.bottom - 2],
+  ] : [];
+  const hiddenAt = (x, y) => {
+    const top = document.elementFromPoint(x, y);
+    if (!top) return null;  // outside the viewport: the browser scrolls to it
+    const own = el.contains(top) || top.contains(el) ||
+      (el.labels && [...el.labels].some((label) => label.contains(top)));
+    return own ? null : top;
+  };
+  const tops = points.map(([x, y]) => hiddenAt(x, y));
+  const covered = tops.length > 0 && tops.every(Boolean);
+  const top = covered ? tops[0] : null;
   return {
     covered, coveredBy: covered ? top.outerHTML.replace(/\\s+/g, " ").slice(0, 80) : "",
     tag: el.tagName.toLowerCase(),
@@ -469,6 +480,7 @@ def test_the_skip_link_leads_to_the_content_and_focus_is_always_visible(
 ) -> None:
     page = sized_page
     login(page, live_server, "alice", PASSWORD)
+    # Where the first Tab and Enter lead: the workspace's skip link goes to the text itself.
     skip_to = {"workspace": "#ws-text"}
     for name in ("study", "workspace", "agreement-report", "consensus-intervention", "codebook"):
         page.goto(f"{live_server.url}{pages(study)[name]}")
@@ -477,7 +489,6 @@ def test_the_skip_link_leads_to_the_content_and_focus_is_always_visible(
         skip = page.locator(".skip-link").first
         expect(skip).to_be_focused()
         expect(skip).to_be_in_viewport()
-        expect(skip).to_have_attribute("href", skip_to.get(name, "#main"))
         size = page.viewport_name  # type: ignore[attr-defined]
         screenshot(page, f"a11y-{size}-{name}-skip-link")
         weak = []
@@ -496,15 +507,13 @@ def test_the_skip_link_leads_to_the_content_and_focus_is_always_visible(
         settle(page, name)
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")
-        target = page.evaluate("location.hash")
-        assert target == skip_to.get(name, "#main")
+        target = skip_to.get(name, "#main")
         expect(page.locator(target)).to_be_in_viewport()
-        # The next Tab goes into the content, not back to the header.
-        page.keyboard.press("Tab")
-        inside = page.evaluate(
-            "(t) => document.querySelector(t).contains(document.activeElement)", target
-        )
-        assert inside, f"{name}: Tab after the skip link left {target}"
+        # The focus is in the content now, or the next Tab takes it there (not to the header).
+        inside = "(t) => document.querySelector(t).contains(document.activeElement)"
+        if not page.evaluate(inside, target):
+            page.keyboard.press("Tab")
+        assert page.evaluate(inside, target), f"{name}: the skip link did not lead into {target}"
 
 
 def test_every_page_names_its_language(sized_page: Page, live_server: Any, study: Study) -> None:

@@ -151,7 +151,10 @@ def test_a_second_rater_finishes_and_the_owner_runs_and_reads_agreement(
     bob = second_page(browser)
     login(bob, live_server, "bob", PASSWORD)
     bob.goto(f"{base}/")
-    bob.get_by_role("link", name="Your assigned interventions").click()
+    # The study page's guide has a step for his coding that leads to his texts.
+    his_step = bob.locator(".guide-step", has_text="Finish your assigned interventions")
+    expect(his_step).to_contain_text("Not done yet")
+    his_step.get_by_role("link", name="Your assigned interventions").click()
     expect(bob.locator("h1")).to_have_text("Your assigned interventions")
     expect(bob.locator(".my-assignments li")).to_have_count(3)
     expect(bob.locator(".my-assignments")).not_to_contain_text("Gezin Centraal")  # carol's only

@@ -44,7 +44,11 @@ def test_tables_search_and_auto_coding(page: Page, live_server: Any, cast: Cast)
 
     login(page, live_server, "alice", PASSWORD)
     page.goto(f"{live_server.url}/s/{cast.study.slug}/")
-    page.get_by_role("link", name="Analysis").click()
+    # The study bar's "Reporting" step opens the analysis.
+    page.locator(".studybar").get_by_role("link", name="Reporting").click()
+    expect(page.locator(".substeps").get_by_role("link", name="Analysis")).to_have_attribute(
+        "aria-current", "page"
+    )
 
     # Codes × interventions, counting segments, only the interventions set "Thuis".
     page.select_option("#id_table", "matrix")

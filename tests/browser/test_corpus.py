@@ -116,7 +116,10 @@ def test_the_student_builds_a_study_and_a_coder_only_reads_it(
     coder = coder_context.new_page()
     login(coder, live_server, "bob", "wachtwoord-123")
     coder.get_by_role("link", name="Scriptie gezinsinterventies").click()
-    coder.get_by_role("link", name="Interventions", exact=True).first.click()
+    coder.locator(".studybar").get_by_role("link", name="Corpus").click()
+    expect(
+        coder.locator(".substeps").get_by_role("link", name="Interventions", exact=True)
+    ).to_have_attribute("aria-current", "page")
     coder.get_by_role("link", name="Gezin Vooruit").click()
     expect(coder.locator("#attributes")).to_be_visible()
     expect(coder.get_by_role("button", name="Save properties")).to_have_count(0)

@@ -20,6 +20,9 @@ from interventions.models import Intervention, Section
 from tests.browser.conftest import SCREENSHOTS, login
 from tests.conftest import Cast
 
+# A timing: `make test` runs it alone, after the rest, so no other test shares the cores.
+pytestmark = pytest.mark.timed
+
 PASSWORD = "veerkracht-test-wachtwoord"
 LENGTH = 600_000
 N_SEGMENTS = 4_000

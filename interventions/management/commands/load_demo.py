@@ -7,7 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from coding.models import Segment
 from interventions import metadata, services
+from interventions.demo.round import round_finish, round_play
 from interventions.models import Role, Study
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
@@ -22,13 +24,17 @@ DEMO_USERS = [
 
 
 class Command(BaseCommand):
-    help = "Load the demo study (six fictional interventions) and its three users; idempotent."
+    help = (
+        "Load the demo study (six fictional interventions) and its three users, with a round "
+        "played: double coding, an agreement run, some consensus and a discussion; idempotent."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet-logins", action="store_true", help="do not print logins")
 
     def handle(self, *args: Any, **options: Any) -> None:
         user_model = get_user_model()
+        played = None
         with transaction.atomic():
             users = {}
             for username, _role, _about in DEMO_USERS:
@@ -69,7 +75,20 @@ class Command(BaseCommand):
                 self.stdout.write(f"Demo study {study.slug} is there already")
             for username, role, _about in DEMO_USERS:
                 services.membership_add(study=study, user=users[username], role=role)
+            # Also for a demo study loaded before the demo had its round (an older database).
+            if not Segment.objects.filter(intervention__study=study).exists():
+                played = round_play(study=study, users=users)
+        if played is not None:
+            run = round_finish(played.run)
+            self.stdout.write(
+                f"Played the demo round: {played.segments} segments by two raters, agreement "
+                f"run {run.status}, {played.decisions} consensus decisions, an open discussion"
+            )
         if not options["quiet_logins"]:
             self.stdout.write(f"Demo logins (password for all three: {DEMO_PASSWORD}):")
             for username, _role, about in DEMO_USERS:
                 self.stdout.write(f"  {username:<12} {about}")
+            self.stdout.write(
+                "Log in as student to see the round under way: coding by two raters, an "
+                "agreement report, consensus begun and an open discussion."
+            )

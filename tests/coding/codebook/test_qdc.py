@@ -230,7 +230,7 @@ def test_it_drops_sets_and_unknown_parts_and_reports_them() -> None:
     )
     nodes, report = from_qdc(data)
     assert nodes == [CodeNode("A", guid=guid)]
-    assert any("code set(s) (Favorieten)" in line and "1 member" in line for line in report)
+    assert any("code set (Favorieten)" in line and "1 member reference" in line for line in report)
     assert any("<NoteRef>" in line for line in report)
     assert any("‘weight’" in line for line in report)
 

@@ -213,7 +213,7 @@ def test_the_import_command_reports_counts_and_refusals(cast: Cast) -> None:
     )
     assert output.startswith(f"Imported project nvivo.qdpx into {cast.study.slug}:")
     assert "Coded selections in the file: 7; segments imported: 4; refused: 3." in output
-    assert "User “Dirk” → bob (member): 2 segment(s)." in output
+    assert "User “Dirk” → bob (member): 2 segments." in output
     assert "Refused: “Gezin Centraal (NVivo)” selection" in output
     assert "Skipped text: “Genogram” (picture)" in output
 
@@ -238,5 +238,5 @@ def test_the_user_map_may_come_before_the_file(cast: Cast) -> None:
         "Carla=carol",
         str(fixture),
     )
-    assert "User “Carla” → carol (member): 2 segment(s)." in output
+    assert "User “Carla” → carol (member): 2 segments." in output
     assert Segment.objects.filter(coder=cast.coder_b).count() == 2

@@ -105,3 +105,15 @@ def test_another_member_cannot_fetch_a_project_export_through_the_codebook_route
     client.force_login(cast.coder_a)
     for name in ("export_status", "export_download"):
         assert client.get(reverse(name, args=[cast.study.slug, job.uuid])).status_code == 404
+
+
+def test_a_blind_owner_is_told_the_export_leaves_other_layers_out(blind_cast: Cast) -> None:
+    page = owner_client(blind_cast).get(reverse("project_page", args=[blind_cast.study.slug]))
+    assert page.status_code == 200
+    assert b'data-testid="export-blind-note"' in page.content
+
+
+def test_an_owner_who_sees_every_layer_gets_no_blind_note(cast: Cast) -> None:
+    page = owner_client(cast).get(reverse("project_page", args=[cast.study.slug]))
+    assert page.status_code == 200
+    assert b'data-testid="export-blind-note"' not in page.content

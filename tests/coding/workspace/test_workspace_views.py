@@ -24,7 +24,14 @@ from django.urls import reverse
 
 from coding import segments as seg
 from coding.codebook import services
-from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
+from coding.models import (
+    Assignment,
+    Code,
+    Codebook,
+    CodingEvent,
+    InterventionProgress,
+    Segment,
+)
 from interventions.models import Role, Section
 from tests.conftest import Cast
 from tests.factories import (
@@ -364,6 +371,49 @@ def test_the_previous_and_next_links_follow_the_title_order(cast: Cast, world: W
     content = client_for(cast.coder_a).get(workspace_url(cast)).content.decode()
     assert reverse("workspace", args=[cast.study.slug, before.uuid]) in content
     assert reverse("workspace", args=[cast.study.slug, after.uuid]) in content
+
+
+def test_with_assignments_previous_and_next_follow_them_and_the_page_says_so(
+    cast: Cast, world: World
+) -> None:
+    first: Any = InterventionFactory(study=cast.study, title="Aardige aanpak")
+    skipped: Any = InterventionFactory(study=cast.study, title="Bijna alles")
+    last: Any = InterventionFactory(study=cast.study, title="Zorg dichtbij")
+    for intervention in (first, cast.intervention, last):
+        Assignment.objects.create(intervention=intervention, coder=cast.coder_a)
+    content = client_for(cast.coder_a).get(workspace_url(cast)).content.decode()
+    assert reverse("workspace", args=[cast.study.slug, first.uuid]) in content
+    assert reverse("workspace", args=[cast.study.slug, last.uuid]) in content
+    assert reverse("workspace", args=[cast.study.slug, skipped.uuid]) not in content
+    assert "Assigned to you: 2 of 3." in content
+    assert "Previous and Next go through the interventions assigned to you." in content
+    assert reverse("agreement_mine", args=[cast.study.slug]) in content
+    # An intervention outside the coder's assignments says so, and still leads to them.
+    skipped_page = client_for(cast.coder_a).get(
+        reverse("workspace", args=[cast.study.slug, skipped.uuid])
+    )
+    text = skipped_page.content.decode()
+    assert "This intervention is not assigned to you." in text
+    assert reverse("workspace", args=[cast.study.slug, first.uuid]) in text
+    # Without assignments of its own, a coder walks through every intervention, unexplained.
+    other = client_for(cast.coder_b).get(workspace_url(cast)).content.decode()
+    assert reverse("workspace", args=[cast.study.slug, skipped.uuid]) in other
+    assert "assigned to you" not in other
+
+
+def test_a_segments_panel_names_its_section_and_paragraph_not_character_offsets(
+    cast: Cast, world: World
+) -> None:
+    segment = world.carol_segment
+    url = reverse("segment_detail", args=[cast.study.slug, segment.uuid])
+    content = client_for(cast.coder_a).get(url, **HTMX).content.decode()
+    assert "by carol, Aanpak, paragraph 1" in content
+    assert "characters" not in content
+    assert f'data-start="{segment.start}" data-end="{segment.end}"' in content
+    netwerk = client_for(cast.coder_b).get(
+        reverse("segment_detail", args=[cast.study.slug, world.bob_segment.uuid]), **HTMX
+    )
+    assert "by bob, Aanpak, paragraph 2" in netwerk.content.decode()
 
 
 # Applying codes ----------------------------------------------------------------------------
