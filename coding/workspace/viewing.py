@@ -59,16 +59,6 @@ class Viewing:
         """The codebook, loaded once per request for the tree, the picker and the paths."""
         return codes_by_parent(self.study)
 
-    def codes(self, uuids: list[UUID]) -> list[Code]:
-        """The codes of these UUIDs in this study's codebook, in the order asked."""
-        found = {c.uuid: c for codes in self.children.values() for c in codes}
-        missing = [uuid for uuid in uuids if uuid not in found]
-        if missing:
-            raise segments.SegmentError(
-                _("One of the chosen codes is not in this study's codebook; reload the page.")
-            )
-        return [found[uuid] for uuid in uuids]
-
     @property
     def shown(self) -> list[int]:
         return [layer.user.pk for layer in self.layers if layer.shown]
