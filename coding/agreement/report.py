@@ -97,6 +97,17 @@ class MeasureRow:
     label: str
     cells: list[Cell]
 
+    @property
+    def computable(self) -> bool:
+        """Whether any measure of the row has a value: a row of only "not computable" (a
+        code nobody used) is folded away on the report."""
+        return any(c.css != "not-computable" and c.text != "—" for c in self.cells[1:])
+
+
+def split_computable(rows: list[MeasureRow]) -> tuple[list[MeasureRow], list[MeasureRow]]:
+    """The rows with a value, and those that have none (`MeasureRow.computable`)."""
+    return [r for r in rows if r.computable], [r for r in rows if not r.computable]
+
 
 # Reasons that say a measure does not apply to this comparison, rather than that it came out
 # undefined (0/0) on this data.

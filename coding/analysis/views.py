@@ -25,7 +25,7 @@ from coding.analysis.forms import AutocodeForm, ReportForm, SearchForm, Snapshot
 from coding.analysis.quotations import quotation_docx
 from coding.analysis.render import report_rows_html
 from coding.analysis.tables import AnalysisError, Table, overlapping_pairs, table_cells
-from coding.codebook.outline import display_path, display_path_string
+from coding.codebook.outline import display_path, display_path_string, short_paths
 from coding.codebook.services import codes_by_parent, paths_from
 from coding.consensus import services as consensus
 from coding.models import AnalysisSnapshot, Code, CodingEvent
@@ -115,6 +115,7 @@ def _report(request: HtmxHttpRequest, slug: str) -> dict[str, Any]:
             rows=rows,
             source_note=source_note,
             code=by_uuid[data["code"]],
+            code_label=short_paths(paths)[by_uuid[data["code"]].pk],
             layer_of={name: ("" if pk == request.user.pk else pk) for name, pk in ids.items()},
             query=request.GET.urlencode(),
         )

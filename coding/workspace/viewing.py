@@ -18,26 +18,25 @@ from coding.models import (
     Segment,
 )
 from interventions.access import StudyAccess
+from interventions.marks import MemberMark, member_marks, study_marks
 from interventions.models import Intervention
 from veerkracht.lib.http import HtmxHttpRequest
-
-
-def initials(user: User) -> str:
-    """Two letters for a coder's margin label: from the full name, else the username."""
-    names = [part for part in (user.first_name, user.last_name) if part]
-    if len(names) == 2:
-        return (names[0][0] + names[1][0]).upper()
-    return (names[0] if names else user.username)[:2].upper()
 
 
 @dataclass(frozen=True)
 class Layer:
     user: User
     shown: bool
+    # Initials and colour, distinct in the study (`interventions.marks`).
+    mark: MemberMark
 
     @property
     def initials(self) -> str:
-        return initials(self.user)
+        return self.mark.initials
+
+    @property
+    def colour(self) -> str:
+        return self.mark.colour
 
 
 @dataclass
@@ -104,7 +103,11 @@ def viewing_for(
     if own:
         requested.append(viewer.pk)
     wanted = set(requested)
-    layers = [Layer(user, user.pk in wanted) for user in coders]
+    marks = study_marks(access.study) if coders else {}
+    layers = [
+        Layer(user, user.pk in wanted, marks.get(user.pk) or member_marks([user])[user.pk])
+        for user in coders
+    ]
     return Viewing(access, intervention, viewer, coding, layers)
 
 

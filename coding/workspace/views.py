@@ -37,7 +37,7 @@ from django_htmx.http import trigger_client_event
 
 from coding import segments, sight
 from coding.codebook import services as codebook_services
-from coding.codebook.outline import Outline, display_path
+from coding.codebook.outline import Outline, display_path, short_paths
 from coding.codebook.services import codes_by_parent, paths_from
 from coding.codebook.tree import safe_color
 from coding.models import (
@@ -206,6 +206,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
     data = form.cleaned_data
     # Loaded here once, so that the service checks the span against them without a query.
     sections = sections_of(intervention)
+    paths = paths_from(viewing.children)
     try:
         codes = viewing.codes(data["codes"])
         created = segments.segments_apply(
@@ -217,12 +218,13 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
             quote=data["quote"],
             memo=data["memo"],
             access=access,
-            paths=paths_from(viewing.children),
+            paths=paths,
             sections=sections,
         )
     except segments.SegmentError as error:
         return _picker_refusal(request, viewing, str(error))
-    names = ", ".join(segment.code.name for segment in created)
+    short = short_paths(paths)
+    names = ", ".join(short.get(segment.code_id, segment.code.name) for segment in created)
     status_text = _("Coded: %(codes)s") % {"codes": names}
     if not request.htmx:
         messages.success(request, status_text)
@@ -475,7 +477,8 @@ def segment_code(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespons
         segments.segment_change_code(segment=segment, actor=request.user, code=code)
     except segments.SegmentError as error:
         return _segment_change(request, access, segment, error=str(error))
-    notice = _("Code changed to “%(name)s”.") % {"name": code.name}
+    name = codebook_services.short_code_paths(access.study).get(code.pk, code.name)
+    notice = _("Code changed to “%(name)s”.") % {"name": name}
     counted = {old_code, code.pk}
     return _segment_change(request, access, segment, notice=notice, counted=counted)
 
@@ -506,7 +509,8 @@ def segment_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
         segments.segment_delete(segment=segment, actor=request.user)
     except segments.SegmentError as error:
         return _segment_change(request, access, segment, error=str(error))
-    notice = _("Segment “%(code)s” removed.") % {"code": segment.code.name}
+    name = codebook_services.short_code_paths(access.study).get(segment.code_id, segment.code.name)
+    notice = _("Segment “%(code)s” removed.") % {"code": name}
     return _segment_change(
         request, access, segment, notice=notice, deleted=True, counted={segment.code_id}
     )
