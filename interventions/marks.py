@@ -72,7 +72,7 @@ def member_marks(users: Sequence[Any]) -> dict[int, MemberMark]:
                 left.append(user)
         pending, n = left, n + 1
     for user in pending:
-        base, number = _letters(user, 2) or "?", 2
+        base, number = _letters(user, 2) or "?", 1
         while f"{base}{number}" in initials.values():
             number += 1
         initials[user.pk] = f"{base}{number}"

@@ -111,7 +111,8 @@ def _page_context(viewing: Viewing, **extra: Any) -> dict[str, Any]:
         and InterventionProgress.objects.filter(
             intervention=intervention, coder=viewing.viewer
         ).exists(),
-        layer_choice=len(viewing.layers) > 1,
+        # A supervisor has no layer of their own: even one coder's layer is theirs to switch.
+        layer_choice=len(viewing.layers) > 1 or (not viewing.coding and bool(viewing.layers)),
         blind=sight.blind_note(viewing.access, n_layers=len(viewing.layers)),
     )
     context.update(extra)
