@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coding import segments as seg
-from coding.agreement.report import Cell, MeasureRow, split_computable
+from coding.agreement.report import Notes, measure_rows, split_computable
 from coding.codebook import services
 from coding.models import AgreementRun, Code, CommentThread, Segment
 from coding.review import comments as com
@@ -253,17 +253,27 @@ def test_a_new_study_from_the_template_has_no_inductive_codes(cast: Cast) -> Non
 # The agreement report ---------------------------------------------------------------------
 
 
-def test_rows_without_any_value_are_split_off() -> None:
-    value = MeasureRow("A", [Cell("4"), Cell("0.8"), Cell("not computable", css="not-computable")])
-    empty = MeasureRow("B", [Cell("4"), Cell("not computable", css="not-computable"), Cell("—")])
-    assert split_computable([empty, value]) == ([value], [empty])
+def test_rows_without_a_coefficient_are_split_off_even_with_full_percent_agreement() -> None:
+    notes = Notes()
+    used = {"n_units": 6, "percent_agreement": 0.8, "krippendorff_alpha": 0.7}
+    # A code nobody used: both coders agree on its absence, no coefficient can be computed.
+    unused = {"n_units": 6, "percent_agreement": 1.0, "krippendorff_alpha": None}
+    rows = measure_rows({"A > B": used, "A > C": unused}, "intervention", notes)
+    assert [(r.label, r.computable) for r in rows] == [("A › B", True), ("A › C", False)]
+    assert split_computable(rows) == ([rows[0]], [rows[1]])
+    segment = measure_rows(
+        {"A": {"n_units": 3, "percent_agreement": 0.5, "brennan_prediger_kappa": 0.1}},
+        "segment",
+        notes,
+    )
+    assert segment[0].computable
 
 
 def test_the_agreement_report_leads_with_its_summary_and_folds_what_it_cannot_compute(
     cast: Cast,
 ) -> None:
     computable = {"n_units": 6, "percent_agreement": 0.9, "krippendorff_alpha": 0.7}
-    nothing = {"n_units": 6, "percent_agreement": None, "krippendorff_alpha": None}
+    nothing = {"n_units": 6, "percent_agreement": 1.0, "krippendorff_alpha": None}
     codes = {"Sociaal > Doelen": computable}
     codes |= {f"Thema {n} > Inhoud": nothing for n in range(12)}
     run = AgreementRun.objects.create(
