@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from coding import sight
 from coding.agreement.report import UNIT_NAMES
-from coding.codebook.outline import short_paths
+from coding.codebook.outline import display_path_string, short_paths
 from coding.codebook.services import (
     codebook_tree,
     codes_by_parent,
@@ -154,7 +154,7 @@ def agreement_summary(study: Study) -> dict[str, Any] | None:
         if (value := _number(raw)) is not None
     ]
     codes = [
-        (path, value)
+        (display_path_string(path), value)
         for path, figures in (latest["result__codes"] or {}).items()
         if (value := _number((figures or {}).get(measure))) is not None
     ]

@@ -13,10 +13,12 @@ from playwright.sync_api import Browser, Page, expect
 
 from coding import segments as seg
 from coding.codebook import services
+from coding.codebook.services import codebook_reveal
 from coding.models import AgreementRun, Code
 from interventions.models import Intervention
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import SCREENSHOTS, login, screenshot
 from tests.conftest import Cast
+from tests.factories import CodeFactory, SegmentFactory
 
 PASSWORD = "wachtwoord-123"  # tests.factories.UserFactory's
 TEXT = "Aanpak\nOuders oefenen thuis met nieuwe vaardigheden en de coach geeft feedback.\n"
@@ -186,3 +188,47 @@ def test_the_agreement_report_leads_with_its_summary_and_folds_what_it_cannot_co
         expect(folded.locator("tbody tr")).to_have_count(24)
     finally:
         alice.context.close()
+
+
+SENTENCES = [f"Zin {n}: het gezin krijgt hulp bij stap {n}." for n in range(1, 9)]
+CONSENSUS_TEXT = " ".join(SENTENCES)
+
+
+def test_a_disagreement_opened_by_its_link_stops_below_the_top_edge(
+    browser: Browser, live_server: Any, cast: Cast
+) -> None:
+    cast.intervention.text = CONSENSUS_TEXT
+    cast.intervention.save()
+    sociaal = CodeFactory(study=cast.study, name="Sociale hulpbronnen")
+    financieel = CodeFactory(study=cast.study, name="Financiële hulpbronnen")
+    for words in SENTENCES:
+        start = CONSENSUS_TEXT.index(words)
+        for coder, code in ((cast.coder_a, sociaal), (cast.coder_b, financieel)):
+            SegmentFactory(
+                intervention=cast.intervention,
+                coder=coder,
+                code=code,
+                start=start,
+                end=start + len(words),
+            )
+    codebook_reveal(study=cast.study, actor=cast.owner)
+    context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 500})
+    alice = context.new_page()
+    try:
+        login(alice, live_server, "alice", PASSWORD)
+        url = f"{live_server.url}/s/{cast.study.slug}/i/{cast.intervention.uuid}/consensus/"
+        alice.goto(url)
+        expect(alice.locator(".cons-disagreement")).to_have_count(8)
+        anchor = alice.locator(".cons-disagreement").nth(3).get_attribute("id")
+        alice.goto(f"{url}#{anchor}")
+        target = alice.locator(f"#{anchor}")
+        expect(target).to_be_in_viewport()
+        top = target.evaluate("el => el.getBoundingClientRect().top")
+        assert alice.evaluate("window.scrollY") > 0
+        # Its heading shows whole, with room above it, not flush with the window's edge.
+        assert top >= 40, top
+        # What the window shows (a full-page screenshot would hide the scroll position).
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        alice.screenshot(path=str(SCREENSHOTS / "names-consensus-anchor.png"))
+    finally:
+        context.close()

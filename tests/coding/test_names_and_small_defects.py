@@ -314,7 +314,10 @@ def test_the_dutch_dashboard_translates_the_unit_and_the_verdict(cast: Cast) -> 
         created_by=cast.owner,
         params={"coders": ["bob", "carol"], "unit": "intervention"},
         status=AgreementRun.Status.DONE,
-        result={"overall": {"krippendorff_alpha": 0.4, "interpretation": "not acceptable"}},
+        result={
+            "overall": {"krippendorff_alpha": 0.4, "interpretation": "not acceptable"},
+            "codes": {"Sociaal > Doelen": {"krippendorff_alpha": 0.3}},
+        },
         finished_at=timezone.now(),
     )
     content = (
@@ -326,6 +329,7 @@ def test_the_dutch_dashboard_translates_the_unit_and_the_verdict(cast: Cast) -> 
     assert "niet aanvaardbaar" in content
     assert "intervention ·" not in content
     assert "not acceptable" not in content
+    assert "<span>Sociaal › Doelen</span>" in content
 
 
 def test_the_dutch_intervention_list_counts_one_intervention_in_the_singular(
