@@ -289,6 +289,6 @@ def test_a_whole_round_from_coding_to_the_dashboard(
     expect(dashboard.locator(".dash-codebook")).to_contain_text("no changes since then")
     review = dashboard.locator(".dash-review")
     expect(review).to_contain_text("5 of 6 passages decided")
-    expect(review).to_contain_text("0 of 1 interventions fully decided")
+    expect(review).to_contain_text("0 of 1 intervention fully decided")
     expect(review.locator("progress")).to_have_attribute("value", "5")
     screenshot(page, "round-6-dashboard")
