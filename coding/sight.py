@@ -83,27 +83,29 @@ def sees_others_progress(access: StudyAccess | None, *, codebook: Codebook | Non
 
 
 def visible_coders(access: StudyAccess | None, *, codebook: Codebook | None = None) -> list[User]:
-    """The coders whose layers this member may see, themself first, then by username.
+    """The coders whose layers this member may see, themself first when they code, then by
+    username.
 
-    While the layers are closed to them, only themself; once open, every member with segments
-    in the study. Outsiders see nobody.
+    While the layers are closed to them, only themself (nobody for a supervisor, who codes
+    nothing); once open, every member with segments in the study. Outsiders see nobody.
     """
     if access is None:
         return []
     viewer = access.user
+    own = [viewer] if access.can_code else []
     if not layers_open(access, codebook=codebook):
-        return [viewer]
+        return own
     members_with_segments = Segment.objects.filter(
         intervention__study=access.study, coder=OuterRef("pk")
     )
-    others = (
+    coders = list(
         get_user_model()
         .objects.filter(memberships__study=access.study)
         .filter(Exists(members_with_segments))
-        .exclude(pk=viewer.pk)
         .order_by("username")
     )
-    return [viewer, *others]
+    # A member who no longer codes keeps the layer of the segments they made.
+    return own + [user for user in coders if user.pk != viewer.pk or not own]
 
 
 def counted_coders(

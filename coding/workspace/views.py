@@ -126,7 +126,8 @@ def _page_context(viewing: Viewing, **extra: Any) -> dict[str, Any]:
         and InterventionProgress.objects.filter(
             intervention=intervention, coder=viewing.viewer
         ).exists(),
-        layer_choice=len(viewing.layers) > 1,
+        # A supervisor has no layer of their own: even one coder's layer is theirs to switch.
+        layer_choice=len(viewing.layers) > 1 or (not viewing.coding and bool(viewing.layers)),
         blind=sight.blind_note(viewing.access, n_layers=len(viewing.layers)),
     )
     context.update(extra)
@@ -231,7 +232,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
         return _picker_refusal(request, access, intervention, form_error(form))
     data = form.cleaned_data
     try:
-        codes, paths = chosen_codes(access.study, data["codes"])
+        codes, paths, short = chosen_codes(access.study, data["codes"])
         applied = segments.segments_apply_counted(
             intervention=intervention,
             coder=request.user,
@@ -247,7 +248,7 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
     except segments.SegmentError as error:
         return _picker_refusal(request, access, intervention, str(error))
     created = applied.segments
-    names = ", ".join(segment.code.name for segment in created)
+    names = ", ".join(short[segment.code_id] for segment in created)
     status_text = _("Coded: %(codes)s") % {"codes": names}
     if not request.htmx:
         messages.success(request, status_text)
@@ -259,7 +260,10 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
         here, total = applied.counts[pk]
         nodes.append(OutlineNode(segment.code, len(paths[pk]), paths[pk], total=total, here=here))
     context = {
-        "ws_update": data_script(update_data(Outline([], nodes), add=created), "ws-update-data"),
+        "ws_update": data_script(
+            update_data(Outline([], nodes, given_short_labels=short), add=created),
+            "ws-update-data",
+        ),
         "count_nodes": nodes,
         "status_text": status_text,
     }
@@ -508,7 +512,8 @@ def segment_code(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespons
         segments.segment_change_code(segment=segment, actor=request.user, code=code)
     except segments.SegmentError as error:
         return _segment_change(request, access, segment, error=str(error))
-    notice = _("Code changed to “%(name)s”.") % {"name": code.name}
+    name = codebook_services.short_code_paths(access.study).get(code.pk, code.name)
+    notice = _("Code changed to “%(name)s”.") % {"name": name}
     counted = {old_code, code.pk}
     return _segment_change(request, access, segment, notice=notice, counted=counted)
 
@@ -539,7 +544,8 @@ def segment_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
         segments.segment_delete(segment=segment, actor=request.user)
     except segments.SegmentError as error:
         return _segment_change(request, access, segment, error=str(error))
-    notice = _("Segment “%(code)s” removed.") % {"code": segment.code.name}
+    name = codebook_services.short_code_paths(access.study).get(segment.code_id, segment.code.name)
+    notice = _("Segment “%(code)s” removed.") % {"code": name}
     return _segment_change(
         request, access, segment, notice=notice, deleted=True, counted={segment.code_id}
     )

@@ -32,6 +32,7 @@ from coding.models import (
     InterventionProgress,
     Segment,
 )
+from interventions.marks import study_marks
 from interventions.models import Role, Section
 from tests.conftest import Cast
 from tests.factories import (
@@ -307,7 +308,8 @@ def test_a_coder_sees_their_own_marks_labels_and_counts(cast: Cast, world: World
         "Sociale hulpbronnen › Doelen",
         segment.code.color.lower(),
     ]
-    assert data["coders"] == {str(cast.coder_a.pk): ["carol", "CA"]}
+    colour = study_marks(cast.study)[cast.coder_a.pk].colour
+    assert data["coders"] == {str(cast.coder_a.pk): ["carol", "CA", colour]}
     assert (data["viewer"], data["several"]) == (cast.coder_a.pk, False)
     assert data["segmentUrl"] == reverse(
         "segment_detail", args=[cast.study.slug, "00000000-0000-0000-0000-000000000000"]
@@ -335,7 +337,7 @@ def test_the_owner_turns_both_coders_layers_on(cast: Cast, world: World) -> None
     assert content.lstrip().startswith('<script id="ws-data" type="application/json">')
     assert set(painted(content)) == {world.carol_segment.uuid, world.bob_segment.uuid}
     data = json_block(content, "ws-data")
-    assert data["coders"][str(cast.coder_a.pk)] == ["carol", "CA"]
+    assert data["coders"][str(cast.coder_a.pk)][:2] == ["carol", "CA"]
     assert data["several"] is True
     assert 'id="ws-tree" hx-swap-oob="true"' in content
     assert "ws-chunk" not in content
@@ -897,9 +899,10 @@ def test_the_workspace_page_runs_a_fixed_number_of_queries(
     Section.objects.all().delete()
     _many_segments(cast, codes, 300)
     # Session, user, membership with the intervention and the reveal state (one join), the
-    # visible coders, the segments, the counts, the codes, assignments, previous, next,
-    # sections, progress, notifications: none per segment, per code or per chunk.
-    with django_assert_num_queries(13):
+    # visible coders, the members' initials and colours, the segments, the counts, the codes,
+    # assignments, previous, next, sections, progress, notifications: none per segment, per
+    # code or per chunk.
+    with django_assert_num_queries(14):
         response = owner.get(workspace_url(cast, layers=layers))
     assert len(painted(response.content.decode())) == 300
     with CaptureQueriesContext(connection) as many:
