@@ -13,13 +13,13 @@ Who may code is `StudyAccess.can_code`; which coders' segments a reader sees is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -77,6 +77,17 @@ def check_span(
 ) -> None:
     """Refuse a span that is not a non-empty part of the text, does not say `quote`, or
     touches a section that is not coded. `sections` saves the query when the caller has them."""
+    _check_bounds(start, end)
+    _check_range(start, end, len(intervention.text))
+    _check_quote(intervention.text[start:end], quote)
+    if sections is None:
+        sections = Section.objects.filter(intervention=intervention, excluded=True)
+    for section in sections:
+        if section.excluded and section.start < end and start < section.end:
+            _refuse_excluded(start, end, section.heading)
+
+
+def _check_bounds(start: Any, end: Any) -> None:
     if any(isinstance(v, bool) or not isinstance(v, int) for v in (start, end)):
         raise SegmentError(_("The start and end of a segment must be whole numbers."))
     if start >= end:
@@ -84,27 +95,39 @@ def check_span(
             _("The span %(start)s–%(end)s is empty: its end must come after its start.")
             % {"start": start, "end": end}
         )
-    length = len(intervention.text)
+
+
+def _check_range(start: int, end: int, length: int) -> None:
     if start < 0 or end > length:
         raise SegmentError(
             _("The span %(start)s–%(end)s lies outside the text, which has %(length)s characters.")
             % {"start": start, "end": end, "length": length}
         )
-    if intervention.text[start:end] != quote:
+
+
+def _check_quote(said: str, quote: str) -> None:
+    if said != quote:
         raise SegmentError(
             _(
                 "The text here does not match your selection; the page may be out of date. "
                 "Reload and select again."
             )
         )
-    if sections is None:
-        sections = Section.objects.filter(intervention=intervention, excluded=True)
-    for section in sections:
-        if section.excluded and section.start < end and start < section.end:
-            raise SegmentError(
-                _("The span %(start)s–%(end)s is in the section ‘%(heading)s’, which is not coded.")
-                % {"start": start, "end": end, "heading": section.heading}
-            )
+
+
+def _refuse_excluded(start: int, end: int, heading: str) -> None:
+    raise SegmentError(
+        _("The span %(start)s–%(end)s is in the section ‘%(heading)s’, which is not coded.")
+        % {"start": start, "end": end, "heading": heading}
+    )
+
+
+def _check_found_span(start: int, end: int, quote: str, found: dict[str, Any]) -> None:
+    """`check_span` on what `_span_under_lock` read instead of the whole text."""
+    _check_range(start, end, found["length"])
+    _check_quote(found["said"], quote)
+    if found["excluded"] is not None:
+        _refuse_excluded(start, end, found["excluded"])
 
 
 def check_code(code: Code, study: Study) -> None:
@@ -209,6 +232,16 @@ def _record(
 # Writes ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Applied:
+    """The segments `segments_apply_counted` stored, and how many segments each of their codes
+    has now, this change included: code id -> (in this text, in the study), of the coders
+    counted."""
+
+    segments: list[Segment]
+    counts: dict[int, tuple[int, int]]
+
+
 def segments_apply(
     *,
     intervention: Intervention,
@@ -220,17 +253,45 @@ def segments_apply(
     memo: str = "",
     access: StudyAccess | None = None,
     paths: dict[int, tuple[str, ...]] | None = None,
-    sections: Iterable[Any] | None = None,
 ) -> list[Segment]:
     """Give one span several codes at once; all or nothing. A code listed twice counts once.
 
-    `access` is the coder's, `paths` the codebook's paths (`paths_from`) and `sections` the
-    intervention's sections (anything with start, end, heading and excluded) when the caller
-    has loaded them for this request already. Then the write itself is three queries: the row
-    lock, the segments and their events; the text is read again only when it changed since the
-    caller loaded it. A span given the same code by the same coder twice is refused by the
-    database's unique constraint, so two clicks at once store one segment.
+    `access` is the coder's and `paths` the codebook's paths (`paths_from`) when the caller
+    has loaded them for this request already. Then the write is three queries: the row lock,
+    which also reads the characters of the span, the text's length and any section not coded
+    that the span touches (never the whole text); the segments; their events. A span given the
+    same code by the same coder twice is refused by the database's unique constraint, so two
+    clicks at once store one segment.
     """
+    return segments_apply_counted(
+        intervention=intervention,
+        coder=coder,
+        codes=codes,
+        start=start,
+        end=end,
+        quote=quote,
+        memo=memo,
+        access=access,
+        paths=paths,
+    ).segments
+
+
+def segments_apply_counted(
+    *,
+    intervention: Intervention,
+    coder: User,
+    codes: Sequence[Code],
+    start: int,
+    end: int,
+    quote: str,
+    memo: str = "",
+    access: StudyAccess | None = None,
+    paths: dict[int, tuple[str, ...]] | None = None,
+    counted: Collection[int] | QuerySet[Any] = (),
+) -> Applied:
+    """`segments_apply`, and the counts of its codes for the coder's page: the segments of the
+    coder and of the `counted` coders (ids, or a subquery of them: `coding.sight.counted_coders`
+    decides who may be counted), read by the row lock's query, so no query of their own."""
     study = intervention.study
     _require_coding(study, coder, access)
     unique: dict[int, Code] = {}
@@ -240,22 +301,24 @@ def segments_apply(
     if not unique:
         raise SegmentError(_("Choose at least one code for the selected text."))
     memo = _clean_memo(memo)
-    if sections is None:
-        sections = Section.objects.filter(intervention=intervention, excluded=True)
-    sections = list(sections)
-    check_span(intervention=intervention, start=start, end=end, quote=quote, sections=sections)
+    _check_bounds(start, end)
     if paths is None or any(code.pk not in paths for code in unique.values()):
         paths = code_paths(study)
 
-    def write() -> list[Segment]:
+    def write() -> Applied:
         with transaction.atomic():
-            locked = _lock(intervention)
-            if locked is not intervention:
-                # The row changed since the caller read it: check against the text as it is.
-                check_span(intervention=locked, start=start, end=end, quote=quote)
+            found = _span_under_lock(
+                intervention=intervention,
+                coder=coder,
+                start=start,
+                end=end,
+                code_ids=unique,
+                counted=counted,
+            )
+            _check_found_span(start, end, quote, found)
             created = Segment.objects.bulk_create(
                 Segment(
-                    intervention=locked,
+                    intervention=intervention,
                     code=code,
                     coder=coder,
                     start=start,
@@ -274,7 +337,9 @@ def segments_apply(
                 )
                 for segment in created
             )
-        return created
+        # Counted before the insert, under the lock: the coder's new segment adds one.
+        counts = {pk: (found[f"here_{pk}"] + 1, found[f"total_{pk}"] + 1) for pk in unique}
+        return Applied(created, counts)
 
     try:
         return retrying(write)
@@ -288,6 +353,69 @@ def segments_apply(
                 % {"code": unique[code_id].name}
             ) from None
         raise
+
+
+# Far beyond any text, within every database's integers: a span's numbers go into the query so.
+_LONGEST = 2**31 - 1
+
+
+def _span_under_lock(
+    *,
+    intervention: Intervention,
+    coder: User,
+    start: int,
+    end: int,
+    code_ids: Iterable[int],
+    counted: Collection[int] | QuerySet[Any],
+) -> dict[str, Any]:
+    """Lock the intervention's row until the transaction ends (PostgreSQL; SQLite serializes
+    writers anyway) and read, under the lock, what the span's check needs: the text's `length`,
+    its characters from `start` to `end` (`said`; code points in both databases) and the
+    heading of the first section not coded that the span touches (`excluded`, None if none);
+    and for each code the segments of the coder and the `counted` coders in this text
+    (`here_<id>`) and in the study (`total_<id>`).
+
+    Written as SQL: built with the ORM, its subqueries cost more CPU to compile than the rest
+    of applying a code. Every value is a parameter; both databases take this SQL as it is.
+    """
+    q = connection.ops.quote_name
+    segment, section = q(Segment._meta.db_table), q(Section._meta.db_table)
+    interventions = q(Intervention._meta.db_table)
+    if isinstance(counted, QuerySet):
+        counted_sql, counted_params = counted.query.sql_with_params()
+    else:
+        ids = sorted({int(pk) for pk in counted} | {coder.pk})
+        counted_sql, counted_params = ", ".join(["%s"] * len(ids)), tuple(ids)
+    coders = f"({q('coder_id')} = %s OR {q('coder_id')} IN ({counted_sql}))"
+    columns = [
+        f"LENGTH(i.{q('text')})",
+        f"SUBSTR(i.{q('text')}, %s, %s)",
+        f"(SELECT {q('heading')} FROM {section} WHERE {q('intervention_id')} = i.{q('id')} "
+        f"AND {q('excluded')} AND {q('start')} < %s AND {q('end')} > %s "
+        f"ORDER BY {q('start')} LIMIT 1)",
+    ]
+    params: list[Any] = [min(max(start, 0), _LONGEST) + 1, min(end - start, _LONGEST), end, start]
+    names = ["length", "said", "excluded"]
+    for pk in code_ids:
+        columns.append(
+            f"(SELECT COUNT(*) FROM {segment} WHERE {q('intervention_id')} = i.{q('id')} "
+            f"AND {q('code_id')} = %s AND {coders})"
+        )
+        columns.append(
+            f"(SELECT COUNT(*) FROM {segment} s JOIN {interventions} j "
+            f"ON s.{q('intervention_id')} = j.{q('id')} "
+            f"WHERE j.{q('study_id')} = i.{q('study_id')} AND s.{q('code_id')} = %s AND {coders})"
+        )
+        params += [pk, coder.pk, *counted_params, pk, coder.pk, *counted_params]
+        names += [f"here_{pk}", f"total_{pk}"]
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = f"SELECT {', '.join(columns)} FROM {interventions} i WHERE i.{q('id')} = %s{lock}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, intervention.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise SegmentError(_("This text was deleted meanwhile."))
+    return dict(zip(names, row, strict=True))
 
 
 def segment_create(

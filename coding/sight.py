@@ -37,6 +37,21 @@ def reveal_state(study: Study) -> Codebook:
     return found or Codebook(study=study)
 
 
+def access_reveal_state(access: StudyAccess) -> Codebook:
+    """`reveal_state` of the member's study, without a query when the access was read with it
+    (`interventions.access.get_intervention_for_user`)."""
+    if access.reveal is None:
+        return reveal_state(access.study)
+    pk, policy, revealed_at = access.reveal
+    if pk is None:
+        return Codebook(study=access.study)
+    return Codebook.from_db(
+        None,
+        ["id", "study_id", "reveal", "revealed_at"],
+        [pk, access.study.pk, policy, revealed_at],
+    )
+
+
 def layers_open(access: StudyAccess | None, *, codebook: Codebook | None = None) -> bool:
     """Whether every coder's layer is open to this member: to everyone once revealed; before
     that to the owner and supervisor when the policy is "always", to the supervisor when it is
@@ -44,7 +59,7 @@ def layers_open(access: StudyAccess | None, *, codebook: Codebook | None = None)
     has `reveal_state` already."""
     if access is None:
         return False
-    codebook = codebook or reveal_state(access.study)
+    codebook = codebook or access_reveal_state(access)
     if codebook.is_revealed:
         return True
     if codebook.shows_layers_before_reveal:
@@ -64,31 +79,47 @@ def sees_others_progress(access: StudyAccess | None, *, codebook: Codebook | Non
     once the layers are revealed (before, it would tell them how far the others are)."""
     if access is None:
         return False
-    return access.sees_all_progress or (codebook or reveal_state(access.study)).is_revealed
+    return access.sees_all_progress or (codebook or access_reveal_state(access)).is_revealed
 
 
 def visible_coders(access: StudyAccess | None, *, codebook: Codebook | None = None) -> list[User]:
-    """The coders whose layers this member may see, themself first, then by username.
+    """The coders whose layers this member may see, themself first when they code, then by
+    username.
 
-    While the layers are closed to them, only themself; once open, every member with segments
-    in the study. Outsiders see nobody.
+    While the layers are closed to them, only themself (nobody for a supervisor, who codes
+    nothing); once open, every member with segments in the study. Outsiders see nobody.
     """
     if access is None:
         return []
     viewer = access.user
+    own = [viewer] if access.can_code else []
     if not layers_open(access, codebook=codebook):
-        return [viewer]
+        return own
     members_with_segments = Segment.objects.filter(
         intervention__study=access.study, coder=OuterRef("pk")
     )
-    others = (
+    coders = list(
         get_user_model()
         .objects.filter(memberships__study=access.study)
         .filter(Exists(members_with_segments))
-        .exclude(pk=viewer.pk)
         .order_by("username")
     )
-    return [viewer, *others]
+    # A member who no longer codes keeps the layer of the segments they made.
+    return own + [user for user in coders if user.pk != viewer.pk or not own]
+
+
+def counted_coders(
+    access: StudyAccess, layers: Iterable[Any], *, codebook: Codebook | None = None
+) -> list[int] | QuerySet[Any]:
+    """The ids of the coders among `layers` whose segments this member may count, without a
+    query of its own: the member alone while the layers are closed to them; once open, the
+    member and those of `layers` who are members of the study, as a subquery. For counting
+    this is `visible_coders` within `layers` (a coder without segments counts 0 either way)."""
+    viewer = access.user.pk
+    if not layers_open(access, codebook=codebook):
+        return [viewer]
+    wanted = _layer_ids(layers) | {viewer}
+    return access.study.memberships.filter(user_id__in=wanted).values("user_id")
 
 
 def visible_ids(access: StudyAccess | None) -> set[int]:
@@ -169,7 +200,7 @@ def blind_note(access: StudyAccess, *, n_layers: int, codebook: Codebook | None 
     when nothing is hidden."""
     if n_layers > 1:
         return ""
-    codebook = codebook or reveal_state(access.study)
+    codebook = codebook or access_reveal_state(access)
     if codebook.is_revealed:
         return ""
     if not access.sees_layers_before_reveal:

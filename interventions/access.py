@@ -12,14 +12,25 @@ Services that receive a study and an actor ask `access_for` (None for outsiders)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject
 
 from interventions.models import Intervention, Membership, Role, Study
 
@@ -56,6 +67,10 @@ class StudyAccess:
 
     study: Study
     membership: Membership
+    # The study's reveal policy and time as (codebook id, policy, revealed at), all None when it
+    # has no codebook yet, when they were read with the access (`coding.sight` uses them then
+    # instead of a query of its own); None when they were not.
+    reveal: tuple[int | None, str | None, datetime | None] | None = None
 
     @property
     def user(self) -> User:
@@ -194,41 +209,127 @@ def get_study_for_user(user: User, slug: str, *, need: Right = "can_read") -> St
 
 
 def get_intervention_for_user(
-    user: User, slug: str, uuid: Any, *, need: Right = "can_read"
+    user: User, slug: str, uuid: Any, *, need: Right = "can_read", text: bool = True
 ) -> tuple[StudyAccess, Intervention]:
     """The access and the intervention `uuid` of study `slug`, with the same answers.
 
-    One query: the intervention with its study and the user's membership beside it."""
+    One query: the intervention with its study, the user's membership and the study's reveal
+    state beside it. `text=False` leaves the intervention's text unread (it is read when first
+    used)."""
     if not user.is_authenticated:
         raise Http404
+    access, intervention = _intervention_access(slug, uuid, user.pk, text=text, user=user)
+    if not getattr(access, need):
+        raise PermissionDenied
+    return access, intervention
+
+
+def get_intervention_for_request(
+    request: HttpRequest, slug: str, uuid: Any, *, need: Right = "can_read", text: bool = True
+) -> tuple[StudyAccess, Intervention] | None:
+    """As `get_intervention_for_user` for the request's signed-in user, or None when nobody is
+    signed in (the view sends them to the login page, as `login_required` does).
+
+    When the request has not loaded its user yet, the user's row comes in the same query as
+    the access: a query less for views that answer often (applying a code). The user counts
+    as signed in only as `django.contrib.auth.get_user` decides it on its usual path (the
+    session's backend is `ModelBackend`'s, the user may log in, the session's hash is the
+    user's current one); any other case, and an outsider, takes Django's own path.
+    """
+    user_id = _unloaded_session_user(request)
+    if user_id is not None:
+        try:
+            access, intervention = _intervention_access(slug, uuid, user_id, text=text)
+        except Http404:
+            pass  # Django's own path below tells an outsider from a stale session
+        else:
+            if _session_signed_in_as(request, access.user):
+                request.user = access.user
+                if not getattr(access, need):
+                    raise PermissionDenied
+                return access, intervention
+    if not request.user.is_authenticated:
+        return None
+    return get_intervention_for_user(request.user, slug, uuid, need=need, text=text)
+
+
+def _unloaded_session_user(request: HttpRequest) -> Any:
+    """The user id the session names while `request.user` is still unloaded, else None."""
+    lazy = request.__dict__.get("user")
+    if not isinstance(lazy, SimpleLazyObject) or hasattr(request, "_cached_user"):
+        return None
+    try:
+        return get_user_model()._meta.pk.to_python(request.session[SESSION_KEY])
+    except (KeyError, ValueError):
+        return None
+
+
+def _session_signed_in_as(request: HttpRequest, user: User) -> bool:
+    """Whether the session is signed in as `user`, checked as `django.contrib.auth.get_user`
+    checks it, for the usual case only: False sends the request down Django's own path (which
+    also knows the fallback secrets and flushes a stale session)."""
+    session = request.session
+    backend_path = session.get(BACKEND_SESSION_KEY)
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return False
+    backend = load_backend(backend_path)
+    # ModelBackend.get_user answers a user who may log in (`user_can_authenticate`).
+    if type(backend).get_user is not ModelBackend.get_user:
+        return False
+    if not backend.user_can_authenticate(user):  # type: ignore[attr-defined]
+        return False
+    session_hash = session.get(HASH_SESSION_KEY)
+    if not isinstance(session_hash, str) or not session_hash:
+        return False
+    return constant_time_compare(session_hash, user.get_session_auth_hash())
+
+
+def _intervention_access(
+    slug: str, uuid: Any, user_id: Any, *, text: bool, user: User | None = None
+) -> tuple[StudyAccess, Intervention]:
+    """The access of user `user_id` and the intervention, in one query; with the user's row
+    too when `user` is not given."""
     try:
         UUID(str(uuid))
     except ValueError:
         raise Http404 from None
-    # The membership joined in the same filter call, so the annotations read that one row.
-    intervention = (
-        Intervention.objects.select_related("study")
-        .filter(study__slug=slug, uuid=uuid, study__memberships__user=user)
-        .annotate(
-            membership_pk=F("study__memberships__pk"),
-            membership_role=F("study__memberships__role"),
-            membership_created=F("study__memberships__created_at"),
-        )
-        .first()
+    found = Intervention.objects.select_related("study").filter(
+        study__slug=slug, uuid=uuid, study__memberships__user_id=user_id
     )
+    if not text:
+        found = found.defer("text")
+    # The membership joined in the same filter call, so the annotations read that one row; the
+    # codebook is the study's one (a reverse one-to-one, so a LEFT JOIN of at most one row).
+    annotations: dict[str, Any] = {
+        "membership_pk": F("study__memberships__pk"),
+        "membership_role": F("study__memberships__role"),
+        "membership_created": F("study__memberships__created_at"),
+        "codebook_pk": F("study__codebook__pk"),
+        "codebook_reveal": F("study__codebook__reveal"),
+        "codebook_revealed_at": F("study__codebook__revealed_at"),
+    }
+    user_fields = [] if user is not None else [f.attname for f in User._meta.concrete_fields]
+    annotations.update(
+        {f"user_{name}": F(f"study__memberships__user__{name}") for name in user_fields}
+    )
+    intervention = found.annotate(**annotations).first()
     if intervention is None:
         raise Http404
+    # Taken off the intervention, which carries them as attributes.
+    values = {name: intervention.__dict__.pop(name) for name in annotations}
+    if user is None:
+        user = User.from_db(
+            intervention._state.db, user_fields, [values[f"user_{name}"] for name in user_fields]
+        )
     membership = Membership(
-        pk=intervention.membership_pk,  # type: ignore[attr-defined]
+        pk=values["membership_pk"],
         study=intervention.study,
         user=user,
-        role=intervention.membership_role,  # type: ignore[attr-defined]
-        created_at=intervention.membership_created,  # type: ignore[attr-defined]
+        role=values["membership_role"],
+        created_at=values["membership_created"],
     )
-    access = StudyAccess(study=intervention.study, membership=membership)
-    if not getattr(access, need):
-        raise PermissionDenied
-    return access, intervention
+    reveal = (values["codebook_pk"], values["codebook_reveal"], values["codebook_revealed_at"])
+    return StudyAccess(study=intervention.study, membership=membership, reveal=reveal), intervention
 
 
 def members_who_code(study: Study) -> QuerySet[Membership]:

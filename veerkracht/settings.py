@@ -98,6 +98,9 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             "OPTIONS": SQLITE_OPTIONS,
+            # A connection kept for a minute, as PostgreSQL's: opening one (Django's functions,
+            # the pragmas) cost more CPU than some requests' queries (benchmarks/RESULTS.md).
+            "CONN_MAX_AGE": env_int("SQLITE_CONN_MAX_AGE", 60),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -96,6 +96,14 @@ class Cell:
 class MeasureRow:
     label: str
     cells: list[Cell]
+    # Whether a chance-corrected coefficient has a value. A code nobody used agrees 100% on
+    # its absence and has no coefficient: the report folds such rows away.
+    computable: bool = True
+
+
+def split_computable(rows: list[MeasureRow]) -> tuple[list[MeasureRow], list[MeasureRow]]:
+    """The rows with a coefficient, and those without (`MeasureRow.computable`)."""
+    return [r for r in rows if r.computable], [r for r in rows if not r.computable]
 
 
 # Reasons that say a measure does not apply to this comparison, rather than that it came out
@@ -171,10 +179,12 @@ def cell(measure: dict[str, Any], key: str, unit: str, notes: Notes) -> Cell:
 
 def measure_rows(measures: dict[str, dict[str, Any]], unit: str, notes: Notes) -> list[MeasureRow]:
     columns = measure_columns(unit)
+    coefficients = [key for key, _label in columns if key in FLAGGED]
     return [
         MeasureRow(
             display_path_string(path),
             [cell(m, key, unit, notes) for key, _label in columns],
+            computable=any(m.get(key) is not None for key in coefficients),
         )
         for path, m in measures.items()
     ]

@@ -51,6 +51,7 @@ from coding.agreement.report import (
     measure_columns,
     measure_rows,
     run_row,
+    split_computable,
 )
 from coding.agreement.runs import (
     AgreementError,
@@ -493,8 +494,15 @@ def report(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
         unit_name=UNIT_NAMES.get(unit, unit),
         columns=[label for _key, label in measure_columns(unit)],
         overall=measure_rows({_("All codes"): overall}, unit, notes) if overall else [],
-        codes=measure_rows(result.get("codes") or {}, unit, notes),
-        families=measure_rows(result.get("families") or {}, unit, notes),
+    )
+    # Rows without any value (a code nobody used) fold away under a count.
+    context["codes"], context["codes_folded"] = split_computable(
+        measure_rows(result.get("codes") or {}, unit, notes)
+    )
+    context["families"], context["families_folded"] = split_computable(
+        measure_rows(result.get("families") or {}, unit, notes)
+    )
+    context.update(
         confusions=confusion_tables(result),
         notes=notes.reasons,
         disagreements=listed,

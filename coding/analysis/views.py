@@ -25,8 +25,8 @@ from coding.analysis.forms import AutocodeForm, ReportForm, SearchForm, Snapshot
 from coding.analysis.quotations import quotation_docx
 from coding.analysis.render import report_rows_html
 from coding.analysis.tables import AnalysisError, Table, overlapping_pairs, table_cells
-from coding.codebook.outline import display_path, display_path_string
-from coding.codebook.services import codes_by_parent, paths_from
+from coding.codebook.outline import display_path, display_path_string, short_paths
+from coding.codebook.services import codes_by_parent, paths_from, short_code_paths
 from coding.consensus import services as consensus
 from coding.models import AnalysisSnapshot, Code, CodingEvent
 from coding.segments import SegmentError
@@ -115,6 +115,7 @@ def _report(request: HtmxHttpRequest, slug: str) -> dict[str, Any]:
             rows=rows,
             source_note=source_note,
             code=by_uuid[data["code"]],
+            code_label=short_paths(paths)[by_uuid[data["code"]].pk],
             layer_of={name: ("" if pk == request.user.pk else pk) for name, pk in ids.items()},
             query=request.GET.urlencode(),
         )
@@ -538,6 +539,8 @@ def analysis_autocode(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context["autocode_error"] = form_error(form)
         return render(request, "coding/analysis/search.html", context, status=400)
     code = Code.objects.get(study=access.study, uuid=form.cleaned_data["code"])
+    # The messages name the code by its shortest unambiguous path (`short_code_paths`).
+    context["code_label"] = short_code_paths(access.study).get(code.pk, code.name)
     by_key = {_hit_key(hit): hit for hit in result.hits}
     texts = dict(
         Intervention.objects.filter(

@@ -7,10 +7,11 @@ counted (for a blind coder, their own layer only); this module only arranges the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from django.utils.translation import gettext as _
 
@@ -21,10 +22,33 @@ if TYPE_CHECKING:
 
 SEPARATOR = " › "
 
+Key = TypeVar("Key", bound=Hashable)
+
 
 def display_path(path: Iterable[str]) -> str:
     """A code's path as a page shows it: "Sociale hulpbronnen › Doelen"."""
     return SEPARATOR.join(path)
+
+
+def short_paths(paths: Mapping[Key, Sequence[str]]) -> dict[Key, str]:
+    """Every code's shortest unambiguous name among `paths` (a codebook's paths by key), as a
+    page shows a code without its tree around it: the bare name when no other code has it,
+    else the shortest end of its path that no other path ends in ("Sociale hulpbronnen ›
+    Inhoud"). Names compare without case. Two codes with the same whole path keep it whole."""
+
+    def folded(path: Sequence[str]) -> tuple[str, ...]:
+        return tuple(part.casefold() for part in path)
+
+    ends: Counter[tuple[str, ...]] = Counter()
+    for path in paths.values():
+        key = folded(path)
+        ends.update(key[-n:] for n in range(1, len(key) + 1))
+    short = {}
+    for code, path in paths.items():
+        key = folded(path)
+        n = next((n for n in range(1, len(key)) if ends[key[-n:]] == 1), len(key))
+        short[code] = display_path(path[-n:])
+    return short
 
 
 def display_path_string(path: str) -> str:
@@ -69,10 +93,20 @@ class OutlineNode:
 class Outline:
     roots: list[OutlineNode]
     ordered: list[OutlineNode]
+    # The codes' short names when the outline holds only some codes of the codebook (an answer
+    # that sends just the codes it touched), where names among the part alone would be too short.
+    given_short_labels: dict[int, str] | None = None
 
     @cached_property
     def nodes(self) -> dict[int, OutlineNode]:
         return {node.code.pk: node for node in self.ordered}
+
+    @cached_property
+    def short_labels(self) -> dict[int, str]:
+        """Each code's shortest unambiguous path (`short_paths`) by id."""
+        if self.given_short_labels is not None:
+            return self.given_short_labels
+        return short_paths({node.code.pk: node.path for node in self.ordered})
 
     def node(self, code: Code | None) -> OutlineNode | None:
         return None if code is None else self.nodes.get(code.pk)

@@ -23,6 +23,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from coding.codebook.outline import short_paths
 from coding.codebook.tree import CodeNode, normalize_guid, subtree_ids, walk
 from coding.codebook.versions import snapshot_diff
 from coding.models import (
@@ -90,6 +91,12 @@ def paths_from(children: dict[int | None, list[Code]]) -> dict[int, tuple[str, .
 def code_paths(study: Study) -> dict[int, tuple[str, ...]]:
     """Every code's path of names from its theme down, from one query."""
     return paths_from(codes_by_parent(study))
+
+
+def short_code_paths(study: Study) -> dict[int, str]:
+    """Every code's shortest unambiguous path (`outline.short_paths`) by id, from one query:
+    how a page names a code without its tree around it."""
+    return short_paths(code_paths(study))
 
 
 def code_guid(code: Code) -> str:
@@ -516,7 +523,8 @@ def _code_create_cached(
             code=code,
             code_uuid=code.uuid,
             code_name=code.name,
-            before={},
+            # Made by an import: the activity feed shows the import's one line instead.
+            before={"import": True},
             after=_fields(code),
         )
     )
@@ -1165,7 +1173,12 @@ def _guid_index(codes: Iterable[Code]) -> dict[str, Code]:
 
 
 def codebook_import(
-    *, study: Study, actor: User | None, nodes: list[CodeNode], keep_guids: bool = True
+    *,
+    study: Study,
+    actor: User | None,
+    nodes: list[CodeNode],
+    keep_guids: bool = True,
+    template: str = "",
 ) -> ImportReport:
     """Fill an empty codebook, or merge into an existing one; all or nothing.
 
@@ -1251,6 +1264,7 @@ def codebook_import(
                 "changed": len(report.changed),
                 "renamed": len(report.renamed),
                 "moved": len(report.moved),
+                **({"template": template} if template else {}),
             },
         )
     return report
@@ -1321,10 +1335,15 @@ def template_nodes(template: str) -> list[CodeNode]:
 
 
 def codebook_apply_template(*, study: Study, actor: User, template: str) -> ImportReport:
+    """Fill the codebook from a template. Its codes come before any coding, so they are
+    deductive here whatever the study that wrote the template found inductively."""
     if template == "empty":
         return ImportReport()
+    nodes = template_nodes(template)
+    for _path, node in walk(nodes):
+        node.origin = Code.Origin.DEDUCTIVE
     return codebook_import(
-        study=study, actor=actor, nodes=template_nodes(template), keep_guids=False
+        study=study, actor=actor, nodes=nodes, keep_guids=False, template=template
     )
 
 

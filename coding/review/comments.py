@@ -38,6 +38,8 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from coding.codebook.outline import short_paths
+from coding.codebook.services import codes_by_parent, paths_from
 from coding.models import (
     COMMENT_MAX_LENGTH,
     Code,
@@ -359,14 +361,22 @@ def _rows(study: Study, viewer: User, threads: list[CommentThread]) -> list[Thre
         str(s.uuid): s
         for s in Segment.objects.filter(uuid__in=kinds[CommentThread.Target.SEGMENT])
         .select_related("code", "intervention")
-        .only("uuid", "coder", "quote", "code", "code__name", "intervention", "intervention__uuid")
+        .only(
+            "uuid",
+            "coder",
+            "quote",
+            "code",
+            "code__name",
+            "code__uuid",
+            "intervention",
+            "intervention__uuid",
+        )
     }
-    codes = {
-        str(uuid): name
-        for uuid, name in Code.objects.filter(
-            study=study, uuid__in=kinds[CommentThread.Target.CODE]
-        ).values_list("uuid", "name")
-    }
+    # Every code by its shortest unambiguous path (the template has five "Inhoud"), from
+    # the one query that loads the codebook.
+    children = codes_by_parent(study)
+    short = short_paths(paths_from(children))
+    codes = {str(code.uuid): short[code.pk] for found in children.values() for code in found}
     interventions = {
         str(uuid): (uuid, title)
         for uuid, title in Intervention.objects.filter(
@@ -417,7 +427,8 @@ def _target(
     if thread.target_kind == CommentThread.Target.SEGMENT:
         if segment is None:
             return _("a deleted segment"), None
-        return f"{segment.code.name}: “{segment.quote[:60]}”", segment.intervention.uuid
+        name = codes.get(str(segment.code.uuid), segment.code.name)
+        return f"{name}: “{segment.quote[:60]}”", segment.intervention.uuid
     if thread.target_kind == CommentThread.Target.CODE:
         return codes.get(key, _("a deleted code")), None
     uuid, title = interventions.get(key, (None, _("a deleted intervention")))
@@ -505,6 +516,14 @@ def notifications_seen(
 
 def unread_count(user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notifications_read_for_thread(*, user: User, thread: CommentThread) -> int:
+    """Mark the user's notifications about comments of `thread` as read, as opening it does;
+    returns how many."""
+    return Notification.objects.filter(
+        user=user, comment__thread=thread, read_at__isnull=True
+    ).update(read_at=timezone.now())
 
 
 def notification_mark_read(*, user: User, uuid: Any = None) -> int:

@@ -17,9 +17,18 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from coding import sight
-from coding.codebook.services import codebook_tree, latest_approved, tree_snapshot
+from coding.agreement.report import UNIT_NAMES
+from coding.codebook.outline import display_path_string, short_paths
+from coding.codebook.services import (
+    codebook_tree,
+    codes_by_parent,
+    latest_approved,
+    paths_from,
+    tree_snapshot,
+)
 from coding.codebook.versions import SnapshotDiff, snapshot_diff
 from coding.consensus.services import reconciliation_progress_for_study
 from coding.models import (
@@ -145,7 +154,7 @@ def agreement_summary(study: Study) -> dict[str, Any] | None:
         if (value := _number(raw)) is not None
     ]
     codes = [
-        (path, value)
+        (display_path_string(path), value)
         for path, figures in (latest["result__codes"] or {}).items()
         if (value := _number((figures or {}).get(measure))) is not None
     ]
@@ -154,10 +163,12 @@ def agreement_summary(study: Study) -> dict[str, Any] | None:
         "run_uuid": latest["uuid"],
         "at": latest["finished_at"] or latest["created_at"],
         "unit": unit,
+        "unit_name": str(UNIT_NAMES.get(unit, unit)),
         "coders": (latest["params"] or {}).get("coders", []),
         "measure": measure,
         "value": _number(overall.get(measure)),
-        "interpretation": overall.get("interpretation", ""),
+        # Stored in English (the run's result is data); shown in the reader's language.
+        "interpretation": _(overall["interpretation"]) if overall.get("interpretation") else "",
         "trend": trend,
         "lowest_codes": codes[:LOWEST_CODES],
     }
@@ -176,6 +187,10 @@ class ActivityRow:
     action: str
     code_name: str
     intervention_title: str
+    # A codebook import: how many codes it added, and the template it came from ("" for a
+    # file).
+    n_added: int = 0
+    template: str = ""
 
 
 def recent_activity(
@@ -193,20 +208,33 @@ def recent_activity(
     events = (
         CodingEvent.objects.filter(study=study)
         .filter(allowed)
+        # The codes an import made: its own event says it in one line ("27 codes").
+        .exclude(action="code_create", before__has_key="import")
         .select_related("actor")
-        .only("created_at", "action", "code_name", "after", "actor")
+        .only("created_at", "action", "code_uuid", "code_name", "after", "actor")
         .order_by("-created_at", "-pk")[:limit]
     )
+    # A code still in the codebook is named by its shortest unambiguous path; a deleted one
+    # by the name it had.
+    children = codes_by_parent(study)
+    short = short_paths(paths_from(children))
+    by_uuid = {code.uuid: short[code.pk] for codes in children.values() for code in codes}
     return [
         ActivityRow(
             at=e.created_at,
             actor=e.actor,
             action=e.action,
-            code_name=e.code_name,
+            code_name=by_uuid.get(e.code_uuid, e.code_name) if e.code_uuid else e.code_name,
             intervention_title=str((e.after or {}).get("intervention_title", "")),
+            n_added=_int((e.after or {}).get("added")) if e.action == "codebook_import" else 0,
+            template=str((e.after or {}).get("template", "")),
         )
         for e in events
     ]
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 # Blind coding -----------------------------------------------------------------------------

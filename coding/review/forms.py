@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from coding.codebook.services import short_code_paths
 from coding.models import Code, CommentThread
 from interventions.models import Intervention
 
@@ -29,7 +30,14 @@ class ThreadStartForm(forms.Form):
         self.study = study
 
     def target_choices(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        codes = Code.objects.filter(study=self.study).tree_order().values_list("uuid", "name")
+        # Named by their shortest unambiguous path: the template has five "Inhoud".
+        short = short_code_paths(self.study)
+        codes = [
+            (uuid, short.get(pk, name))
+            for pk, uuid, name in Code.objects.filter(study=self.study)
+            .tree_order()
+            .values_list("pk", "uuid", "name")
+        ]
         items = Intervention.objects.filter(study=self.study).order_by("title")
         return [
             (_("Codes"), [(f"code:{uuid}", name) for uuid, name in codes]),

@@ -119,7 +119,12 @@ def _target(thread: CommentThread) -> dict[str, Any]:
     kind, key = thread.target_kind, thread.target_uuid
     if kind == CommentThread.Target.CODE:
         code = Code.objects.filter(study=thread.study, uuid=key).only("name", "uuid").first()
-        return {"label": code.name if code else _("a deleted code"), "code": code}
+        if code is None:
+            return {"label": _("a deleted code"), "code": None}
+        return {
+            "label": services.short_code_paths(thread.study).get(code.pk, code.name),
+            "code": code,
+        }
     if kind == CommentThread.Target.INTERVENTION:
         item = Intervention.objects.filter(study=thread.study, uuid=key).only("title").first()
         return {"label": item.title if item else _("a deleted intervention"), "intervention": item}
@@ -127,8 +132,9 @@ def _target(thread: CommentThread) -> dict[str, Any]:
     segment = Segment.objects.filter(uuid=key).select_related("code", "intervention").first()
     if segment is None:
         return {"label": _("a deleted segment")}
+    name = services.short_code_paths(thread.study).get(segment.code_id, segment.code.name)
     return {
-        "label": f"{segment.code.name}: “{segment.quote[:60]}”",
+        "label": f"{name}: “{segment.quote[:60]}”",
         "intervention": segment.intervention,
     }
 
@@ -159,6 +165,8 @@ def _thread_page(
 @require_GET
 def thread_detail(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     access, thread = _thread(request, slug, uuid)
+    # Whoever opens a thread has read its news: the bell stops counting it.
+    comments.notifications_read_for_thread(user=request.user, thread=thread)
     return _thread_page(request, access, thread)
 
 

@@ -13,10 +13,11 @@ from typing import Any
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from coding.review.comments import MENTION_RE, unread_count
-from coding.review.dashboard import dashboard
+from coding.review.dashboard import ActivityRow, dashboard
+from interventions.models import Study
 
 register = template.Library()
 
@@ -69,6 +70,24 @@ def mentions(body: str, member_names: Collection[str] = ()) -> SafeString:
 @register.filter
 def activity_label(action: str) -> str:
     return str(ACTIONS.get(action, action.replace("_", " ")))
+
+
+@register.filter
+def activity_text(row: ActivityRow) -> str:
+    """What the actor did, as the feed says it after their name: an import in one line with
+    its number of codes, however many it made."""
+    if row.action == "codebook_import" and row.template:
+        template = dict(Study.Template.choices).get(row.template, row.template)
+        return ngettext(
+            "created the codebook from the template “%(template)s” (%(n)s code)",
+            "created the codebook from the template “%(template)s” (%(n)s codes)",
+            row.n_added,
+        ) % {"template": template, "n": row.n_added}
+    if row.action == "codebook_import":
+        return ngettext(
+            "imported codes (%(n)s new code)", "imported codes (%(n)s new codes)", row.n_added
+        ) % {"n": row.n_added}
+    return activity_label(row.action)
 
 
 @register.inclusion_tag("coding/review/notifications_link.html", takes_context=True)

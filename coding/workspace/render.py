@@ -166,9 +166,12 @@ def _segment_url(viewing: Viewing) -> str:
 
 
 def code_data(tree: Outline, code_ids: set[int] | None = None) -> dict[str, list[str]]:
-    """Name, path and colour of the codes (all of them, or those in `code_ids`) by id."""
+    """Label, path and colour of the codes (all of them, or those in `code_ids`) by id. The
+    label, which the margin and the highlights' titles show, is the code's shortest
+    unambiguous path (`Outline.short_labels`): the template has five codes "Inhoud"."""
+    short = tree.short_labels
     return {
-        str(pk): [node.code.name, node.label, node.swatch]
+        str(pk): [short[pk], node.label, node.swatch]
         for pk, node in tree.nodes.items()
         if code_ids is None or pk in code_ids
     }
@@ -184,7 +187,8 @@ def page_data(viewing: Viewing, found: list[SegmentRow], tree: Outline) -> dict[
         "segmentUrl": _segment_url(viewing),
         "codes": code_data(tree),
         "coders": {
-            str(layer.user.pk): [layer.user.username, layer.initials] for layer in viewing.layers
+            str(layer.user.pk): [layer.user.username, layer.initials, layer.colour]
+            for layer in viewing.layers
         },
         "segments": encode_segments(found),
     }

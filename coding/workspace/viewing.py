@@ -12,32 +12,32 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from coding import segments, sight
+from coding.codebook.outline import short_paths
 from coding.codebook.services import codes_by_parent
 from coding.models import (
     Code,
     Segment,
 )
 from interventions.access import StudyAccess
+from interventions.marks import MemberMark, member_marks, study_marks
 from interventions.models import Intervention
 from veerkracht.lib.http import HtmxHttpRequest
-
-
-def initials(user: User) -> str:
-    """Two letters for a coder's margin label: from the full name, else the username."""
-    names = [part for part in (user.first_name, user.last_name) if part]
-    if len(names) == 2:
-        return (names[0][0] + names[1][0]).upper()
-    return (names[0] if names else user.username)[:2].upper()
 
 
 @dataclass(frozen=True)
 class Layer:
     user: User
     shown: bool
+    # Initials and colour, distinct in the study (`interventions.marks`).
+    mark: MemberMark
 
     @property
     def initials(self) -> str:
-        return initials(self.user)
+        return self.mark.initials
+
+    @property
+    def colour(self) -> str:
+        return self.mark.colour
 
 
 @dataclass
@@ -59,16 +59,6 @@ class Viewing:
         """The codebook, loaded once per request for the tree, the picker and the paths."""
         return codes_by_parent(self.study)
 
-    def codes(self, uuids: list[UUID]) -> list[Code]:
-        """The codes of these UUIDs in this study's codebook, in the order asked."""
-        found = {c.uuid: c for codes in self.children.values() for c in codes}
-        missing = [uuid for uuid in uuids if uuid not in found]
-        if missing:
-            raise segments.SegmentError(
-                _("One of the chosen codes is not in this study's codebook; reload the page.")
-            )
-        return [found[uuid] for uuid in uuids]
-
     @property
     def shown(self) -> list[int]:
         return [layer.user.pk for layer in self.layers if layer.shown]
@@ -77,6 +67,47 @@ class Viewing:
     def several(self) -> bool:
         """More than one layer on: labels then name their coder."""
         return len(self.shown) > 1 or self.shown != [self.viewer.pk]
+
+
+def chosen_codes(
+    study: Any, uuids: list[UUID]
+) -> tuple[list[Code], dict[int, tuple[str, ...]], dict[int, str]]:
+    """The codes of these UUIDs in the study's codebook, in the order asked, their paths
+    (`paths_from`) and their shortest unambiguous paths among the whole codebook
+    (`short_paths`), from one query that reads only what an event and a highlight need of each
+    code: applying a code answers without loading the whole codebook."""
+    rows = (
+        Code.objects.filter(study=study)
+        .order_by()
+        .values_list("pk", "uuid", "parent_id", "name", "color")
+    )
+    by_pk = {row[0]: row for row in rows}
+    by_uuid = {row[1]: row for row in by_pk.values()}
+    if any(uuid not in by_uuid for uuid in uuids):
+        raise segments.SegmentError(
+            _("One of the chosen codes is not in this study's codebook; reload the page.")
+        )
+
+    def path_of(pk: int) -> tuple[str, ...]:
+        _pk, _uuid, parent_id, name, _color = by_pk[pk]
+        path = [name]
+        seen = {pk}
+        while parent_id is not None and parent_id in by_pk and parent_id not in seen:
+            seen.add(parent_id)
+            path.append(by_pk[parent_id][3])
+            parent_id = by_pk[parent_id][2]
+        return tuple(reversed(path))
+
+    every_path = {pk: path_of(pk) for pk in by_pk}
+    short = short_paths(every_path)
+    codes, paths, names = [], {}, {}
+    fields = ["id", "uuid", "study_id", "parent_id", "name", "color"]
+    for uuid in uuids:
+        pk, _uuid, parent_id, name, color = by_uuid[uuid]
+        codes.append(Code.from_db(None, fields, [pk, uuid, study.pk, parent_id, name, color]))
+        paths[pk] = every_path[pk]
+        names[pk] = short[pk]
+    return codes, paths, names
 
 
 def requested_layers(data: Any) -> list[int] | None:
@@ -104,7 +135,11 @@ def viewing_for(
     if own:
         requested.append(viewer.pk)
     wanted = set(requested)
-    layers = [Layer(user, user.pk in wanted) for user in coders]
+    marks = study_marks(access.study) if coders else {}
+    layers = [
+        Layer(user, user.pk in wanted, marks.get(user.pk) or member_marks([user])[user.pk])
+        for user in coders
+    ]
     return Viewing(access, intervention, viewer, coding, layers)
 
 

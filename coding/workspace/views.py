@@ -25,6 +25,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -37,7 +38,7 @@ from django_htmx.http import trigger_client_event
 
 from coding import segments, sight
 from coding.codebook import services as codebook_services
-from coding.codebook.outline import Outline, display_path
+from coding.codebook.outline import Outline, OutlineNode, display_path
 from coding.codebook.services import codes_by_parent, paths_from
 from coding.codebook.tree import safe_color
 from coding.models import (
@@ -66,9 +67,20 @@ from coding.workspace.render import (
     text_rows,
     update_data,
 )
-from coding.workspace.viewing import Viewing, own_segment, viewing_for
+from coding.workspace.viewing import (
+    Viewing,
+    chosen_codes,
+    own_segment,
+    requested_layers,
+    viewing_for,
+)
 from coding.workspace.walk import walk_for
-from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
+from interventions.access import (
+    StudyAccess,
+    get_intervention_for_request,
+    get_intervention_for_user,
+    get_study_for_user,
+)
 from interventions.models import Intervention
 from interventions.places import place_of
 from veerkracht.lib.forms import form_error
@@ -114,7 +126,8 @@ def _page_context(viewing: Viewing, **extra: Any) -> dict[str, Any]:
         and InterventionProgress.objects.filter(
             intervention=intervention, coder=viewing.viewer
         ).exists(),
-        layer_choice=len(viewing.layers) > 1,
+        # A supervisor has no layer of their own: even one coder's layer is theirs to switch.
+        layer_choice=len(viewing.layers) > 1 or (not viewing.coding and bool(viewing.layers)),
         blind=sight.blind_note(viewing.access, n_layers=len(viewing.layers)),
     )
     context.update(extra)
@@ -191,27 +204,36 @@ def workspace(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     return render(request, TEMPLATE, _page_context(viewing, **extra))
 
 
-def _picker_refusal(request: HtmxHttpRequest, viewing: Viewing, error: str) -> HttpResponse:
+def _picker_refusal(
+    request: HtmxHttpRequest, access: StudyAccess, intervention: Intervention, error: str
+) -> HttpResponse:
     if request.htmx:
         context = {"picker_error": error, "oob": True}
         return render(request, TEMPLATE + "#picker-error", context, status=400)
+    viewing = viewing_for(request, access, intervention)
     return render(request, TEMPLATE, _page_context(viewing, picker_error=error), status=400)
 
 
-@login_required
 @require_POST
 def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    access, intervention = get_intervention_for_user(request.user, slug, uuid, need="can_code")
-    viewing = viewing_for(request, access, intervention, own=True)
+    """Code the selection; the answer sends the stored segments as data with the counts of
+    their codes. The most frequent request of all, so it reads only what it needs: the user
+    with the access, the chosen codes' paths, and under the write's lock the span's characters
+    (never the whole text) and the counts."""
+    # Not @login_required: the signed-in user is read with the access, a query less; nobody
+    # signed in is sent to the login page all the same.
+    found = get_intervention_for_request(request, slug, uuid, need="can_code", text=False)
+    if found is None:
+        return redirect_to_login(request.get_full_path())
+    access, intervention = found
+    intervention.study = access.study  # loaded already; saves the service a query
     form = ApplyForm(request.POST)
     if not form.is_valid():
-        return _picker_refusal(request, viewing, form_error(form))
+        return _picker_refusal(request, access, intervention, form_error(form))
     data = form.cleaned_data
-    # Loaded here once, so that the service checks the span against them without a query.
-    sections = sections_of(intervention)
     try:
-        codes = viewing.codes(data["codes"])
-        created = segments.segments_apply(
+        codes, paths, short = chosen_codes(access.study, data["codes"])
+        applied = segments.segments_apply_counted(
             intervention=intervention,
             coder=request.user,
             codes=codes,
@@ -220,23 +242,32 @@ def segments_apply(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
             quote=data["quote"],
             memo=data["memo"],
             access=access,
-            paths=paths_from(viewing.children),
-            sections=sections,
+            paths=paths,
+            counted=sight.counted_coders(access, requested_layers(request.POST) or []),
         )
     except segments.SegmentError as error:
-        return _picker_refusal(request, viewing, str(error))
-    names = ", ".join(segment.code.name for segment in created)
+        return _picker_refusal(request, access, intervention, str(error))
+    created = applied.segments
+    names = ", ".join(short[segment.code_id] for segment in created)
     status_text = _("Coded: %(codes)s") % {"codes": names}
     if not request.htmx:
         messages.success(request, status_text)
         return redirect(_workspace_url(intervention, created[0]))
-    response = _update(
-        request,
-        viewing,
-        add=created,
-        counted={segment.code_id for segment in created},
-        status_text=status_text,
-    )
+    # The applied codes as the code tree shows them, with their counts: the rest of the tree
+    # did not change.
+    nodes = []
+    for pk, segment in sorted({s.code_id: s for s in created}.items()):
+        here, total = applied.counts[pk]
+        nodes.append(OutlineNode(segment.code, len(paths[pk]), paths[pk], total=total, here=here))
+    context = {
+        "ws_update": data_script(
+            update_data(Outline([], nodes, given_short_labels=short), add=created),
+            "ws-update-data",
+        ),
+        "count_nodes": nodes,
+        "status_text": status_text,
+    }
+    response = render(request, f"{TEMPLATE}#data-update", context)
     trigger_client_event(
         response,
         "codeApplied",
@@ -481,7 +512,8 @@ def segment_code(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespons
         segments.segment_change_code(segment=segment, actor=request.user, code=code)
     except segments.SegmentError as error:
         return _segment_change(request, access, segment, error=str(error))
-    notice = _("Code changed to “%(name)s”.") % {"name": code.name}
+    name = codebook_services.short_code_paths(access.study).get(code.pk, code.name)
+    notice = _("Code changed to “%(name)s”.") % {"name": name}
     counted = {old_code, code.pk}
     return _segment_change(request, access, segment, notice=notice, counted=counted)
 
@@ -512,7 +544,8 @@ def segment_delete(request: HtmxHttpRequest, slug: str, uuid: UUID) -> HttpRespo
         segments.segment_delete(segment=segment, actor=request.user)
     except segments.SegmentError as error:
         return _segment_change(request, access, segment, error=str(error))
-    notice = _("Segment “%(code)s” removed.") % {"code": segment.code.name}
+    name = codebook_services.short_code_paths(access.study).get(segment.code_id, segment.code.name)
+    notice = _("Segment “%(code)s” removed.") % {"code": name}
     return _segment_change(
         request, access, segment, notice=notice, deleted=True, counted={segment.code_id}
     )

@@ -197,7 +197,7 @@ const model = {
   several: false,
   segmentUrl: "",
   codes: new Map(), // id -> [name, path, colour]
-  coders: new Map(), // id -> [username, initials]
+  coders: new Map(), // id -> [username, initials, colour]
   segments: new Map(), // UUID -> {key, start, end, code, coder, memo}
 };
 const chunkTexts = new WeakMap();
@@ -295,7 +295,7 @@ function markFor(run, lanes, active) {
 
 function labelFor(segment) {
   const code = codeOf(segment);
-  const [username, initials] = model.coders.get(segment.coder) || ["", ""];
+  const [username, initials, colour] = model.coders.get(segment.coder) || ["", "", ""];
   const label = document.createElement("a");
   label.className = segment.coder === model.viewer ? "ws-label is-own" : "ws-label";
   label.id = `seg-${segment.key}`;
@@ -312,6 +312,7 @@ function labelFor(segment) {
     who.className = "ws-initials";
     who.setAttribute("aria-label", username);
     who.textContent = initials;
+    if (colour) who.style.setProperty("--who", safeColor(colour));
     label.append(who);
   }
   if (segment.memo) {
