@@ -313,9 +313,7 @@ def test_axe_finds_no_serious_or_critical_violation_and_a_sound_structure_on_the
     response = page.goto(f"{live_server.url}/s/{study.cast.study.slug}/i/{uuid.uuid4()}/")
     assert response is not None
     assert response.status == 404
-    # Django's bare page for now: no landmarks (the app's own error pages are issue 13's
-    # Deliver 6; then this can check the structure too).
-    check("not-found", structure=False)
+    check("not-found")
     page.context.clear_cookies()
     login(page, live_server, "carol", PASSWORD)
     base = f"/s/{study.cast.study.slug}"
