@@ -165,7 +165,9 @@ def cell(measure: dict[str, Any], key: str, unit: str, notes: Notes) -> Cell:
             return Cell("—", reason=_(reason))
         text = _(reason) if reason else ""
         label = _("not applicable") if reason in NOT_APPLICABLE else _("not computable")
-        return Cell(label, css="not-computable", reason=text, note=notes.number(text))
+        # A result stored without its reason gets no empty footnote.
+        note = notes.number(text) if text else None
+        return Cell(label, css="not-computable", reason=text, note=note)
     if key == "alpha_ci95":
         low, high = value
         return Cell(f"[{figure(low)}, {figure(high)}]", sort=repr(low))

@@ -401,3 +401,21 @@ def test_the_method_docx_refuses_an_unknown_language(cast: Cast, run: AgreementR
     response = owner(cast).get(url + "?lang=fr")
     assert response.status_code == 400
     assert "nl or en" in response.content.decode()
+
+
+def test_a_value_stored_without_its_reason_gets_no_empty_footnote() -> None:
+    from coding.agreement.report import Notes, cell
+
+    notes = Notes()
+    stored_without = cell({"fleiss_kappa": None}, "fleiss_kappa", "character", notes)
+    assert stored_without.note is None
+    assert notes.reasons == []
+    reason = "Fleiss' kappa is for three or more coders; see Cohen's kappa"
+    with_reason = cell(
+        {"fleiss_kappa": None, "reasons": {"fleiss_kappa": reason}},
+        "fleiss_kappa",
+        "character",
+        notes,
+    )
+    assert with_reason.note == 1
+    assert len(notes.reasons) == 1
