@@ -263,8 +263,15 @@ def measure(args: list[str]) -> dict[str, float]:
             import cProfile
             import pstats
 
-            cProfile.runctx("for _ in range(8): apply()", globals(), locals(), "/tmp/apply.prof")
-            pstats.Stats("/tmp/apply.prof").sort_stats("tottime").print_stats(15)
+            cProfile.runctx(
+                'for _ in range(int(os.environ.get("PROFILE_APPLY") or 8)): apply()',
+                globals(),
+                locals(),
+                "/tmp/apply.prof",
+            )
+            pstats.Stats("/tmp/apply.prof").sort_stats(
+                os.environ.get("PROFILE_SORT", "tottime")
+            ).print_stats(40)
 
         # The report: 2,000 segments of theme 1's codes in 20 other interventions.
         report_codes = [c for c in codes if c.parent_id == themes[0].pk]
