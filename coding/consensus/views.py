@@ -46,7 +46,8 @@ from coding.consensus.services import (
 )
 from coding.models import Code, ConsensusDecision, ConsensusSegment, Segment
 from interventions.access import StudyAccess, get_intervention_for_user, get_study_for_user
-from interventions.models import Intervention, Membership
+from interventions.models import Intervention, Membership, Section
+from interventions.places import Place, place_of
 from veerkracht.lib.forms import form_error
 from veerkracht.lib.http import HtmxHttpRequest
 
@@ -211,6 +212,8 @@ class ItemView:
     context: list[Version]
     result: list[Version] = field(default_factory=list)
     edit_code: str = ""
+    # Where the passage starts, as a reader finds it: section and paragraph.
+    place: Place | None = None
 
     @property
     def key(self) -> str:
@@ -280,6 +283,9 @@ def _page(access: StudyAccess, intervention: Intervention, viewer: User) -> Page
             url=f"{base}?{query}#seg-{segment.uuid}",
         )
 
+    sections = list(
+        Section.objects.filter(intervention=intervention).only("start", "end", "heading")
+    )
     results: dict[int, list[Version]] = defaultdict(list)
     for s in consensus_segments(intervention):
         results[s.decision_id].append(_result(paths, s))
@@ -297,6 +303,7 @@ def _page(access: StudyAccess, intervention: Intervention, viewer: User) -> Page
                 context=[version(s) for s in item.context],
                 result=results.get(item.decision.pk, []) if item.decision else [],
                 edit_code=str(first.code.uuid) if first else "",
+                place=place_of(intervention.text, sections, item.start),
             )
         )
     orphans = [

@@ -495,3 +495,28 @@ def test_the_intervention_page_needs_a_fixed_number_of_queries(
     many = _queries(client, page_url(cast))
     assert many == few
     assert many <= 22
+
+
+def test_a_passage_is_placed_by_section_and_paragraph_not_by_characters(
+    cast: Cast, revealed: Intervention
+) -> None:
+    from interventions.models import Section
+
+    # The text as two paragraphs under a heading: the second sentence opens paragraph 2.
+    revealed.text = "Aanpak\n" + TEXT.replace("maken. ", "maken.\n")
+    revealed.save()
+    Segment.objects.filter(intervention=revealed).delete()
+    Section.objects.create(intervention=revealed, start=0, end=len(revealed.text), heading="Aanpak")
+    start = revealed.text.index("De coach")
+    end = revealed.text.index(" Ouders")
+    for coder, code in ((cast.coder_a, "Steun"), (cast.coder_b, "Doelen")):
+        SegmentFactory(
+            intervention=revealed,
+            coder=coder,
+            code=Code.objects.get(study=cast.study, name=code),
+            start=start,
+            end=end,
+        )
+    page = client_for(cast.owner).get(page_url(cast)).content.decode()
+    assert "Aanpak, paragraph 2" in page
+    assert "characters" not in page
