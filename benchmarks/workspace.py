@@ -239,7 +239,7 @@ def measure(args: list[str]) -> dict[str, float]:
         coder_size = len(coder_client.get(page).content)
 
         apply_url = reverse("segments_apply", args=[study.slug, intervention.uuid])
-        free = rng.sample(words[: len(words) - 10], apply_runs + 30)
+        free = rng.sample(words[: len(words) - 10], apply_runs + 30 + int(os.environ.get("PROFILE_APPLY") or 0) + int(os.environ.get("PROFILE_QUERIES") or 0))
         spans = iter(free)
 
         def apply() -> int:
@@ -258,6 +258,25 @@ def measure(args: list[str]) -> dict[str, float]:
             return response.status_code
 
         applied = timed(apply, apply_runs, warmup=3)
+
+        if os.environ.get("PROFILE_QUERIES"):
+            # Each query of an apply with its wall time, as the database driver saw it.
+            from django.db import connection
+
+            seen: dict[str, list[float]] = {}
+
+            def clock(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+                began = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    seen.setdefault(sql[:90], []).append(time.perf_counter() - began)
+
+            with connection.execute_wrapper(clock):
+                for _ in range(int(os.environ["PROFILE_QUERIES"])):
+                    apply()
+            for sql, times in seen.items():
+                print(f"{len(times):5d} {statistics.median(times) * 1000:7.3f} ms  {sql}")
 
         if os.environ.get("PROFILE_APPLY"):
             import cProfile

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from typing import Any, get_args
+from uuid import UUID, uuid4
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 
 from interventions.access import (
     Right,
+    _intervention_access,
     access_for,
     allows,
     get_intervention_for_user,
@@ -19,9 +22,9 @@ from interventions.access import (
     owner_of,
     users_who_code,
 )
-from interventions.models import Role
+from interventions.models import Intervention, Membership, Role, Study
 from tests.conftest import Cast
-from tests.factories import MembershipFactory, StudyFactory, UserFactory
+from tests.factories import InterventionFactory, MembershipFactory, StudyFactory, UserFactory
 
 EVERY_MEMBER = {"owner", "supervisor", "coder"}
 # Who holds each right; the same as README's table.
@@ -121,3 +124,57 @@ def test_the_owner_of_a_study_is_its_first_owner_by_name(cast: Cast) -> None:
     MembershipFactory(study=cast.study, user=UserFactory(username="aaron"), role=Role.OWNER)
     assert owner_of(cast.study).username == "aaron"
     assert owner_of(StudyFactory(slug="leeg")) is None
+
+
+def _fields(instance: Any) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_the_access_query_gives_the_rows_the_orm_gives(cast: Cast) -> None:
+    """The access query is written as SQL: what it builds equals the ORM's rows, value by value
+    and type by type (datetimes aware, UUIDs as UUIDs), with the text left unread on asking."""
+    from coding.models import Codebook
+
+    book = Codebook.for_study(cast.study)
+    book.reveal = Codebook.Reveal.SUPERVISOR
+    book.revealed_at = timezone.now()
+    book.save()
+    for text in (True, False):
+        access, found = _intervention_access(
+            cast.study.slug, str(cast.intervention.uuid), cast.coder_a.pk, text=text
+        )
+        expected = Intervention.objects.get(pk=cast.intervention.pk)
+        if text:
+            assert _fields(found) == _fields(expected)
+        else:
+            assert "text" in found.get_deferred_fields()
+            assert found.text == expected.text  # read when first used
+        assert _fields(found.study) == _fields(Study.objects.get(pk=cast.study.pk))
+        membership = Membership.objects.get(study=cast.study, user=cast.coder_a)
+        assert _fields(access.membership) == _fields(membership)
+        assert _fields(access.user) == _fields(User.objects.get(pk=cast.coder_a.pk))
+        assert access.user.last_login is None or access.user.last_login.tzinfo is not None
+        assert isinstance(found.uuid, UUID) and found.created_at.tzinfo is not None
+        assert access.reveal == (book.pk, "supervisor", book.revealed_at)
+    access, _found = _intervention_access(
+        cast.study.slug, cast.intervention.uuid, cast.owner.pk, text=False, user=cast.owner
+    )
+    assert access.user is cast.owner and access.can_manage
+
+
+def test_the_access_query_finds_nothing_for_a_wrong_slug_uuid_or_member(cast: Cast) -> None:
+    uuid = cast.intervention.uuid
+    for slug, asked, user_id in [
+        ("geen-studie", uuid, cast.owner.pk),
+        (cast.study.slug, uuid4(), cast.owner.pk),
+        (cast.study.slug, "geen-uuid", cast.owner.pk),
+        (cast.study.slug, uuid, cast.outsider.pk),
+        (cast.study.slug, uuid, None),
+    ]:
+        with pytest.raises(Http404):
+            _intervention_access(slug, asked, user_id, text=False)
+    bare = StudyFactory(slug="zonder-codeboek")
+    MembershipFactory(study=bare, user=cast.owner, role=Role.OWNER)
+    text = InterventionFactory(study=bare)
+    access, _found = _intervention_access(bare.slug, text.uuid, cast.owner.pk, text=False)
+    assert access.reveal == (None, None, None)  # no codebook yet
