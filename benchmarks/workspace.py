@@ -161,6 +161,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+# Extra applies, profiled: PROFILE_APPLY=N under cProfile (PROFILE_SORT=tottime or
+# cumulative), PROFILE_QUERIES=N with each query's median time.
+PROFILES = ("PROFILE_APPLY", "PROFILE_QUERIES")
+
+
 def measure(args: list[str]) -> dict[str, float]:
     """Build the data, time the requests, print the table; the figures by name."""
     page_runs = int(args[0]) if args else 40
@@ -239,7 +244,8 @@ def measure(args: list[str]) -> dict[str, float]:
         coder_size = len(coder_client.get(page).content)
 
         apply_url = reverse("segments_apply", args=[study.slug, intervention.uuid])
-        free = rng.sample(words[: len(words) - 10], apply_runs + 30 + int(os.environ.get("PROFILE_APPLY") or 0) + int(os.environ.get("PROFILE_QUERIES") or 0))
+        profiled = sum(int(os.environ.get(name) or 0) for name in PROFILES)
+        free = rng.sample(words[: len(words) - 10], apply_runs + 30 + profiled)
         spans = iter(free)
 
         def apply() -> int:

@@ -35,9 +35,11 @@ from coding.codebook.services import (
 from coding.codebook.tree import path_string
 from coding.models import Assignment, Code, CodingEvent, InterventionProgress, Segment
 from coding.sight import visible_ids
+from interventions import textcache
 from interventions.access import StudyAccess, access_for, members_who_code
 from interventions.models import AttributeValue, Intervention, Section, Study
 from veerkracht.db import retrying
+from veerkracht.lib.rows import Columns
 from veerkracht.lib.spreadsheets import csv_bytes, xlsx_bytes
 
 MEMO_MAX_LENGTH = 10_000
@@ -355,10 +357,6 @@ def segments_apply_counted(
         raise
 
 
-# Far beyond any text, within every database's integers: a span's numbers go into the query so.
-_LONGEST = 2**31 - 1
-
-
 def _span_under_lock(
     *,
     intervention: Intervention,
@@ -370,10 +368,14 @@ def _span_under_lock(
 ) -> dict[str, Any]:
     """Lock the intervention's row until the transaction ends (PostgreSQL; SQLite serializes
     writers anyway) and read, under the lock, what the span's check needs: the text's `length`,
-    its characters from `start` to `end` (`said`; code points in both databases) and the
-    heading of the first section not coded that the span touches (`excluded`, None if none);
-    and for each code the segments of the coder and the `counted` coders in this text
-    (`here_<id>`) and in the study (`total_<id>`).
+    its characters from `start` to `end` (`said`) and the heading of the first section not
+    coded that the span touches (`excluded`, None if none); and for each code the segments of
+    the coder and the `counted` coders in this text (`here_<id>`) and in the study
+    (`total_<id>`).
+
+    The text comes from the process's `textcache` when it holds the version the lock finds
+    (`updated_at`), and is read with the lock otherwise: a long text costs the database more
+    to read than the rest of the query.
 
     Written as SQL: built with the ORM, its subqueries cost more CPU to compile than the rest
     of applying a code. Every value is a parameter; both databases take this SQL as it is.
@@ -387,15 +389,16 @@ def _span_under_lock(
         ids = sorted({int(pk) for pk in counted} | {coder.pk})
         counted_sql, counted_params = ", ".join(["%s"] * len(ids)), tuple(ids)
     coders = f"({q('coder_id')} = %s OR {q('coder_id')} IN ({counted_sql}))"
+    known = textcache.texts.get(intervention.pk, intervention.__dict__.get("updated_at"))
+    read = _VERSION if known is not None else _VERSION_AND_TEXT
     columns = [
-        f"LENGTH(i.{q('text')})",
-        f"SUBSTR(i.{q('text')}, %s, %s)",
+        read.sql(),
         f"(SELECT {q('heading')} FROM {section} WHERE {q('intervention_id')} = i.{q('id')} "
         f"AND {q('excluded')} AND {q('start')} < %s AND {q('end')} > %s "
         f"ORDER BY {q('start')} LIMIT 1)",
     ]
-    params: list[Any] = [min(max(start, 0), _LONGEST) + 1, min(end - start, _LONGEST), end, start]
-    names = ["length", "said", "excluded"]
+    params: list[Any] = [end, start]
+    names = ["excluded"]
     for pk in code_ids:
         columns.append(
             f"(SELECT COUNT(*) FROM {segment} WHERE {q('intervention_id')} = i.{q('id')} "
@@ -415,7 +418,24 @@ def _span_under_lock(
         row = cursor.fetchone()
     if row is None:
         raise SegmentError(_("This text was deleted meanwhile."))
-    return dict(zip(names, row, strict=True))
+    found = read.values(row)
+    text = found.get("text")
+    if text is None and found["updated_at"] != intervention.__dict__.get("updated_at"):
+        # Changed since the page's request read it (possible only while nothing was coded).
+        text = Intervention.objects.values_list("text", flat=True).get(pk=intervention.pk)
+    if text is not None:
+        textcache.texts.put(intervention.pk, found["updated_at"], text)
+    else:
+        text = known
+    assert text is not None
+    answer = dict(zip(names, row[len(read) :], strict=True))
+    answer.update(length=len(text), said=text[max(start, 0) : end])
+    return answer
+
+
+# What `_span_under_lock` reads of the intervention itself.
+_VERSION = Columns(Intervention, "i", only=["updated_at"])
+_VERSION_AND_TEXT = Columns(Intervention, "i", only=["updated_at", "text"])
 
 
 def segment_create(

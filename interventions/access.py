@@ -34,6 +34,7 @@ from django.http import Http404, HttpRequest
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
+from interventions import textcache
 from interventions.models import Intervention, Membership, Role, Study
 from veerkracht.lib.rows import Columns
 
@@ -354,6 +355,8 @@ def _intervention_access(
     reveal = codebook.values(row, at)
     at += len(codebook)
     intervention.study = membership.study = study
+    if text:
+        textcache.texts.put(intervention.pk, intervention.updated_at, intervention.text)
     membership.user = user if user is not None else _USER.instance(row, at)
     access = StudyAccess(
         study=study,

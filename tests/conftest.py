@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 
 from coding.models import Codebook
+from interventions import textcache
 from interventions.models import Intervention, Role, Study
 from tests.factories import InterventionFactory, MembershipFactory, StudyFactory, UserFactory
 from veerkracht.celery import app as celery_app
@@ -34,6 +35,13 @@ def _no_language_left_behind() -> Iterator[None]:
     """A request in Dutch leaves Dutch active in the thread; start every test from the default."""
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _no_text_kept() -> None:
+    """Rolled-back tests reuse ids on SQLite, and a frozen clock repeats `updated_at`: no test
+    may find another test's text in the process's text cache."""
+    textcache.texts.clear()
 
 
 @pytest.fixture

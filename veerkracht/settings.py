@@ -155,6 +155,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# The texts a process keeps for applying codes, in characters (`interventions.textcache`).
+TEXT_CACHE_CHARACTERS = env_int("TEXT_CACHE_CHARACTERS", 8_000_000)
+
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None

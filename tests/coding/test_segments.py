@@ -23,6 +23,7 @@ from coding.codebook import services
 from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
 from interventions.access import access_for
 from interventions.models import Intervention, Section
+from interventions.services import intervention_update
 from tests.conftest import Cast
 from tests.factories import (
     AttributeDefinitionFactory,
@@ -811,24 +812,34 @@ def test_applying_codes_is_a_fixed_few_queries_without_reading_the_text_again(
     intervention = Intervention.objects.select_related("study").get(pk=doc.pk)
     access = access_for(cast.study, cast.coder_a)
     paths = services.code_paths(cast.study)
-    start, end, quote = span("Ouders oefenen")
-    with CaptureQueriesContext(connection) as queries:
-        created = seg.segments_apply(
-            intervention=intervention,
-            coder=cast.coder_a,
-            codes=[codes["doelen"], codes["psych"], codes["inhoud"]],
-            start=start,
-            end=end,
-            quote=quote,
-            access=access,
-            paths=paths,
-        )
-    statements = [q["sql"] for q in queries.captured_queries]
-    # The lock (which reads the span's characters and the sections it touches), the segments,
-    # their events, and the savepoint around them (a transaction outside tests): however many
-    # codes.
+
+    def apply(word: str, chosen: list[Code]) -> tuple[list[str], list[Segment]]:
+        start, end, quote = span(word)
+        with CaptureQueriesContext(connection) as queries:
+            created = seg.segments_apply(
+                intervention=intervention,
+                coder=cast.coder_a,
+                codes=chosen,
+                start=start,
+                end=end,
+                quote=quote,
+                access=access,
+                paths=paths,
+            )
+        return [q["sql"] for q in queries.captured_queries], created
+
+    # The process reads the text once, with the lock of its first apply ...
+    statements, _created = apply("coach", [codes["doelen"]])
+    assert sum('"text"' in sql for sql in statements) == 1, statements
+    # ... and then never again: the lock (which reads the sections the span touches), the
+    # segments, their events, and the savepoint around them (a transaction outside tests),
+    # however many codes.
+    statements, created = apply(
+        "Ouders oefenen", [codes["doelen"], codes["psych"], codes["inhoud"]]
+    )
     assert len(statements) <= 5, statements
-    assert not any('"text"' in sql and "SUBSTR" not in sql for sql in statements), statements
+    assert not any('"text"' in sql for sql in statements), statements
+    start, end, _quote = span("Ouders oefenen")
     assert len(created) == 3
     assert Segment.objects.filter(start=start, end=end, coder=cast.coder_a).count() == 3
     assert (
@@ -837,6 +848,43 @@ def test_applying_codes_is_a_fixed_few_queries_without_reading_the_text_again(
         ).count()
         == 3
     )
+
+
+def test_a_text_changed_before_it_was_coded_is_read_afresh_not_taken_from_the_cache(
+    cast: Cast, doc: Intervention, codes: dict[str, Code]
+) -> None:
+    """The process keeps the texts it applied codes in; a text that changes (allowed while
+    nothing points into it) is checked against its new characters, even by a request that
+    read the intervention before the change."""
+    start, end, quote = span("coach")
+    first = seg.segments_apply(
+        intervention=doc, coder=cast.coder_a, codes=[codes["doelen"]],
+        start=start, end=end, quote=quote,
+    )  # fmt: skip
+    seg.segment_delete(segment=first[0], actor=cast.coder_a)
+    stale = Intervention.objects.get(pk=doc.pk)  # read before the change, as a request may
+    changed = TEXT.replace("coach", "mentor")
+    intervention_update(
+        intervention=doc, title=doc.title, source=doc.source, url=doc.url, text=changed
+    )
+    with pytest.raises(seg.SegmentError, match="does not match"):
+        seg.segments_apply(
+            intervention=stale, coder=cast.coder_a, codes=[codes["doelen"]],
+            start=start, end=end, quote=quote,
+        )  # fmt: skip
+    start = changed.index("mentor")
+    made = seg.segments_apply(
+        intervention=stale, coder=cast.coder_a, codes=[codes["doelen"]],
+        start=start, end=start + 6, quote="mentor",
+    )  # fmt: skip
+    assert made[0].quote == "mentor"
+    fresh = Intervention.objects.get(pk=doc.pk)
+    assert fresh.text[made[0].start : made[0].end] == "mentor"
+    with pytest.raises(seg.SegmentError, match="outside the text"):
+        seg.segments_apply(
+            intervention=fresh, coder=cast.coder_a, codes=[codes["doelen"]],
+            start=len(changed) - 2, end=len(changed) + 3, quote="x\nabc",
+        )  # fmt: skip
 
 
 def test_a_text_changed_since_the_page_was_read_is_checked_as_it_is_now(

@@ -154,12 +154,14 @@ def test_the_access_query_gives_the_rows_the_orm_gives(cast: Cast) -> None:
         assert _fields(access.membership) == _fields(membership)
         assert _fields(access.user) == _fields(User.objects.get(pk=cast.coder_a.pk))
         assert access.user.last_login is None or access.user.last_login.tzinfo is not None
-        assert isinstance(found.uuid, UUID) and found.created_at.tzinfo is not None
+        assert isinstance(found.uuid, UUID)
+        assert found.created_at.tzinfo is not None
         assert access.reveal == (book.pk, "supervisor", book.revealed_at)
     access, _found = _intervention_access(
         cast.study.slug, cast.intervention.uuid, cast.owner.pk, text=False, user=cast.owner
     )
-    assert access.user is cast.owner and access.can_manage
+    assert access.user is cast.owner
+    assert access.can_manage
 
 
 def test_the_access_query_finds_nothing_for_a_wrong_slug_uuid_or_member(cast: Cast) -> None:
