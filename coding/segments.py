@@ -39,7 +39,7 @@ from interventions import textcache
 from interventions.access import StudyAccess, access_for, members_who_code
 from interventions.models import AttributeValue, Intervention, Section, Study
 from veerkracht.db import retrying
-from veerkracht.lib.rows import Columns
+from veerkracht.lib.rows import Columns, insert_together
 from veerkracht.lib.spreadsheets import csv_bytes, xlsx_bytes
 
 MEMO_MAX_LENGTH = 10_000
@@ -318,7 +318,7 @@ def segments_apply_counted(
                 counted=counted,
             )
             _check_found_span(start, end, quote, found)
-            created = Segment.objects.bulk_create(
+            created = [
                 Segment(
                     intervention=intervention,
                     code=code,
@@ -329,8 +329,8 @@ def segments_apply_counted(
                     memo=memo,
                 )
                 for code in unique.values()
-            )
-            CodingEvent.objects.bulk_create(
+            ]
+            events = [
                 _event(
                     segment=segment,
                     actor=coder,
@@ -338,7 +338,9 @@ def segments_apply_counted(
                     after=_state(segment, _path(paths, segment.code)),
                 )
                 for segment in created
-            )
+            ]
+            # The segments and their events in one statement on PostgreSQL: a round trip less.
+            insert_together(created, events)
         # Counted before the insert, under the lock: the coder's new segment adds one.
         counts = {pk: (found[f"here_{pk}"] + 1, found[f"total_{pk}"] + 1) for pk in unique}
         return Applied(created, counts)

@@ -217,6 +217,8 @@ if env_str("EMAIL_BACKEND"):
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
     DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "veerkracht@localhost")
 
+# Django's database sessions, read by one hand-written query (`veerkracht.sessions`).
+SESSION_ENGINE = "veerkracht.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

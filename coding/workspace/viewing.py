@@ -9,6 +9,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from coding import segments, sight
@@ -22,6 +23,7 @@ from interventions.access import StudyAccess
 from interventions.marks import MemberMark, member_marks, study_marks
 from interventions.models import Intervention
 from veerkracht.lib.http import HtmxHttpRequest
+from veerkracht.lib.rows import Columns
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ class Viewing:
         return len(self.shown) > 1 or self.shown != [self.viewer.pk]
 
 
+# What `chosen_codes` reads of each code; as SQL, since the ORM spent more CPU building the
+# query than the database answering it.
+_CODE_ROW = Columns(Code, "c", only=["id", "uuid", "parent", "name", "color"])
+
+
 def chosen_codes(
     study: Any, uuids: list[UUID]
 ) -> tuple[list[Code], dict[int, tuple[str, ...]], dict[int, str]]:
@@ -76,12 +83,15 @@ def chosen_codes(
     (`paths_from`) and their shortest unambiguous paths among the whole codebook
     (`short_paths`), from one query that reads only what an event and a highlight need of each
     code: applying a code answers without loading the whole codebook."""
-    rows = (
-        Code.objects.filter(study=study)
-        .order_by()
-        .values_list("pk", "uuid", "parent_id", "name", "color")
-    )
-    by_pk = {row[0]: row for row in rows}
+    q = connection.ops.quote_name
+    sql = f"SELECT {_CODE_ROW.sql()} FROM {q(Code._meta.db_table)} c WHERE c.{q('study_id')} = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study.pk])
+        rows = [_CODE_ROW.values(row) for row in cursor.fetchall()]
+    by_pk = {
+        row["id"]: (row["id"], row["uuid"], row["parent_id"], row["name"], row["color"])
+        for row in rows
+    }
     by_uuid = {row[1]: row for row in by_pk.values()}
     if any(uuid not in by_uuid for uuid in uuids):
         raise segments.SegmentError(

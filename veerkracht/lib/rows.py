@@ -81,3 +81,67 @@ class Columns(Generic[M]):
         """The instance whose columns begin at position `at` of `row`."""
         values = self.values(row, at, using)
         return self.model.from_db(using, self.attnames, [values[n] for n in self.attnames])
+
+
+def insert_together(first: Sequence[Model], *rest: Sequence[Model], using: str = "default") -> None:
+    """Insert `first` (each gets its primary key) and then `rest`, each a list of unsaved
+    instances of one model, as `bulk_create` would: the same values (`pre_save`, so
+    `auto_now_add` is set on the instances) prepared the same way.
+
+    On PostgreSQL in one statement, `rest` as data-modifying WITH queries (which PostgreSQL runs
+    exactly once, in the same statement, so all rows are written or none); elsewhere one
+    statement per list. For writes made on most requests (applying a code writes a segment and
+    its event), where a round trip to the server costs as much as the rest of the write.
+    """
+    connection = connections[using]
+    lists = [list(objs) for objs in (first, *rest) if objs]
+    if not lists or not first:
+        raise ValueError("insert_together needs at least one instance in `first`.")
+    statements = [_insert_sql(objs, connection) for objs in lists]
+    pk = first[0]._meta.pk
+    assert pk is not None
+    returning = f" RETURNING {connection.ops.quote_name(pk.column)}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sql = "".join(
+                f"{'WITH' if n == 0 else ','} w{n} AS ({sql}) "
+                for n, (sql, _params) in enumerate(statements[1:])
+            )
+            params = [value for _sql, values in statements[1:] for value in values]
+            cursor.execute(sql + statements[0][0] + returning, [*params, *statements[0][1]])
+            keys = [row[0] for row in cursor.fetchall()]
+        else:
+            cursor.execute(statements[0][0] + returning, statements[0][1])
+            keys = [row[0] for row in cursor.fetchall()]
+            for sql, params in statements[1:]:
+                cursor.execute(sql, params)
+    for obj, key in zip(first, keys, strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = using
+    for objs in lists[1:]:
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = using
+
+
+def _insert_sql(objs: Sequence[Model], connection: Any) -> tuple[str, list[Any]]:
+    """INSERT ... VALUES for unsaved instances of one model, their primary key left to the
+    database."""
+    meta = objs[0]._meta
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and f.auto_created)]
+    if any(hasattr(f, "get_placeholder") for f in fields):
+        raise ValueError(f"{meta.label} has a field that needs its own SQL placeholder.")
+    q = connection.ops.quote_name
+    rows, params = [], []
+    for obj in objs:
+        if type(obj)._meta is not meta or obj.pk is not None:
+            raise ValueError("insert_together inserts new instances of one model per list.")
+        for f in fields:
+            value = f.pre_save(obj, add=True)
+            if hasattr(value, "resolve_expression"):
+                raise ValueError(f"{meta.label}.{f.name}: an expression, not a value.")
+            params.append(f.get_db_prep_save(value, connection))
+        rows.append(f"({', '.join(['%s'] * len(fields))})")
+    columns = ", ".join(q(f.column) for f in fields)
+    return f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {', '.join(rows)}", params

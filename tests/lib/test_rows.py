@@ -1,0 +1,112 @@
+"""Hand-written reads and writes (`veerkracht.lib.rows`) give what the ORM gives."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from coding.models import Code, CodingEvent, Segment
+from tests.conftest import Cast
+from veerkracht.lib.rows import Columns, insert_together
+
+
+def _fields(instance: Any, skip: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    return {
+        f.attname: getattr(instance, f.attname)
+        for f in instance._meta.concrete_fields
+        if f.attname not in skip
+    }
+
+
+def _segment(cast: Cast, code: Code, start: int) -> Segment:
+    text = cast.intervention.text
+    return Segment(
+        intervention=cast.intervention,
+        code=code,
+        coder=cast.coder_a,
+        start=start,
+        end=start + 4,
+        quote=text[start : start + 4],
+        memo="Een notitie",
+    )
+
+
+def _event(segment: Segment, cast: Cast) -> CodingEvent:
+    return CodingEvent(
+        study=cast.study,
+        actor=cast.coder_a,
+        action="segment_create",
+        code=segment.code,
+        code_uuid=segment.code.uuid,
+        code_name=segment.code.name,
+        segment_uuid=segment.uuid,
+        after={"quote": segment.quote, "start": segment.start, "path": ["Ouders", "Doelen"]},
+    )
+
+
+@pytest.fixture
+def code(cast: Cast) -> Code:
+    return Code.objects.create(study=cast.study, name="Doelen")
+
+
+def test_inserted_rows_equal_those_bulk_create_writes(cast: Cast, code: Code) -> None:
+    ours = [_segment(cast, code, 0), _segment(cast, code, 5)]
+    events = [_event(s, cast) for s in ours]
+    with CaptureQueriesContext(connection) as queries:
+        insert_together(ours, events)
+    # One statement on PostgreSQL (the events in a WITH query), one per model elsewhere.
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert all(s.pk is not None and not s._state.adding for s in ours)
+    django = Segment.objects.bulk_create([_segment(cast, code, 10)])[0]
+    skip = {"id", "uuid", "start", "end", "quote", "created_at", "updated_at"}
+    for segment in ours:
+        stored = Segment.objects.get(pk=segment.pk)
+        assert _fields(stored) == _fields(segment)
+        assert _fields(stored, skip) == _fields(django, skip)
+        assert stored.created_at.tzinfo is not None
+    stored_events = CodingEvent.objects.filter(segment_uuid__in=[s.uuid for s in ours])
+    assert {e.segment_uuid: e.after for e in stored_events} == {
+        s.uuid: {"quote": s.quote, "start": s.start, "path": ["Ouders", "Doelen"]} for s in ours
+    }
+
+
+def test_a_refused_row_writes_nothing_of_the_statement(cast: Cast, code: Code) -> None:
+    Segment.objects.bulk_create([_segment(cast, code, 0)])
+    twin = _segment(cast, code, 0)  # the same span, code and coder: the unique constraint
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_together([twin], [_event(twin, cast)])
+    assert Segment.objects.count() == 1
+    assert not CodingEvent.objects.filter(segment_uuid=twin.uuid).exists()
+
+
+def test_saved_instances_and_empty_lists_are_refused(cast: Cast, code: Code) -> None:
+    saved = Segment.objects.create(**_fields(_segment(cast, code, 0), {"id"}))
+    with pytest.raises(ValueError, match="new instances"):
+        insert_together([saved])
+    with pytest.raises(ValueError, match="at least one"):
+        insert_together([], [_event(saved, cast)])
+
+
+def test_columns_read_a_row_as_the_orm_does(cast: Cast, code: Code) -> None:
+    segment = _segment(cast, code, 0)
+    insert_together([segment], [_event(segment, cast)])
+    columns = Columns(CodingEvent, "e", skip=["undone_by"])
+    q = connection.ops.quote_name
+    key = CodingEvent._meta.get_field("segment_uuid").get_db_prep_value(segment.uuid, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns.sql()} FROM {q(CodingEvent._meta.db_table)} e "
+            f"WHERE e.{q('segment_uuid')} = %s",
+            [key],
+        )
+        row = cursor.fetchone()
+    ours = columns.instance(row)
+    theirs = CodingEvent.objects.get(segment_uuid=segment.uuid)
+    assert _fields(ours, {"undone_by_id"}) == _fields(theirs, {"undone_by_id"})
+    assert isinstance(ours.segment_uuid, UUID)
+    assert isinstance(ours.after, dict)
+    assert "undone_by_id" in ours.get_deferred_fields()
