@@ -8,7 +8,7 @@ counted (for a blind coder, their own layer only); this module only arranges the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -30,23 +30,31 @@ def display_path(path: Iterable[str]) -> str:
     return SEPARATOR.join(path)
 
 
-def short_paths(paths: Mapping[Key, Sequence[str]]) -> dict[Key, str]:
+def short_paths(
+    paths: Mapping[Key, Sequence[str]], only: Collection[Key] | None = None
+) -> dict[Key, str]:
     """Every code's shortest unambiguous name among `paths` (a codebook's paths by key), as a
     page shows a code without its tree around it: the bare name when no other code has it,
     else the shortest end of its path that no other path ends in ("Sociale hulpbronnen ›
-    Inhoud"). Names compare without case. Two codes with the same whole path keep it whole."""
+    Inhoud"). Names compare without case. Two codes with the same whole path keep it whole.
+    With `only`, the names of those codes alone (still among all of `paths`)."""
+    keys = {code: tuple(part.casefold() for part in path) for code, path in paths.items()}
+    if only is None:
+        ends: Counter[tuple[str, ...]] = Counter()
+        for key in keys.values():
+            ends.update(key[-n:] for n in range(1, len(key) + 1))
 
-    def folded(path: Sequence[str]) -> tuple[str, ...]:
-        return tuple(part.casefold() for part in path)
+        def shared(end: tuple[str, ...]) -> int:
+            return ends[end]
+    else:
 
-    ends: Counter[tuple[str, ...]] = Counter()
-    for path in paths.values():
-        key = folded(path)
-        ends.update(key[-n:] for n in range(1, len(key) + 1))
+        def shared(end: tuple[str, ...]) -> int:
+            return sum(1 for key in keys.values() if key[-len(end) :] == end)
+
     short = {}
-    for code, path in paths.items():
-        key = folded(path)
-        n = next((n for n in range(1, len(key)) if ends[key[-n:]] == 1), len(key))
+    for code in paths if only is None else only:
+        key, path = keys[code], paths[code]
+        n = next((n for n in range(1, len(key)) if shared(key[-n:]) == 1), len(key))
         short[code] = display_path(path[-n:])
     return short
 

@@ -74,6 +74,8 @@ class Viewing:
 # What `chosen_codes` reads of each code; as SQL, since the ORM spent more CPU building the
 # query than the database answering it.
 _CODE_ROW = Columns(Code, "c", only=["id", "uuid", "parent", "name", "color"])
+# Where id, uuid, parent_id, name and color stand in its rows.
+_AT = [_CODE_ROW.attnames.index(name) for name in ("id", "uuid", "parent_id", "name", "color")]
 
 
 def chosen_codes(
@@ -87,11 +89,8 @@ def chosen_codes(
     sql = f"SELECT {_CODE_ROW.sql()} FROM {q(Code._meta.db_table)} c WHERE c.{q('study_id')} = %s"
     with connection.cursor() as cursor:
         cursor.execute(sql, [study.pk])
-        rows = [_CODE_ROW.values(row) for row in cursor.fetchall()]
-    by_pk = {
-        row["id"]: (row["id"], row["uuid"], row["parent_id"], row["name"], row["color"])
-        for row in rows
-    }
+        converted = [_CODE_ROW.row(row) for row in cursor.fetchall()]
+    by_pk = {row[_AT[0]]: tuple(row[at] for at in _AT) for row in converted}
     by_uuid = {row[1]: row for row in by_pk.values()}
     if any(uuid not in by_uuid for uuid in uuids):
         raise segments.SegmentError(
@@ -109,7 +108,7 @@ def chosen_codes(
         return tuple(reversed(path))
 
     every_path = {pk: path_of(pk) for pk in by_pk}
-    short = short_paths(every_path)
+    short = short_paths(every_path, only=[by_uuid[uuid][0] for uuid in uuids])
     codes, paths, names = [], {}, {}
     fields = ["id", "uuid", "study_id", "parent_id", "name", "color"]
     for uuid in uuids:

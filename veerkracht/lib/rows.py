@@ -40,7 +40,8 @@ class Columns(Generic[M]):
             if f.name not in left_out and (wanted is None or f.name in wanted)
         ]
         self.attnames = [f.attname for f in self.fields]
-        self._steps: dict[str, list[tuple[Any, list[Callable[..., Any]]]]] = {}
+        # Per database vendor: (position, column, converters) of the columns that have any.
+        self._steps: dict[str, list[tuple[int, Any, list[Callable[..., Any]]]]] = {}
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -50,37 +51,40 @@ class Columns(Generic[M]):
         quote = connections[using].ops.quote_name
         return ", ".join(f"{self.alias}.{quote(f.column)}" for f in self.fields)
 
-    def converters(self, using: str = "default") -> list[tuple[Any, list[Callable[..., Any]]]]:
-        """Per column, its expression and the converters the ORM applies to a value read from
-        `using` (as the SQL compiler gathers them)."""
+    def converters(self, using: str = "default") -> list[tuple[int, Any, list[Callable[..., Any]]]]:
+        """The columns whose values the ORM converts when read from `using` (as the SQL
+        compiler gathers their converters): position, expression, converters."""
         connection = connections[using]
         found = self._steps.get(connection.vendor)
         if found is None:
             found = []
-            for f in self.fields:
+            for position, f in enumerate(self.fields):
                 column = f.get_col(self.alias)
                 steps = connection.ops.get_db_converters(column)
-                found.append((column, [*steps, *f.get_db_converters(connection)]))  # type: ignore[attr-defined]
+                steps = [*steps, *f.get_db_converters(connection)]  # type: ignore[attr-defined]
+                if steps:
+                    found.append((position, column, steps))
             self._steps[connection.vendor] = found
         return found
 
-    def values(self, row: Sequence[Any], at: int = 0, using: str = "default") -> dict[str, Any]:
-        """This model's values from `row`, from position `at` on, converted, by attname."""
+    def row(self, row: Sequence[Any], at: int = 0, using: str = "default") -> list[Any]:
+        """This model's values from `row`, from position `at` on, converted, in field order."""
+        values = list(row[at : at + len(self.fields)])
         connection = connections[using]
-        converted = {}
-        for offset, (name, (column, steps)) in enumerate(
-            zip(self.attnames, self.converters(using), strict=True)
-        ):
-            value = row[at + offset]
+        for position, column, steps in self.converters(using):
+            value = values[position]
             for step in steps:
                 value = step(value, column, connection)
-            converted[name] = value
-        return converted
+            values[position] = value
+        return values
+
+    def values(self, row: Sequence[Any], at: int = 0, using: str = "default") -> dict[str, Any]:
+        """This model's values from `row`, from position `at` on, converted, by attname."""
+        return dict(zip(self.attnames, self.row(row, at, using), strict=True))
 
     def instance(self, row: Sequence[Any], at: int = 0, using: str = "default") -> M:
         """The instance whose columns begin at position `at` of `row`."""
-        values = self.values(row, at, using)
-        return self.model.from_db(using, self.attnames, [values[n] for n in self.attnames])
+        return self.model.from_db(using, self.attnames, self.row(row, at, using))
 
 
 def insert_together(first: Sequence[Model], *rest: Sequence[Model], using: str = "default") -> None:

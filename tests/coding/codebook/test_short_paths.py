@@ -60,3 +60,19 @@ def test_the_template_names_every_doelen_and_inhoud_by_its_theme(cast: Cast) -> 
     assert short[("Veerkracht", "Veerkracht versterken")] == "Veerkracht versterken"
     assert short[("Eigenschappen interventies", "Setting")] == "Setting"
     assert len(set(short.values())) == len(short)
+
+
+def test_the_names_of_some_codes_are_those_they_have_among_all() -> None:
+    paths = {
+        1: ("Gezin", "Ouders", "Doelen"),
+        2: ("School", "Ouders", "Doelen"),
+        3: ("Gezin", "Kind", "Doelen"),
+        4: ("Inhoud",),
+        5: ("Sociaal", "inhoud"),
+        6: ("A", "B"),
+        7: ("A", "B"),
+        8: ("Veerkracht",),
+    }
+    every = short_paths(paths)
+    for only in ([1], [3, 5], [6], [8, 2, 4], list(paths)):
+        assert short_paths(paths, only=only) == {code: every[code] for code in only}
