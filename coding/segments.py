@@ -39,7 +39,7 @@ from interventions import textcache
 from interventions.access import StudyAccess, access_for, members_who_code
 from interventions.models import AttributeValue, Intervention, Section, Study
 from veerkracht.db import retrying
-from veerkracht.lib.rows import Columns, insert_together
+from veerkracht.lib.rows import Columns, execute, insert_together
 from veerkracht.lib.spreadsheets import csv_bytes, xlsx_bytes
 
 MEMO_MAX_LENGTH = 10_000
@@ -416,7 +416,7 @@ def _span_under_lock(
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = f"SELECT {', '.join(columns)} FROM {interventions} i WHERE i.{q('id')} = %s{lock}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, intervention.pk])
+        execute(cursor, sql, [*params, intervention.pk])
         row = cursor.fetchone()
     if row is None:
         raise SegmentError(_("This text was deleted meanwhile."))

@@ -36,7 +36,7 @@ from django.utils.functional import SimpleLazyObject
 
 from interventions import textcache
 from interventions.models import Intervention, Membership, Role, Study
-from veerkracht.lib.rows import Columns
+from veerkracht.lib.rows import Columns, execute
 
 # The only role sets in the project; the predicates below name what each set may do.
 _EVERY_MEMBER = frozenset(Role.values)
@@ -341,7 +341,7 @@ def _intervention_access(
         f"WHERE s.{q('slug')} = %s AND i.{q('uuid')} = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, slug, uuid_field.get_db_prep_value(uuid, connection)])
+        execute(cursor, sql, [user_id, slug, uuid_field.get_db_prep_value(uuid, connection)])
         row = cursor.fetchone()
     if row is None:
         raise Http404

@@ -90,6 +90,9 @@ SQLITE_OPTIONS = {
     "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
 }
+# The hottest queries are prepared once per connection on PostgreSQL (`veerkracht.lib.rows`);
+# 0 behind a pooler in transaction mode, which cannot keep prepared statements.
+DATABASE_PREPARED = env_bool("DATABASE_PREPARED", default=True)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 else:

@@ -32,6 +32,7 @@ from tests.factories import (
     InterventionFactory,
     StudyFactory,
 )
+from veerkracht.lib.rows import prepared_from
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # 👨‍👩‍👧
 FLAG = "\U0001f1f3\U0001f1f1"  # 🇳🇱
@@ -826,7 +827,7 @@ def test_applying_codes_is_a_fixed_few_queries_without_reading_the_text_again(
                 access=access,
                 paths=paths,
             )
-        return [q["sql"] for q in queries.captured_queries], created
+        return [prepared_from(q["sql"]) for q in queries.captured_queries], created
 
     # The process reads the text once, with the lock of its first apply ...
     statements, _created = apply("coach", [codes["doelen"]])

@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from coding.models import Code, CodingEvent, Segment
 from tests.conftest import Cast
-from veerkracht.lib.rows import Columns, insert_together
+from veerkracht.lib import rows
+from veerkracht.lib.rows import Columns, insert_together, prepared_from
+from veerkracht.lib.rows import execute as rows_execute
 
 
 def _fields(instance: Any, skip: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
@@ -110,3 +112,79 @@ def test_columns_read_a_row_as_the_orm_does(cast: Cast, code: Code) -> None:
     assert isinstance(ours.segment_uuid, UUID)
     assert isinstance(ours.after, dict)
     assert "undone_by_id" in ours.get_deferred_fields()
+
+
+# Prepared statements (`execute`) ------------------------------------------------------------
+
+
+def _asked(test: str) -> str:
+    """The query of one test: a connection may outlive a test, with what it prepared."""
+    if connection.vendor == "postgresql":  # PREPARE needs each parameter's type
+        return (
+            f"SELECT /* {test} */ %s::integer + 1, %s::text || '%%', %s::uuid, "
+            "%s::timestamptz IS NULL"
+        )
+    return f"SELECT /* {test} */ %s + 1, %s || '%%', %s, %s IS NULL"
+
+
+_PARAMS = [41, "vijftig", "12345678123456781234567812345678", None]
+
+
+def _ask(sql: str, params: list[Any] = _PARAMS) -> tuple[Any, list[str]]:
+    with CaptureQueriesContext(connection) as queries, connection.cursor() as cursor:
+        rows_execute(cursor, sql, params)
+        row = cursor.fetchone()
+    return row, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_query_is_prepared_once_and_answers_as_the_plain_query(db: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_asked("once"), _PARAMS)
+        expected = cursor.fetchone()
+    first, logged = _ask(_asked("once"))
+    assert first == expected
+    assert first[:2] == (42, "vijftig%")
+    assert len(logged) == 1  # one statement in the log, prepared or not
+    if connection.vendor != "postgresql":
+        assert logged[0].startswith("SELECT")
+        return
+    assert logged[0].startswith("PREPARE veerkracht_")
+    again, logged = _ask(_asked("once"))
+    assert again == expected
+    assert logged[0].startswith("EXECUTE veerkracht_")
+    assert prepared_from(logged[0]) == _asked("once")
+    assert prepared_from("SELECT 1") == "SELECT 1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_or_a_rolled_back_transaction_prepares_again_as_needed() -> None:
+    asked = _asked("again")
+    first, _logged = _ask(asked)
+
+    def fail_after_asking() -> None:
+        with transaction.atomic():
+            assert _ask(asked)[0] == first
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        fail_after_asking()
+    assert _ask(asked)[0] == first  # the statement outlives the rolled-back transaction
+    connection.close()
+    again, logged = _ask(asked)  # Django opens a new connection, which prepares it anew
+    assert again == first
+    if connection.vendor == "postgresql":
+        assert logged[0].startswith("PREPARE")
+
+
+def test_without_prepared_statements_or_past_the_limit_a_query_runs_as_it_is(
+    db: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.DATABASE_PREPARED = False
+    row, logged = _ask("SELECT /* off */ %s * 2", [21])
+    assert row == (42,)
+    assert not logged[0].startswith(("PREPARE", "EXECUTE"))
+    settings.DATABASE_PREPARED = True
+    monkeypatch.setattr(rows, "PREPARED_PER_CONNECTION", 0)
+    row, logged = _ask("SELECT /* limit */ %s * 3", [14])
+    assert row == (42,)
+    assert not logged[0].startswith(("PREPARE", "EXECUTE"))

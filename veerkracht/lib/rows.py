@@ -9,9 +9,12 @@ datetimes and UUIDs, booleans), so the instance is the one `Model.objects.get` w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import Field, Model
 
@@ -149,3 +152,51 @@ def _insert_sql(objs: Sequence[Model], connection: Any) -> tuple[str, list[Any]]
         rows.append(f"({', '.join(['%s'] * len(fields))})")
     columns = ", ".join(q(f.column) for f in fields)
     return f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {', '.join(rows)}", params
+
+
+# The statements prepared on each PostgreSQL connection: by the SQL they were prepared from,
+# their names. A connection Django opens anew starts with none.
+_prepared: WeakKeyDictionary[Any, dict[str, str]] = WeakKeyDictionary()
+# At most this many per connection; beyond them a query runs as it is.
+PREPARED_PER_CONNECTION = 50
+_PLACEHOLDER = re.compile(r"%([%s])")
+
+
+def execute(cursor: Any, sql: str, params: Sequence[Any], using: str = "default") -> None:
+    """`cursor.execute(sql, params)`; on PostgreSQL as a statement prepared once per
+    connection (`PREPARE`, then `EXECUTE`), so the server plans it once instead of on every
+    request. For the few queries that answer every request of a frequent view, where planning
+    cost the server more than running them. `DATABASE_PREPARED=0` turns it off (a pooler in
+    transaction mode, such as PgBouncer's, cannot keep prepared statements).
+
+    The first time, PREPARE and EXECUTE go in one round trip (one statement in the query log),
+    so a request runs as many queries whether or not its connection prepared them before."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED:
+        cursor.execute(sql, params)
+        return
+    names = _prepared.setdefault(connection.connection, {})
+    name = names.get(sql)
+    arguments = f"({', '.join(['%s'] * len(params))})" if params else ""
+    if name is not None:
+        cursor.execute(f"EXECUTE {name}{arguments}", params)
+        return
+    if len(names) >= PREPARED_PER_CONNECTION:
+        cursor.execute(sql, params)
+        return
+    name = f"veerkracht_{len(names) + 1}"
+    numbers = iter(range(1, len(params) + 1))
+    numbered = _PLACEHOLDER.sub(lambda m: "%%" if m[1] == "%" else f"${next(numbers)}", sql)
+    cursor.execute(f"PREPARE {name} AS {numbered}; EXECUTE {name}{arguments}", params)
+    cursor.nextset()  # past PREPARE's empty result, to EXECUTE's rows
+    names[sql] = name
+
+
+def prepared_from(sql: str, using: str = "default") -> str:
+    """The SQL an `EXECUTE` of `execute` runs (for tests that read the query log); other SQL
+    as it is."""
+    found = re.match(r"EXECUTE (veerkracht_\d+)\b", sql)
+    if found is None:
+        return sql
+    names = _prepared.get(connections[using].connection, {})
+    return next((text for text, name in names.items() if name == found[1]), sql)
