@@ -304,19 +304,9 @@ def _codebook_columns() -> Columns[Any]:
     return Columns(model, "c", only=["id", "reveal", "revealed_at"])
 
 
-def _intervention_access(
-    slug: str, uuid: Any, user_id: Any, *, text: bool, user: User | None = None
-) -> tuple[StudyAccess, Intervention]:
-    """The access of user `user_id` and the intervention, in one query; with the user's row
-    too when `user` is not given.
-
-    Written as SQL: the views that answer most often (applying a code) ask this first, and the
-    ORM spent more CPU building it than the database spends answering. The rows come back as
-    the ORM would give them (`veerkracht.lib.rows`); every value is a parameter."""
-    try:
-        uuid = UUID(str(uuid))
-    except ValueError:
-        raise Http404 from None
+@cache
+def _access_sql(vendor: str, *, text: bool, with_user: bool) -> str:
+    """The access query of `_intervention_access` (the same for every request of its kind)."""
     q = connection.ops.quote_name
     codebook = _codebook_columns()
     parts: list[Columns[Any]] = [
@@ -332,14 +322,30 @@ def _intervention_access(
         f"ON m.{q('study_id')} = s.{q('id')} AND m.{q('user_id')} = %s",
         f"LEFT JOIN {q(codebook.model._meta.db_table)} c ON c.{q('study_id')} = s.{q('id')}",
     ]
-    if user is None:
+    if with_user:
         parts.append(_USER)
         joins.append(f"JOIN {q(User._meta.db_table)} u ON u.{q('id')} = m.{q('user_id')}")
-    uuid_field = Intervention._meta.get_field("uuid")
-    sql = (
+    return (
         f"SELECT {', '.join(part.sql() for part in parts)} {' '.join(joins)} "
         f"WHERE s.{q('slug')} = %s AND i.{q('uuid')} = %s"
     )
+
+
+def _intervention_access(
+    slug: str, uuid: Any, user_id: Any, *, text: bool, user: User | None = None
+) -> tuple[StudyAccess, Intervention]:
+    """The access of user `user_id` and the intervention, in one query; with the user's row
+    too when `user` is not given.
+
+    Written as SQL: the views that answer most often (applying a code) ask this first, and the
+    ORM spent more CPU building it than the database spends answering. The rows come back as
+    the ORM would give them (`veerkracht.lib.rows`); every value is a parameter."""
+    try:
+        uuid = UUID(str(uuid))
+    except ValueError:
+        raise Http404 from None
+    sql = _access_sql(connection.vendor, text=text, with_user=user is None)
+    uuid_field = Intervention._meta.get_field("uuid")
     with connection.cursor() as cursor:
         execute(cursor, sql, [user_id, slug, uuid_field.get_db_prep_value(uuid, connection)])
         row = cursor.fetchone()
@@ -352,6 +358,7 @@ def _intervention_access(
     at += len(_STUDY)
     membership: Membership = _MEMBERSHIP.instance(row, at)
     at += len(_MEMBERSHIP)
+    codebook = _codebook_columns()
     reveal = codebook.values(row, at)
     at += len(codebook)
     intervention.study = membership.study = study

@@ -45,14 +45,20 @@ class Columns(Generic[M]):
         self.attnames = [f.attname for f in self.fields]
         # Per database vendor: (position, column, converters) of the columns that have any.
         self._steps: dict[str, list[tuple[int, Any, list[Callable[..., Any]]]]] = {}
+        self._sql: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self.fields)
 
     def sql(self, using: str = "default") -> str:
         """The SELECT list for these columns: `alias."column", ...`."""
-        quote = connections[using].ops.quote_name
-        return ", ".join(f"{self.alias}.{quote(f.column)}" for f in self.fields)
+        connection = connections[using]
+        found = self._sql.get(connection.vendor)
+        if found is None:
+            quote = connection.ops.quote_name
+            found = ", ".join(f"{self.alias}.{quote(f.column)}" for f in self.fields)
+            self._sql[connection.vendor] = found
+        return found
 
     def converters(self, using: str = "default") -> list[tuple[int, Any, list[Callable[..., Any]]]]:
         """The columns whose values the ORM converts when read from `using` (as the SQL
