@@ -13,7 +13,8 @@ Who may code is `StudyAccess.can_code`; which coders' segments a reader sees is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -39,7 +40,7 @@ from interventions import textcache
 from interventions.access import StudyAccess, access_for, members_who_code
 from interventions.models import AttributeValue, Intervention, Section, Study
 from veerkracht.db import retrying
-from veerkracht.lib.rows import Columns, execute, insert_together
+from veerkracht.lib.rows import Columns, execute, insert_if, insert_together
 from veerkracht.lib.spreadsheets import csv_bytes, xlsx_bytes
 
 MEMO_MAX_LENGTH = 10_000
@@ -307,7 +308,44 @@ def segments_apply_counted(
     if paths is None or any(code.pk not in paths for code in unique.values()):
         paths = code_paths(study)
 
+    def made() -> tuple[list[Segment], list[CodingEvent]]:
+        created = [
+            Segment(
+                intervention=intervention,
+                code=code,
+                coder=coder,
+                start=start,
+                end=end,
+                quote=quote,
+                memo=memo,
+            )
+            for code in unique.values()
+        ]
+        events = [
+            _event(
+                segment=segment,
+                actor=coder,
+                action="segment_create",
+                after=_state(segment, _path(paths, segment.code)),
+            )
+            for segment in created
+        ]
+        return created, events
+
     def write() -> Applied:
+        if connection.vendor == "postgresql":
+            applied = _apply_at_once(
+                intervention=intervention,
+                coder=coder,
+                start=start,
+                end=end,
+                quote=quote,
+                code_ids=unique,
+                counted=counted,
+                made=made,
+            )
+            if applied is not None:
+                return applied
         with transaction.atomic():
             found = _span_under_lock(
                 intervention=intervention,
@@ -318,27 +356,7 @@ def segments_apply_counted(
                 counted=counted,
             )
             _check_found_span(start, end, quote, found)
-            created = [
-                Segment(
-                    intervention=intervention,
-                    code=code,
-                    coder=coder,
-                    start=start,
-                    end=end,
-                    quote=quote,
-                    memo=memo,
-                )
-                for code in unique.values()
-            ]
-            events = [
-                _event(
-                    segment=segment,
-                    actor=coder,
-                    action="segment_create",
-                    after=_state(segment, _path(paths, segment.code)),
-                )
-                for segment in created
-            ]
+            created, events = made()
             # The segments and their events in one statement on PostgreSQL: a round trip less.
             insert_together(created, events)
         # Counted before the insert, under the lock: the coder's new segment adds one.
@@ -357,6 +375,101 @@ def segments_apply_counted(
                 % {"code": unique[code_id].name}
             ) from None
         raise
+
+
+def _apply_at_once(
+    *,
+    intervention: Intervention,
+    coder: User,
+    start: int,
+    end: int,
+    quote: str,
+    code_ids: Collection[int],
+    counted: Collection[int] | QuerySet[Any],
+    made: Callable[[], tuple[list[Segment], list[CodingEvent]]],
+) -> Applied | None:
+    """PostgreSQL, the common case: the write of `segments_apply_counted` as one statement
+    (`rows.insert_if`), which outside a transaction is a transaction of its own: one round
+    trip instead of BEGIN, the lock's query, the insert and COMMIT.
+
+    It writes only what the general path would: the span was checked against the text this
+    process keeps (`textcache`, the version the request read), and the statement locks the
+    intervention's row, writes only while that row still has that version, and only when no
+    section that is not coded touches the span. Otherwise it writes nothing and answers None:
+    the general path then decides, and explains a refusal."""
+    version = intervention.__dict__.get("updated_at")
+    text = textcache.texts.get(intervention.pk, version) if version is not None else None
+    if text is None or start < 0 or end > len(text) or text[start:end] != quote:
+        return None
+    q = connection.ops.quote_name
+    interventions, section = q(Intervention._meta.db_table), q(Section._meta.db_table)
+    condition = (
+        f"SELECT i.{q('id')} FROM {interventions} i WHERE i.{q('id')} = %s "
+        f"AND i.{q('updated_at')} = %s AND NOT EXISTS (SELECT 1 FROM {section} x "
+        f"WHERE x.{q('intervention_id')} = i.{q('id')} AND x.{q('excluded')} "
+        f"AND x.{q('start')} < %s AND x.{q('end')} > %s) FOR UPDATE"
+    )
+    stamp = Intervention._meta.get_field("updated_at").get_db_prep_value(version, connection)
+    columns, params, names = _count_columns(
+        code_ids, coder, counted, "%s", [intervention.pk], "%s", [intervention.study_id]
+    )
+    created, events = made()
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        keys, counts = insert_if(
+            condition,
+            [intervention.pk, stamp, end, start],
+            created,
+            events,
+            answer=columns,
+            answer_params=params,
+        )
+    if keys is None:
+        return None
+    found = dict(zip(names, counts, strict=True))
+    # Counted from the statement's snapshot, before its insert: the new segment adds one.
+    return Applied(
+        created, {pk: (found[f"here_{pk}"] + 1, found[f"total_{pk}"] + 1) for pk in code_ids}
+    )
+
+
+def _count_columns(
+    code_ids: Iterable[int],
+    coder: User,
+    counted: Collection[int] | QuerySet[Any],
+    intervention_sql: str,
+    intervention_params: list[Any],
+    study_sql: str,
+    study_params: list[Any],
+) -> tuple[list[str], list[Any], list[str]]:
+    """For each code, the scalar subqueries counting the segments of the coder and of the
+    `counted` coders in the intervention (`here_<id>`) and in the study (`total_<id>`), which
+    `intervention_sql` and `study_sql` name (a column, or a placeholder of their params)."""
+    q = connection.ops.quote_name
+    segment = q(Segment._meta.db_table)
+    interventions = q(Intervention._meta.db_table)
+    if isinstance(counted, QuerySet):
+        counted_sql, counted_params = counted.query.sql_with_params()
+    else:
+        ids = sorted({int(pk) for pk in counted} | {coder.pk})
+        counted_sql, counted_params = ", ".join(["%s"] * len(ids)), tuple(ids)
+    coders = f"({q('coder_id')} = %s OR {q('coder_id')} IN ({counted_sql}))"
+    columns: list[str] = []
+    params: list[Any] = []
+    names: list[str] = []
+    for pk in code_ids:
+        columns.append(
+            f"(SELECT COUNT(*) FROM {segment} WHERE {q('intervention_id')} = {intervention_sql} "
+            f"AND {q('code_id')} = %s AND {coders})"
+        )
+        columns.append(
+            f"(SELECT COUNT(*) FROM {segment} s JOIN {interventions} j "
+            f"ON s.{q('intervention_id')} = j.{q('id')} "
+            f"WHERE j.{q('study_id')} = {study_sql} AND s.{q('code_id')} = %s AND {coders})"
+        )
+        params += [*intervention_params, pk, coder.pk, *counted_params]
+        params += [*study_params, pk, coder.pk, *counted_params]
+        names += [f"here_{pk}", f"total_{pk}"]
+    return columns, params, names
 
 
 def _span_under_lock(
@@ -383,36 +496,22 @@ def _span_under_lock(
     of applying a code. Every value is a parameter; both databases take this SQL as it is.
     """
     q = connection.ops.quote_name
-    segment, section = q(Segment._meta.db_table), q(Section._meta.db_table)
+    section = q(Section._meta.db_table)
     interventions = q(Intervention._meta.db_table)
-    if isinstance(counted, QuerySet):
-        counted_sql, counted_params = counted.query.sql_with_params()
-    else:
-        ids = sorted({int(pk) for pk in counted} | {coder.pk})
-        counted_sql, counted_params = ", ".join(["%s"] * len(ids)), tuple(ids)
-    coders = f"({q('coder_id')} = %s OR {q('coder_id')} IN ({counted_sql}))"
     known = textcache.texts.get(intervention.pk, intervention.__dict__.get("updated_at"))
     read = _VERSION if known is not None else _VERSION_AND_TEXT
+    counts, count_params, count_names = _count_columns(
+        code_ids, coder, counted, f"i.{q('id')}", [], f"i.{q('study_id')}", []
+    )
     columns = [
         read.sql(),
         f"(SELECT {q('heading')} FROM {section} WHERE {q('intervention_id')} = i.{q('id')} "
         f"AND {q('excluded')} AND {q('start')} < %s AND {q('end')} > %s "
         f"ORDER BY {q('start')} LIMIT 1)",
+        *counts,
     ]
-    params: list[Any] = [end, start]
-    names = ["excluded"]
-    for pk in code_ids:
-        columns.append(
-            f"(SELECT COUNT(*) FROM {segment} WHERE {q('intervention_id')} = i.{q('id')} "
-            f"AND {q('code_id')} = %s AND {coders})"
-        )
-        columns.append(
-            f"(SELECT COUNT(*) FROM {segment} s JOIN {interventions} j "
-            f"ON s.{q('intervention_id')} = j.{q('id')} "
-            f"WHERE j.{q('study_id')} = i.{q('study_id')} AND s.{q('code_id')} = %s AND {coders})"
-        )
-        params += [pk, coder.pk, *counted_params, pk, coder.pk, *counted_params]
-        names += [f"here_{pk}", f"total_{pk}"]
+    params: list[Any] = [end, start, *count_params]
+    names = ["excluded", *count_names]
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = f"SELECT {', '.join(columns)} FROM {interventions} i WHERE i.{q('id')} = %s{lock}"
     with connection.cursor() as cursor:

@@ -21,6 +21,7 @@ from coding import segments as seg
 from coding import sight
 from coding.codebook import services
 from coding.models import Code, Codebook, CodingEvent, InterventionProgress, Segment
+from interventions import textcache
 from interventions.access import access_for
 from interventions.models import Intervention, Section
 from interventions.services import intervention_update
@@ -202,6 +203,56 @@ def test_a_refused_span_stores_no_segment_and_no_event(
             quote=quote,
         )
     assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "quote", "message"),
+    [
+        (END - 2, END + 1, TEXT[END - 2 :], "outside the text"),
+        (AANPAK, AANPAK + 2, "Da", "does not match your selection"),
+        (KORT, KORT + 4, "Kort", "section ‘Samenvatting’, which is not coded"),
+        (0, END, TEXT, "section ‘Samenvatting’"),
+    ],
+)
+def test_a_refused_span_is_refused_as_well_when_the_process_keeps_the_text(
+    cast: Cast,
+    doc: Intervention,
+    codes: dict[str, Code],
+    start: int,
+    end: int,
+    quote: str,
+    message: str,
+) -> None:
+    """With the text kept (`textcache`), PostgreSQL writes in one statement
+    (`segments._apply_at_once`); what that statement may not write falls to the general
+    path, which refuses with the same message."""
+    intervention = Intervention.objects.select_related("study").get(pk=doc.pk)
+    textcache.texts.put(intervention.pk, intervention.updated_at, intervention.text)
+    before = counts()
+    with pytest.raises(seg.SegmentError, match=message):
+        seg.segments_apply(
+            intervention=intervention, coder=cast.coder_a, codes=[codes["doelen"]],
+            start=start, end=end, quote=quote,
+        )  # fmt: skip
+    assert counts() == before
+    with CaptureQueriesContext(connection) as queries:
+        made = seg.segments_apply(
+            intervention=intervention, coder=cast.coder_a, codes=[codes["doelen"], codes["psych"]],
+            start=AANPAK, end=AANPAK + 2, quote="De",
+        )  # fmt: skip
+    statements = [prepared_from(q["sql"]) for q in queries.captured_queries]
+    written = [sql for sql in statements if "INSERT" in sql]
+    if connection.vendor == "postgresql":  # in one statement, with its check
+        assert len(written) == 1
+        assert "WITH checked AS" in written[0]
+    assert [s.pk is not None for s in made] == [True, True]
+    assert counts() == (before[0] + 2, before[1] + 2)
+    with pytest.raises(seg.SegmentError, match="given “Doelen” to exactly this text already"):
+        seg.segments_apply(
+            intervention=intervention, coder=cast.coder_a, codes=[codes["doelen"]],
+            start=AANPAK, end=AANPAK + 2, quote="De",
+        )  # fmt: skip
+    assert counts() == (before[0] + 2, before[1] + 2)
 
 
 def test_the_same_code_on_exactly_the_same_span_by_the_same_coder_is_refused(

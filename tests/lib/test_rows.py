@@ -6,13 +6,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from coding.models import Code, CodingEvent, Segment
 from tests.conftest import Cast
 from veerkracht.lib import rows
-from veerkracht.lib.rows import Columns, insert_together, prepared_from
+from veerkracht.lib.rows import Columns, insert_if, insert_together, prepared_from
 from veerkracht.lib.rows import execute as rows_execute
 
 
@@ -188,3 +188,51 @@ def test_without_prepared_statements_or_past_the_limit_a_query_runs_as_it_is(
     row, logged = _ask("SELECT /* limit */ %s * 3", [14])
     assert row == (42,)
     assert not logged[0].startswith(("PREPARE", "EXECUTE"))
+
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="insert_if is PostgreSQL's one-statement write"
+)
+
+
+@needs_postgresql
+def test_a_failed_first_execute_does_not_block_the_next_try(db: Any) -> None:
+    """PREPARE stays done when its EXECUTE fails; the next try prepares under a new name."""
+    asked = "SELECT /* divide */ 10 / %s::integer"
+
+    def divide_by_zero() -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            rows_execute(cursor, asked, [0])
+
+    with pytest.raises(DatabaseError, match="division by zero"):
+        divide_by_zero()
+    assert _ask(asked, [5])[0] == (2,)
+    assert _ask(asked, [2])[0] == (5,)
+
+
+@needs_postgresql
+def test_insert_if_writes_all_or_nothing_by_its_condition(cast: Cast, code: Code) -> None:
+    table = connection.ops.quote_name(Segment._meta.db_table)
+    count = f"(SELECT COUNT(*) FROM {table})"
+    never = _segment(cast, code, 0)
+    keys, answer = insert_if("SELECT 1 WHERE FALSE", [], [never], [_event(never, cast)])
+    assert keys is None
+    assert answer == ()
+    assert not Segment.objects.exists()
+    assert not CodingEvent.objects.exists()
+    assert never.pk is None
+    made = [_segment(cast, code, 0), _segment(cast, code, 5)]
+    events = [_event(s, cast) for s in made]
+    events[0].code = None  # NULL in an integer column: every value is cast to its column
+    keys, answer = insert_if(
+        "SELECT 1 WHERE %s", [True], made, events, answer=[count], answer_params=[]
+    )
+    assert keys == [s.pk for s in made]
+    assert answer == (0,)  # read from the snapshot before the insert
+    assert [Segment.objects.get(pk=k).start for k in keys] == [0, 5]
+    assert CodingEvent.objects.filter(code__isnull=True).count() == 1
+    twin = _segment(cast, code, 0)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_if("SELECT 1", [], [twin], [_event(twin, cast)])
+    assert Segment.objects.count() == 2
+    assert CodingEvent.objects.count() == 2

@@ -128,24 +128,79 @@ def insert_together(first: Sequence[Model], *rest: Sequence[Model], using: str =
             keys = [row[0] for row in cursor.fetchall()]
             for sql, params in statements[1:]:
                 cursor.execute(sql, params)
-    for obj, key in zip(first, keys, strict=True):
+    _saved(lists, keys, using)
+
+
+def insert_if(
+    condition: str,
+    condition_params: Sequence[Any],
+    first: Sequence[Model],
+    *rest: Sequence[Model],
+    answer: Sequence[str] = (),
+    answer_params: Sequence[Any] = (),
+    using: str = "default",
+) -> tuple[list[Any] | None, tuple[Any, ...]]:
+    """PostgreSQL: insert `first` and `rest` as `insert_together` does, in one statement, if
+    and only if the query `condition` (a SELECT, which may lock rows with FOR UPDATE) yields a
+    row; with the `answer` columns (scalar subqueries) read in the same statement, from the
+    snapshot before the inserts. Outside a transaction that statement is its own: a write in
+    one round trip, where BEGIN, the checking query, the insert and COMMIT took four.
+
+    Returns the primary keys given to `first` (None when the condition yielded no row and
+    nothing was written) and the answer's values."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        raise ValueError("insert_if writes in one statement on PostgreSQL only.")
+    lists = [list(objs) for objs in (first, *rest) if objs]
+    if not lists or not first:
+        raise ValueError("insert_if needs at least one instance in `first`.")
+    q = connection.ops.quote_name
+    pk = first[0]._meta.pk
+    assert pk is not None
+    queries = [f"WITH checked AS ({condition})"]
+    params: list[Any] = [*condition_params]
+    for n, objs in enumerate(lists):
+        sql, values = _insert_sql(objs, connection, when="EXISTS (SELECT 1 FROM checked)")
+        returning = f" RETURNING {q(pk.column)}" if n == 0 else ""
+        queries.append(f"w{n} AS ({sql}{returning})")
+        params += values
+    made = f"(SELECT array_agg({q(pk.column)} ORDER BY {q(pk.column)}) FROM w0)"
+    sql = f"{', '.join(queries)} SELECT {', '.join([made, *answer])}"
+    with connection.cursor() as cursor:
+        execute(cursor, sql, [*params, *answer_params], using)
+        row = cursor.fetchone()
+    keys = row[0]
+    if keys is None:
+        return None, tuple(row[1:])
+    _saved(lists, keys, using)
+    return keys, tuple(row[1:])
+
+
+def _saved(lists: list[list[Model]], keys: Sequence[Any], using: str) -> None:
+    """Mark inserted instances as saved; the first list's take `keys`, in order."""
+    for obj, key in zip(lists[0], keys, strict=True):
         obj.pk = key
-        obj._state.adding = False
-        obj._state.db = using
-    for objs in lists[1:]:
+    for objs in lists:
         for obj in objs:
             obj._state.adding = False
             obj._state.db = using
 
 
-def _insert_sql(objs: Sequence[Model], connection: Any) -> tuple[str, list[Any]]:
+def _insert_sql(
+    objs: Sequence[Model], connection: Any, when: str | None = None
+) -> tuple[str, list[Any]]:
     """INSERT ... VALUES for unsaved instances of one model, their primary key left to the
-    database."""
+    database; with `when`, INSERT ... SELECT of those values where that condition holds (each
+    value cast to its column's type, as a SELECT cannot tell it)."""
     meta = objs[0]._meta
     fields = [f for f in meta.concrete_fields if not (f.primary_key and f.auto_created)]
     if any(hasattr(f, "get_placeholder") for f in fields):
         raise ValueError(f"{meta.label} has a field that needs its own SQL placeholder.")
     q = connection.ops.quote_name
+    if when is None:
+        placeholders = ["%s"] * len(fields)
+    else:
+        placeholders = [f"CAST(%s AS {f.db_type(connection)})" for f in fields]
     rows, params = [], []
     for obj in objs:
         if type(obj)._meta is not meta or obj.pk is not None:
@@ -155,15 +210,19 @@ def _insert_sql(objs: Sequence[Model], connection: Any) -> tuple[str, list[Any]]
             if hasattr(value, "resolve_expression"):
                 raise ValueError(f"{meta.label}.{f.name}: an expression, not a value.")
             params.append(f.get_db_prep_save(value, connection))
-        rows.append(f"({', '.join(['%s'] * len(fields))})")
+        rows.append(f"({', '.join(placeholders)})")
     columns = ", ".join(q(f.column) for f in fields)
-    return f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES {', '.join(rows)}", params
+    into = f"INSERT INTO {q(meta.db_table)} ({columns})"
+    if when is None:
+        return f"{into} VALUES {', '.join(rows)}", params
+    return f"{into} SELECT * FROM (VALUES {', '.join(rows)}) AS given WHERE {when}", params
 
 
 # The statements prepared on each PostgreSQL connection: by the SQL they were prepared from,
 # their names. A connection Django opens anew starts with none.
 _prepared: WeakKeyDictionary[Any, dict[str, str]] = WeakKeyDictionary()
-# At most this many per connection; beyond them a query runs as it is.
+_issued: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
+# At most this many names per connection; beyond them a query runs as it is.
 PREPARED_PER_CONNECTION = 50
 _PLACEHOLDER = re.compile(r"%([%s])")
 
@@ -187,10 +246,14 @@ def execute(cursor: Any, sql: str, params: Sequence[Any], using: str = "default"
     if name is not None:
         cursor.execute(f"EXECUTE {name}{arguments}", params)
         return
-    if len(names) >= PREPARED_PER_CONNECTION:
+    issued = _issued.get(connection.connection, 0)
+    if issued >= PREPARED_PER_CONNECTION:
         cursor.execute(sql, params)
         return
-    name = f"veerkracht_{len(names) + 1}"
+    # A name is never issued twice on a connection: when the EXECUTE fails (a unique
+    # constraint, say), its PREPARE stays done, and the next try prepares under a new name.
+    _issued[connection.connection] = issued + 1
+    name = f"veerkracht_{issued + 1}"
     numbers = iter(range(1, len(params) + 1))
     numbered = _PLACEHOLDER.sub(lambda m: "%%" if m[1] == "%" else f"${next(numbers)}", sql)
     cursor.execute(f"PREPARE {name} AS {numbered}; EXECUTE {name}{arguments}", params)
