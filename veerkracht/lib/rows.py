@@ -186,6 +186,30 @@ def _saved(lists: list[list[Model]], keys: Sequence[Any], using: str) -> None:
             obj._state.db = using
 
 
+# By model, vendor and whether values are cast: the fields an insert writes, their column
+# list and each value's placeholder.
+_INSERTS: dict[tuple[type[Model], str, bool], tuple[list[Any], str, list[str]]] = {}
+
+
+def _insert_columns(
+    model: type[Model], connection: Any, typed: bool
+) -> tuple[list[Any], str, list[str]]:
+    key = (model, connection.vendor, typed)
+    found = _INSERTS.get(key)
+    if found is None:
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if not (f.primary_key and f.auto_created)]
+        if any(hasattr(f, "get_placeholder") for f in fields):
+            raise ValueError(f"{meta.label} has a field that needs its own SQL placeholder.")
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        if typed:
+            placeholders = [f"CAST(%s AS {f.db_type(connection)})" for f in fields]
+        else:
+            placeholders = ["%s"] * len(fields)
+        found = _INSERTS[key] = (fields, columns, placeholders)
+    return found
+
+
 def _insert_sql(
     objs: Sequence[Model], connection: Any, when: str | None = None
 ) -> tuple[str, list[Any]]:
@@ -193,14 +217,7 @@ def _insert_sql(
     database; with `when`, INSERT ... SELECT of those values where that condition holds (each
     value cast to its column's type, as a SELECT cannot tell it)."""
     meta = objs[0]._meta
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and f.auto_created)]
-    if any(hasattr(f, "get_placeholder") for f in fields):
-        raise ValueError(f"{meta.label} has a field that needs its own SQL placeholder.")
-    q = connection.ops.quote_name
-    if when is None:
-        placeholders = ["%s"] * len(fields)
-    else:
-        placeholders = [f"CAST(%s AS {f.db_type(connection)})" for f in fields]
+    fields, columns, placeholders = _insert_columns(objs[0].__class__, connection, when is not None)
     rows, params = [], []
     for obj in objs:
         if type(obj)._meta is not meta or obj.pk is not None:
@@ -211,8 +228,7 @@ def _insert_sql(
                 raise ValueError(f"{meta.label}.{f.name}: an expression, not a value.")
             params.append(f.get_db_prep_save(value, connection))
         rows.append(f"({', '.join(placeholders)})")
-    columns = ", ".join(q(f.column) for f in fields)
-    into = f"INSERT INTO {q(meta.db_table)} ({columns})"
+    into = f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns})"
     if when is None:
         return f"{into} VALUES {', '.join(rows)}", params
     return f"{into} SELECT * FROM (VALUES {', '.join(rows)}) AS given WHERE {when}", params
