@@ -107,8 +107,13 @@ def chosen_codes(
             parent_id = by_pk[parent_id][2]
         return tuple(reversed(path))
 
-    every_path = {pk: path_of(pk) for pk in by_pk}
-    short = short_paths(every_path, only=[by_uuid[uuid][0] for uuid in uuids])
+    # A code's short name depends only on the codes of the same name (without case): another
+    # path can end as the chosen one's only where their last names are equal.
+    chosen = [by_uuid[uuid][0] for uuid in uuids]
+    wanted = {by_pk[pk][3].casefold() for pk in chosen}
+    alike = [pk for pk, row in by_pk.items() if row[3].casefold() in wanted]
+    every_path = {pk: path_of(pk) for pk in alike}
+    short = short_paths(every_path, only=chosen)
     codes, paths, names = [], {}, {}
     fields = ["id", "uuid", "study_id", "parent_id", "name", "color"]
     for uuid in uuids:

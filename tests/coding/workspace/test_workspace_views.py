@@ -1005,3 +1005,20 @@ def test_applying_a_code_counts_only_the_layers_the_coder_may_see(
     data = {**span("kinderen"), "codes": [str(codes["psych"].uuid)]}
     content = carol.post(apply_url(cast), data, **HTMX).content.decode()
     assert '>3<span class="ws-count-all"> · 3</span>' in content
+
+
+def test_the_apply_answer_names_each_code_as_short_as_the_whole_codebook_allows(
+    cast: Cast, doc: Any, codes: dict[str, Code]
+) -> None:
+    """Short names among the whole codebook (`chosen_codes`), not among the applied codes."""
+    gezin = services.code_create(study=cast.study, actor=cast.owner, name="Gezin")
+    school = services.code_create(study=cast.study, actor=cast.owner, name="School")
+    gezin_ouders = services.code_create(
+        study=cast.study, actor=cast.owner, name="Ouders", parent=gezin
+    )
+    services.code_create(study=cast.study, actor=cast.owner, name="ouders", parent=school)
+    kind = services.code_create(study=cast.study, actor=cast.owner, name="Kind", parent=gezin)
+    data = {**span("coach"), "codes": [str(gezin_ouders.uuid), str(kind.uuid)]}
+    response = client_for(cast.coder_a).post(apply_url(cast), data, **HTMX)
+    assert response.status_code == 200
+    assert "Coded: Gezin › Ouders, Kind" in response.content.decode()
