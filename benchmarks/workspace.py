@@ -22,6 +22,9 @@ CPU time per request, and prints the size of the page as sent (uncompressed, KB 
 
 Around its table `benchmarks.harness` prints the commit, the machine, the load average before and
 after, and the wall and process CPU time of the whole run; `--against REV` measures REV beside it.
+To see where an apply's time goes: PROFILE_APPLY=N profiles N more applies with cProfile
+(PROFILE_SORT=tottime or cumulative), PROFILE_QUERIES=N prints each of their queries with its
+median time.
 
 Targets (issue 14): the page with 1,000 highlights at most 300 KB; with 4,000 highlights p95
 < 250 ms. Earlier (issue "coding workspace"): page p50 < 100 ms and p95 < 250 ms; apply p50 <
