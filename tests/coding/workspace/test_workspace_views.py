@@ -559,6 +559,40 @@ def test_bad_input_is_refused_with_a_message_and_nothing_stored(
     assert (Segment.objects.count(), CodingEvent.objects.count()) == before
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("offsets out of range", "lies outside the text"),
+        ("a span in a section that is not coded", "which is not coded"),
+        ("a stale quote", "does not match your selection"),
+        ("the same code on the same span again", "to exactly this text already"),
+    ],
+)
+def test_a_refusal_outside_any_transaction_after_the_page_was_read(
+    cast: Cast, world: World, codes: dict[str, Code], case: str, message: str
+) -> None:
+    """As outside tests: no transaction around the request, and the process keeps the text the
+    page read, so PostgreSQL tries its one-statement write first (`segments._apply_at_once`);
+    a refused span is refused all the same, with its message, and nothing is stored."""
+    carol = client_for(cast.coder_a)
+    assert carol.get(workspace_url(cast)).status_code == 200
+    doelen = str(codes["doelen"].uuid)
+    if case == "the same code on the same span again":
+        data = {**span("coach"), "codes": [doelen]}
+        assert carol.post(apply_url(cast), data, **HTMX).status_code == 200
+    else:
+        data = _bad(cast, world, codes)[case]
+    before = Segment.objects.count(), CodingEvent.objects.count()
+    response = carol.post(apply_url(cast), data, **HTMX)
+    assert response.status_code == 400
+    assert message in html.unescape(response.content.decode())
+    assert (Segment.objects.count(), CodingEvent.objects.count()) == before
+    good = {**span("feedback"), "codes": [doelen]}
+    assert carol.post(apply_url(cast), good, **HTMX).status_code == 200  # the connection is fine
+    assert Segment.objects.count() == before[0] + 1
+
+
 def test_without_htmx_a_refusal_shows_the_page_with_the_message(
     cast: Cast, world: World, codes: dict[str, Code]
 ) -> None:
