@@ -76,6 +76,16 @@ def test_inserted_rows_equal_those_bulk_create_writes(cast: Cast, code: Code) ->
     }
 
 
+def test_a_database_that_cannot_return_keys_from_an_insert_gets_one_row_at_a_time(
+    cast: Cast, code: Code, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    made = [_segment(cast, code, 0), _segment(cast, code, 5)]
+    insert_together(made, [_event(s, cast) for s in made])
+    assert [Segment.objects.get(pk=s.pk).start for s in made] == [0, 5]
+    assert CodingEvent.objects.filter(segment_uuid__in=[s.uuid for s in made]).count() == 2
+
+
 def test_a_refused_row_writes_nothing_of_the_statement(cast: Cast, code: Code) -> None:
     Segment.objects.bulk_create([_segment(cast, code, 0)])
     twin = _segment(cast, code, 0)  # the same span, code and coder: the unique constraint

@@ -1,10 +1,16 @@
-"""Model instances from a hand-written query's row, converted as the ORM converts them.
+"""Hand-written queries for the few requests that run most often (applying a code, opening the
+workspace), where the ORM spent more CPU building a query than the database answering it, and
+each round trip to PostgreSQL counts.
 
-For the few queries that answer every request of a frequent view: the ORM spends more CPU
-building such a query (its joins, its annotations) than the database spends answering it.
-`Columns` names a model's columns under an alias for the SELECT list and turns its part of the
-row back into an instance, through the same converters a queryset would apply (SQLite's
-datetimes and UUIDs, booleans), so the instance is the one `Model.objects.get` would give.
+- `Columns` names a model's columns under an alias for a SELECT list and turns its part of a
+  row back into an instance, through the converters a queryset would apply (SQLite's datetimes
+  and UUIDs, booleans), so the instance is the one `Model.objects.get` would give.
+- `insert_together` and `insert_if` insert instances as `bulk_create` would, several models in
+  one statement on PostgreSQL (`insert_if` only when a condition holds, in the same statement).
+- `execute` runs a query prepared once per PostgreSQL connection.
+
+Every value goes in as a parameter; the SQL is built from the models' own table and column
+names only.
 """
 
 from __future__ import annotations
@@ -110,6 +116,12 @@ def insert_together(first: Sequence[Model], *rest: Sequence[Model], using: str =
     lists = [list(objs) for objs in (first, *rest) if objs]
     if not lists or not first:
         raise ValueError("insert_together needs at least one instance in `first`.")
+    if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
+        for obj in lists[0]:
+            obj.save(force_insert=True, using=using)
+        for objs in lists[1:]:
+            type(objs[0])._default_manager.using(using).bulk_create(objs)
+        return
     statements = [_insert_sql(objs, connection) for objs in lists]
     pk = first[0]._meta.pk
     assert pk is not None
