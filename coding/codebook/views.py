@@ -44,7 +44,7 @@ from coding.codebook.forms import (
     TemplateForm,
     VersionForm,
 )
-from coding.codebook.outline import SEPARATOR, Outline, outline
+from coding.codebook.outline import SEPARATOR, Outline, outline, short_paths
 from coding.codebook.reading import read_codebook_file
 from coding.codebook.tree import CodebookFormatError
 from coding.codebook.versions import snapshot_diff
@@ -699,16 +699,34 @@ def codebook_history(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         for uuid, coder in Segment.objects.filter(uuid__in=merged).values_list("uuid", "coder_id")
     }
     visible = sight.visible_ids(access)
+    short = _short_by_uuid(access.study)
     rows = [
         (
             event,
             ACTION_LABELS.get(event.action, event.action),
             _changes(event, names, coders, visible),
+            _event_code_label(event, short),
         )
         for event in page
     ]
     context = {"access": access, "study": access.study, "page": page, "rows": rows}
     return render(request, "coding/codebook/history.html", context)
+
+
+def _short_by_uuid(study: Any) -> dict[str, tuple[str, str]]:
+    """Each code's name and short path (`outline.short_paths`) by its UUID."""
+    paths = services.code_paths(study)
+    short = short_paths(paths)
+    uuids = Code.objects.filter(study=study).values_list("pk", "uuid")
+    return {str(uuid): (paths[pk][-1], short[pk]) for pk, uuid in uuids if pk in paths}
+
+
+def _event_code_label(event: CodingEvent, short: dict[str, tuple[str, str]]) -> str:
+    """The code of a history row as pages name codes, by its shortest unambiguous path
+    ("Sociale hulpbronnen › Inhoud"), as long as it still has the name the event recorded; a
+    code deleted or renamed since keeps the name it had then."""
+    name, label = short.get(str(event.code_uuid), ("", ""))
+    return label if name and name == event.code_name else event.code_name
 
 
 # Versions ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -459,6 +460,32 @@ def test_the_history_lists_changes_newest_first_with_before_and_after(
         in html
     )
     assert html.index("Psychologische hulpbronnen, place 1") < html.index("Sociale doelen")
+
+
+def test_the_history_names_a_code_by_its_theme_where_its_name_alone_is_ambiguous(
+    cast: Cast, tree: dict[str, Code]
+) -> None:
+    make = services.code_create
+    material = make(study=cast.study, actor=cast.owner, name="Materiële hulpbronnen")
+    other = make(study=cast.study, actor=cast.owner, name="Inhoud", parent=material)
+    services.code_update(code=tree["doelen"], actor=cast.owner, revision=None, name="Doel")
+    response = client_for(cast.owner).get(
+        reverse("codebook_history", kwargs={"slug": cast.study.slug})
+    )
+    cells = [
+        cell.strip()
+        for cell in re.findall(
+            r"<tr[^>]*>(?:\s*<td>.*?</td>){3}\s*<td>(.*?)</td>", response.content.decode(), re.S
+        )
+    ]
+    # Both codes named "Inhoud" carry their theme; an unambiguous name stays bare; the events
+    # of a code renamed since keep the name it had then.
+    assert cells.count("Sociale hulpbronnen › Inhoud") == 1
+    assert cells.count("Materiële hulpbronnen › Inhoud") == 1
+    assert "Sociale hulpbronnen" in cells
+    assert cells.count("Doelen") == 1  # created under the name it had then
+    assert cells.count("Doel") == 1  # renamed: the event records the new name
+    assert other.name == "Inhoud"
 
 
 def test_the_history_is_paginated_by_50(cast: Cast) -> None:
