@@ -1555,10 +1555,21 @@ function init() {
   });
   document.addEventListener("htmx:afterSwap", takeUpdates);
 
+  // A window made narrower or wider moves the text under an open picker: it is placed again.
+  // Only for a new width: a phone's on-screen keyboard changes the height alone, and the
+  // picker must not move while one types in its search.
   let resizeTimer = 0;
+  let lastWidth = window.innerWidth;
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(scheduleAlign, 150);
+    resizeTimer = setTimeout(() => {
+      scheduleAlign();
+      const dialog = picker();
+      if (window.innerWidth !== lastWidth && dialog && !dialog.hidden && pending) {
+        placePicker(dialog, pending);
+      }
+      lastWidth = window.innerWidth;
+    }, 150);
   });
 
   performance.mark("ws-start");

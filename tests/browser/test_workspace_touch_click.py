@@ -239,6 +239,35 @@ def test_on_a_desktop_one_click_on_the_code_list_codes_the_selection(
     assert Segment.objects.filter(coder=cast.coder_a).count() == 1
 
 
+def test_an_open_picker_is_placed_again_when_the_window_changes_width(
+    desktop: Page, live_server: Any, cast: Cast, text: Intervention, codebook: dict[str, Code]
+) -> None:
+    page = desktop
+    open_workspace(page, live_server, cast)
+    drag_select(page, "Ouders", "thuis")
+    expect(page.locator("#picker")).to_be_visible()
+    for size in ({"width": 1100, "height": 640}, {"width": 1600, "height": 900}, DESKTOP):
+        page.set_viewport_size(size)
+        # Placed again after the resize settles: its search and buttons in view, beside the
+        # selection, and not over the code list where there is one beside the text.
+        expect(page.locator("#picker")).to_be_visible()
+        page.wait_for_function(
+            """() => {
+              const box = document.getElementById("picker").getBoundingClientRect();
+              return box.right <= window.innerWidth && box.bottom <= window.innerHeight
+                && box.left >= 0 && box.top >= 0;
+            }""",
+            timeout=3000,
+        )
+        for selector in ("#picker-search", "#picker-apply", "[data-picker-close]"):
+            in_view(page, selector)
+    shot(page, "workspace-desktop-picker-after-resize")
+    page.locator(f'#picker-codes input[value="{codebook["inhoud"].uuid}"]').check()
+    page.click("#picker-apply")
+    expect(page.locator("#picker")).to_be_hidden()
+    assert stored(cast, "Ouders oefenen thuis").code == codebook["inhoud"]
+
+
 def test_a_selection_dragged_onto_a_code_is_coded_with_it(
     desktop: Page, live_server: Any, cast: Cast, text: Intervention, codebook: dict[str, Code]
 ) -> None:
