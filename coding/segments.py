@@ -260,11 +260,12 @@ def segments_apply(
     """Give one span several codes at once; all or nothing. A code listed twice counts once.
 
     `access` is the coder's and `paths` the codebook's paths (`paths_from`) when the caller
-    has loaded them for this request already. Then the write is three queries: the row lock,
-    which also reads the characters of the span, the text's length and any section not coded
-    that the span touches (never the whole text); the segments; their events. A span given the
-    same code by the same coder twice is refused by the database's unique constraint, so two
-    clicks at once store one segment.
+    has loaded them for this request already. The span is checked against the text this
+    process keeps (`interventions.textcache`; read with the row lock when it has none). Then
+    the write is one statement on PostgreSQL (`_apply_at_once`), else the row lock, which also
+    reads any section not coded that the span touches, and the segments with their events. A
+    span given the same code by the same coder twice is refused by the database's unique
+    constraint, so two clicks at once store one segment.
     """
     return segments_apply_counted(
         intervention=intervention,

@@ -206,9 +206,9 @@ def describe(where: str, violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-# Text fields and selects whose edge (the only sign of where to type) has less than 3:1 against
-# the background around them (WCAG 1.4.11), as the browser computed both.
-FAINT_FIELDS = """() => {
+# What the contrast checks below share: a computed colour's channels, its relative luminance
+# (WCAG), and the opaque background behind an element.
+CONTRAST = """
   const channels = (value) => (value.match(/[\\d.]+/g) || []).map(Number);
   const lum = ([r, g, b]) => {
     const c = [r, g, b].map((v) => v / 255).map(
@@ -222,6 +222,14 @@ FAINT_FIELDS = """() => {
     }
     return [255, 255, 255];
   };
+"""
+
+# Text fields and selects whose edge (the only sign of where to type) has less than 3:1 against
+# the background around them (WCAG 1.4.11), as the browser computed both.
+FAINT_FIELDS = (
+    "() => {"
+    + CONTRAST
+    + """
   const fields = document.querySelectorAll(
     "input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=submit])" +
     ":not([type=button]):not([type=range]), select, textarea");
@@ -238,6 +246,7 @@ FAINT_FIELDS = """() => {
   }
   return faint;
 }"""
+)
 
 
 @pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
@@ -336,7 +345,10 @@ def test_axe_finds_no_serious_or_critical_violation_and_a_sound_structure_on_the
 # Highlights --------------------------------------------------------------------------------
 
 # The contrast of the text colour on each highlight's tint, as the browser computed both.
-MARK_CONTRAST = """() => {
+MARK_CONTRAST = (
+    "() => {"
+    + CONTRAST
+    + """
   const rgb = (value) => {
     const probe = document.createElement("span");
     probe.style.color = value;
@@ -344,11 +356,6 @@ MARK_CONTRAST = """() => {
     const out = getComputedStyle(probe).color.match(/[\\d.]+/g).slice(0, 3).map(Number);
     probe.remove();
     return out;
-  };
-  const lum = ([r, g, b]) => {
-    const c = [r, g, b].map((v) => v / 255).map(
-      (v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
-    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
   };
   return [...document.querySelectorAll("#ws-text mark")].map((mark) => {
     const style = getComputedStyle(mark);
@@ -363,6 +370,7 @@ MARK_CONTRAST = """() => {
              color: style.color, lanes: Number(style.getPropertyValue("--n")), ratio, lines };
   });
 }"""
+)
 
 
 def test_text_on_every_highlight_keeps_aa_contrast_also_where_segments_overlap(
@@ -421,21 +429,11 @@ def test_text_on_every_highlight_keeps_aa_contrast_also_where_segments_overlap(
 
 # What marks the focused element: its outline (or, for the text's chunks, a box shadow), and
 # the contrast of that mark's colour with the background around the element (WCAG 1.4.11: 3:1).
-FOCUS_SHOWN = """() => {
+FOCUS_SHOWN = (
+    "() => {"
+    + CONTRAST
+    + """
   const el = document.activeElement;
-  const channels = (value) => (value.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => {
-    const c = [r, g, b].map((v) => v / 255).map(
-      (v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
-    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
-  };
-  const backdrop = (node) => {
-    for (; node; node = node.parentElement) {
-      const bg = channels(getComputedStyle(node).backgroundColor);
-      if (bg.length === 3 || (bg.length === 4 && bg[3] > 0.5)) return bg.slice(0, 3);
-    }
-    return [255, 255, 255];
-  };
   const style = getComputedStyle(el);
   let ring = null;
   if (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2) {
@@ -471,6 +469,7 @@ FOCUS_SHOWN = """() => {
     contrast: ring ? (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) : 0,
   };
 }"""
+)
 
 
 def test_the_skip_link_leads_to_the_content_and_focus_is_always_visible(
