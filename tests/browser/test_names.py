@@ -232,3 +232,28 @@ def test_a_disagreement_opened_by_its_link_stops_below_the_top_edge(
         alice.screenshot(path=str(SCREENSHOTS / "names-consensus-anchor.png"))
     finally:
         context.close()
+
+
+def test_the_codebook_history_names_each_code_by_its_theme_where_the_name_is_shared(
+    browser: Browser, live_server: Any, cast: Cast
+) -> None:
+    services.codebook_apply_template(study=cast.study, actor=cast.owner, template="veerkracht")
+    inhoud = code_at(cast, "Sociale hulpbronnen", "Inhoud")
+    page = dutch(browser)
+    try:
+        login(page, live_server, "alice", PASSWORD)
+        page.goto(f"{live_server.url}/s/{cast.study.slug}/codebook/")
+        # A code's definition changes; the owner reads the history from the codebook page.
+        services.code_update(
+            code=inhoud, actor=cast.owner, revision=None, definition="Wat het netwerk biedt."
+        )
+        page.locator(".page-head").get_by_role("link", name="Geschiedenis").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Geschiedenis van het codeboek")
+        newest = page.locator("table.history tbody tr").first
+        expect(newest.locator("td").nth(3)).to_have_text("Sociale hulpbronnen › Inhoud")
+        codes = page.locator("table.history tbody td:nth-child(4)").all_inner_texts()
+        assert "Materiële hulpbronnen › Inhoud" in codes
+        assert "Inhoud" not in codes
+        screenshot(page, "names-codebook-history")
+    finally:
+        page.context.close()
